@@ -1,0 +1,1 @@
+"""Network-constrained multi-period OPF co-optimization (pure cvxpy, no mosaik)."""

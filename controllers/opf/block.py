@@ -1,0 +1,93 @@
+"""The contract between the OPF core and its device blocks.
+
+A device block is one family of units (all heat pumps, all EVs, ...) over the horizon, built once
+with cvxpy variables of shape (n_units, T) and cvxpy Parameters for everything that changes between
+solves, so the problem stays DPP and is compiled once and re-solved by setting ``.value``.
+
+The core (controllers.opf.problem) owns the horizon, the network and the price/weight Parameters;
+it calls, for every block, once: ``build(ctx)``; then per solve: ``set_data(**data)`` and, after the
+solve, ``plan()``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cvxpy as cp
+import numpy as np
+
+
+@dataclass
+class Context:
+    """What a block may use while building: horizon, bases and shared Parameters.
+
+    T: number of periods; dt_h: period length in hours; s_base_mva: power base of the problem
+    (blocks keep their own variables in kW or MW as they document; injections are returned in MW).
+    params: shared Parameters by name, e.g. ``"price_import"`` (T,) in currency/MWh,
+    ``"price_export"`` (T,), ``"t_out_c"`` (T,), ``"ghi_kw_m2"`` (T,).
+    """
+
+    T: int
+    dt_h: float
+    s_base_mva: float = 1.0
+    params: dict[str, cp.Parameter] = field(default_factory=dict)
+
+    def shared(self, name: str, shape=None, **kw) -> cp.Parameter:
+        """Return the shared Parameter ``name`` (created on first use with ``shape``, default (T,))."""
+        if name not in self.params:
+            self.params[name] = cp.Parameter(shape if shape is not None else (self.T,), name=name, **kw)
+        return self.params[name]
+
+
+@dataclass
+class Discrete:
+    """A variable the seeds treat as integer, relaxed to ``[lo, hi]`` by default.
+
+    ``lo``/``hi`` are Parameters of the variable's shape, so the core can fix a rounded value by
+    setting ``lo.value = hi.value = rounded`` and re-solving the same compiled problem.
+    ``step`` is the integer grid spacing of the variable (1 for tap positions and on/off).
+    """
+
+    var: cp.Variable
+    lo: cp.Parameter
+    hi: cp.Parameter
+    step: float = 1.0
+
+
+class Block:
+    """Base class of device blocks.
+
+    Attributes set by ``build``:
+      bus: int array (n_units,) -- bus index of each unit in the network's bus order
+      p_mw, q_mvar: cvxpy expressions (n_units, T) drawn from the grid (consumer convention)
+      constraints: list of cvxpy constraints
+      cost: scalar cvxpy expression in currency units over the horizon (0 if none)
+      discrete: list of :class:`Discrete`
+    """
+
+    name: str = "block"
+
+    def __init__(self):
+        self.bus = np.zeros(0, dtype=int)
+        self.p_mw: cp.Expression | None = None
+        self.q_mvar: cp.Expression | None = None
+        self.constraints: list = []
+        self.cost: cp.Expression = cp.Constant(0.0)
+        self.discrete: list[Discrete] = []
+
+    @property
+    def n(self) -> int:
+        return len(self.bus)
+
+    def build(self, ctx: Context) -> None:
+        raise NotImplementedError
+
+    def set_data(self, **data) -> None:
+        """Set this block's Parameters (initial states, forecasts, bounds) before a solve.
+
+        Unknown keys and wrong shapes raise ConfigError naming the key.
+        """
+        raise NotImplementedError
+
+    def plan(self) -> dict[str, np.ndarray]:
+        """After a solve: the block's decisions and states as arrays (n_units, T) or (n_units, T+1)."""
+        raise NotImplementedError

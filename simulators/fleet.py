@@ -1,0 +1,36 @@
+"""The contract every plant model follows: a fleet of ``n`` units stepped together as arrays.
+
+Timing convention (all plant models): ``step(t_s, dt_s, inputs)`` applies ``inputs`` as a
+zero-order hold over ``[t_s, t_s + dt_s)`` and returns the outputs *for time t_s*:
+states (temperatures, SOC, ...) as they are at ``t_s``, powers as their mean over the interval.
+Afterwards the internal states are those at ``t_s + dt_s``.
+
+Grid sign convention: every unit's ``p_mw`` / ``q_mvar`` is what it draws from the grid
+(consumer convention, positive = load); a generator reports negative ``p_mw``.
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+
+class Fleet:
+    """Base class of plant fleet models (pure numpy, no mosaik).
+
+    Subclasses set ``INPUTS`` (input attribute -> value a unit holds until it receives one) and
+    ``OUTPUTS`` (attribute names returned by :meth:`step`), set ``self.n`` in ``__init__`` and
+    implement :meth:`step`.
+    """
+
+    INPUTS: ClassVar[dict[str, float]] = {}
+    OUTPUTS: ClassVar[tuple[str, ...]] = ()
+    n: int
+
+    def step(self, t_s: int, dt_s: float, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Advance all units from ``t_s`` to ``t_s + dt_s``; return outputs of shape (n,)."""
+        raise NotImplementedError
+
+    def default_inputs(self) -> dict[str, np.ndarray]:
+        """Inputs every unit holds before anything is received."""
+        return {k: np.full(self.n, v, dtype=float) for k, v in self.INPUTS.items()}

@@ -1,0 +1,26 @@
+"""Exact zero-order-hold discretization of linear state-space models, batched over units.
+
+Used by the plant (simulators.building) and by the controller's building model alike, so a model
+mismatch study changes parameters, never numerics (../shared/reference/physics.md section 1).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import expm
+
+
+def discretize_zoh(a: np.ndarray, b: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(ad, bd)`` with ``x[k+1] = ad x[k] + bd u[k]`` for ``dx/dt = a x + b u``.
+
+    ``a`` has shape (..., n, n), ``b`` (..., n, m); ``dt`` is in the time unit of ``a``.
+    Computed from one matrix exponential of the augmented matrix [[a, b], [0, 0]] * dt
+    (Van Loan 1978), which stays exact for any step length, unlike forward Euler.
+    """
+    a = np.asarray(a, float)
+    b = np.asarray(b, float)
+    n, m = a.shape[-1], b.shape[-1]
+    aug = np.zeros(a.shape[:-2] + (n + m, n + m))
+    aug[..., :n, :n] = a * dt
+    aug[..., :n, n:] = b * dt
+    e = expm(aug)
+    return e[..., :n, :n], e[..., :n, n:]
