@@ -34,3 +34,8 @@ class Fleet:
     def default_inputs(self) -> dict[str, np.ndarray]:
         """Inputs every unit holds before anything is received."""
         return {k: np.full(self.n, v, dtype=float) for k, v in self.INPUTS.items()}
+
+
+def row_at(index_s: np.ndarray, t_s: float) -> int:
+    """Row of a series indexed by seconds since start that holds at ``t_s`` (zero-order hold)."""
+    return max(int(np.searchsorted(index_s, t_s, side="right")) - 1, 0)
