@@ -1,0 +1,309 @@
+"""Electric vehicles at home chargers: smart charging and V2G (seeds 002, 003), stepped as arrays.
+
+Availability comes from a sessions table, one row per plug-in session (see
+:func:`validate_sessions`), given as data or drawn by :func:`sample_sessions`. A row's trip
+(``trip_kwh``, or ``trip_km`` times the EV's consumption) is the driving done while away *before*
+that arrival; its energy leaves the battery spread evenly over the away interval (seed 003 eq. 17:
+P_discharge = E_discharge / dt_drive while unavailable), integrated exactly over each step.
+
+Timing (simulators.fleet): an EV charges or discharges in a step only if it is plugged in for the
+whole step, arrival_s <= t and t + dt <= departure_s; session times on the step grid lose nothing
+(the sampler rounds them to whole minutes).
+
+Energy (physics.md section 4): E[k+1] = E[k] + eta_c Pc dt - Pd dt / eta_d, with grid-side Pc, Pd.
+Charging follows a constant-current/constant-voltage taper (ACN-Sim's two-stage battery): the
+grid-side limit is p_charge_max (1 - SOC) / (1 - soc_taper) above soc_taper, stepped exactly
+(:func:`cccv_charge_kwh`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import truncnorm
+
+from cosim.errors import ConfigError, check
+from simulators.fleet import Fleet
+from simulators.storage import grid_power_kw, per_unit, tan_phi
+
+SESSION_COLUMNS = ("ev", "arrival_s", "departure_s")
+TRIP_COLUMNS = ("trip_kwh", "trip_km")
+
+
+def _truncnorm(mean, sd, k_sd, size, rng):
+    """Normal(mean, sd) truncated to mean +- k_sd sd."""
+    return truncnorm.rvs(-k_sd, k_sd, loc=mean, scale=sd, size=size, random_state=rng)
+
+
+def sample_sessions(n_ev: int, n_days: int, rng: np.random.Generator, start_hour_of_day: float = 0.0,
+                    *, arrival_mean_h=18.0, arrival_sd_h=2.0, departure_mean_h=7.0,
+                    departure_sd_h=1.0, truncate_sd=2.0, distance_median_km=25.0,
+                    distance_sigma=0.6, round_s=60) -> pd.DataFrame:
+    """Draw residential plug-in sessions for ``n_ev`` EVs over a run of ``n_days`` days.
+
+    physics.md section 4: arrival ~ N(18:00, 2 h), departure next morning ~ N(07:00, 1 h), both
+    truncated to +- ``truncate_sd`` sd; daily distance lognormal with median 25 km
+    (``distance_sigma`` 0.6 is an estimate: mean 30 km). The run starts at ``start_hour_of_day``
+    (0 = midnight); an EV plugged in at the start gets arrival_s = 0 and a trip only for the part
+    of its away time inside the run. Departures after the run's end are kept. Times are rounded to
+    ``round_s`` seconds. Returns columns ev, arrival_s, departure_s (int), trip_km.
+    """
+    n_ev = int(check("sample_sessions.n_ev", n_ev, 1))
+    n_days = int(check("sample_sessions.n_days", n_days, 1))
+    start_h = float(check("sample_sessions.start_hour_of_day", start_hour_of_day, 0, 24, hi_open=True))
+    for name, v in (("arrival_sd_h", arrival_sd_h), ("departure_sd_h", departure_sd_h),
+                    ("truncate_sd", truncate_sd), ("distance_median_km", distance_median_km),
+                    ("round_s", round_s)):
+        check(f"sample_sessions.{name}", v, 0, lo_open=True)
+    check("sample_sessions.distance_sigma", distance_sigma, 0)
+    a_lo, a_hi = arrival_mean_h - truncate_sd * arrival_sd_h, arrival_mean_h + truncate_sd * arrival_sd_h
+    d_lo, d_hi = departure_mean_h - truncate_sd * departure_sd_h, departure_mean_h + truncate_sd * departure_sd_h
+    if not (d_hi < a_lo and a_hi < d_lo + 24):
+        raise ConfigError(f"sample_sessions: arrival window [{a_lo}, {a_hi}] h and next-morning departure "
+                          f"window [{d_lo}, {d_hi}] h overlap; narrow truncate_sd or the sd")
+    days = np.arange(-2, n_days + 1)  # day of arrival, relative to the run's first calendar day
+    shape = (n_ev, days.size)
+    arr_h = _truncnorm(arrival_mean_h, arrival_sd_h, truncate_sd, shape, rng) + 24 * days - start_h
+    dep_h = _truncnorm(departure_mean_h, departure_sd_h, truncate_sd, shape, rng) + 24 * (days + 1) - start_h
+    km = rng.lognormal(np.log(distance_median_km), distance_sigma, shape)
+    prev_dep_h = np.concatenate([arr_h[:, :1] - 24, dep_h[:, :-1]], axis=1)
+    in_run = np.clip((arr_h - np.maximum(prev_dep_h, 0)) / (arr_h - prev_dep_h), 0, 1)
+    arr_s = np.round(np.maximum(arr_h, 0) * 3600 / round_s) * round_s
+    dep_s = np.round(dep_h * 3600 / round_s) * round_s
+    keep = (dep_s > 0) & (arr_s < n_days * 86400)
+    return pd.DataFrame({
+        "ev": np.broadcast_to(np.arange(n_ev)[:, None], shape)[keep],
+        "arrival_s": arr_s[keep].astype(np.int64),
+        "departure_s": dep_s[keep].astype(np.int64),
+        "trip_km": (km * in_run)[keep],
+    })
+
+
+def validate_sessions(sessions, n_ev: int, horizon_s: float | None = None) -> pd.DataFrame:
+    """Check a sessions table; return it sorted by (ev, arrival_s), indexed by row in the input.
+
+    Columns: ``ev`` (0..n_ev-1), ``arrival_s`` >= 0 (and < ``horizon_s`` if given),
+    ``departure_s`` > arrival_s (may lie after the run's end), exactly one of ``trip_kwh`` /
+    ``trip_km`` (>= 0, driving before this arrival) and optionally ``target_soc`` in [0, 1]
+    (energy requested at departure). An EV's sessions must not overlap, and a trip needs time
+    away before its arrival. Anything else raises ConfigError naming the column and row (row =
+    position in the given table).
+    """
+    df = pd.DataFrame(sessions).reset_index(drop=True)
+    missing = [c for c in SESSION_COLUMNS if c not in df.columns]
+    trips = [c for c in TRIP_COLUMNS if c in df.columns]
+    if missing or len(trips) != 1:
+        raise ConfigError(f"sessions: columns {list(df.columns)}; required {list(SESSION_COLUMNS)} "
+                          f"and exactly one of {list(TRIP_COLUMNS)}")
+    unknown = set(df.columns) - set(SESSION_COLUMNS) - set(TRIP_COLUMNS) - {"target_soc"}
+    if unknown:
+        raise ConfigError(f"sessions: unknown column(s) {sorted(unknown)}")
+    ev = check("sessions.ev", df["ev"], 0, n_ev - 1)
+    if (ev != np.round(ev)).any():
+        raise ConfigError(f"sessions.ev[{int(np.argmax(ev != np.round(ev)))}] is not an integer")
+    arr = check("sessions.arrival_s", df["arrival_s"], 0, horizon_s, hi_open=True)
+    dep = check("sessions.departure_s", df["departure_s"])
+    bad = np.flatnonzero(dep <= arr)
+    if bad.size:
+        i = bad[0]
+        raise ConfigError(f"sessions row {i}: arrival_s = {arr[i]} must be before departure_s = {dep[i]}")
+    check(f"sessions.{trips[0]}", df[trips[0]], 0)
+    if "target_soc" in df:
+        check("sessions.target_soc", df["target_soc"], 0, 1)
+    df["ev"] = ev.astype(np.int64)
+    df = df.sort_values(["ev", "arrival_s"], kind="stable")
+    rows = df.index.to_numpy()
+    ev, arr, dep = (df[c].to_numpy(float) for c in SESSION_COLUMNS)
+    same = ev[1:] == ev[:-1]
+    bad = np.flatnonzero(same & (arr[1:] < dep[:-1]))
+    if bad.size:
+        i, j = rows[bad[0]], rows[bad[0] + 1]
+        raise ConfigError(f"sessions rows {i} and {j} of ev {int(ev[bad[0]])} overlap: "
+                          f"departure_s = {dep[bad[0]]} is after arrival_s = {arr[bad[0] + 1]}")
+    away_start = np.concatenate([[0.0], np.where(same, dep[:-1], 0.0)])
+    bad = np.flatnonzero((df[trips[0]].to_numpy(float) > 0) & (arr <= away_start))
+    if bad.size:
+        i = rows[bad[0]]
+        raise ConfigError(f"sessions row {i}: {trips[0]} = {df[trips[0]].iloc[bad[0]]} > 0 but ev "
+                          f"{int(ev[bad[0]])} has no time away before arrival_s = {arr[bad[0]]}")
+    return df
+
+
+def cccv_charge_kwh(e_kwh, p_kw, dt_h, capacity_kwh, p_rated_kw, eta_charge, soc_taper):
+    """Battery energy after charging at grid-side ``p_kw`` (0 <= p <= p_rated) for ``dt_h`` hours.
+
+    Battery-side power is eta_c min(p, P_max(SOC)) with the two-stage (CC-CV) limit of physics.md
+    section 4 / ACN-Sim: P_max = p_rated (1 - SOC) / (1 - s_t) above SOC s_t. With tau =
+    C (1 - s_t) / (eta_c p_rated), energy rises linearly at eta_c p until E* = C - eta_c p tau,
+    where the taper limit meets p, then exactly as E(t) = C - (C - E*) exp(-t / tau). No upper SOC
+    limit here (the caller caps at soc_max: power is zero once it is reached, so capping the end
+    energy is exact).
+    """
+    pb = eta_charge * p_kw
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau_h = capacity_kwh * (1 - soc_taper) / (eta_charge * p_rated_kw)
+        e_star = capacity_kwh - pb * tau_h
+        t_lin = np.clip((e_star - e_kwh) / pb, 0.0, dt_h)
+        e_lin = e_kwh + pb * t_lin
+        e_end = capacity_kwh - (capacity_kwh - e_lin) * np.exp(-(dt_h - t_lin) / tau_h)
+    return np.where(pb > 0, e_end, e_kwh)
+
+
+class EVFleet(Fleet):
+    """n EVs with home chargers; parameters are scalars or length-n sequences.
+
+    sessions: table for :func:`validate_sessions` (DataFrame or dict of columns).
+    capacity_kwh (> 0, default 60; 40-80); p_charge_max_kw (>= 0, default 11: 3 ph 16 A);
+    p_discharge_max_kw: V2G limit at the grid (>= 0, 0 = no V2G); eta_charge (default 0.9, AC
+    0.85-0.93), eta_discharge (default 0.9, est.) in (0, 1]; soc_taper in [0, 1) (CC-CV knee,
+    0.8); soc_min (default 0.1, est.: owner's reserve and floor of V2G and driving) <= soc_init
+    <= soc_max; target_soc: SOC requested at departure, default soc_max ("full", seed 003), a
+    sessions column target_soc overrides it per session; consumption_kwh_per_km (default 0.17,
+    0.13-0.20 at the battery) converts trip_km; pf in (0, 1]; horizon_s: run length, if given
+    arrivals must lie before it. All physics.md section 4.
+
+    Input ``p_set_kw``: grid-side power, positive = charge, negative = V2G. Outputs at t: soc,
+    e_kwh, connected (0/1), t_to_departure_s and e_needed_kwh (battery side, to the session's
+    target; both 0 when unplugged), p_max_kw / p_min_kw (grid-side charge limit with taper, and
+    -V2G limit, at t; 0 when unplugged or at the SOC limit), cumulative e_missing_kwh (target
+    minus energy at each departure, when short), e_drive_kwh (trip energy taken from the battery)
+    and e_trip_shortfall_kwh (trip energy the battery could not give above soc_min, assumed charged
+    elsewhere). Means over [t, t + dt): p_kw (grid side, positive = drawn), p_batt_kw (into the
+    battery), p_mw, q_mvar (consumer convention, q = p tan(arccos pf)).
+    """
+
+    INPUTS = {"p_set_kw": 0.0}
+    OUTPUTS = ("p_mw", "q_mvar", "p_kw", "p_batt_kw", "soc", "e_kwh", "connected",
+               "t_to_departure_s", "e_needed_kwh", "p_max_kw", "p_min_kw", "e_missing_kwh",
+               "e_drive_kwh", "e_trip_shortfall_kwh")
+
+    def __init__(self, n: int, sessions, capacity_kwh=60.0, p_charge_max_kw=11.0,
+                 p_discharge_max_kw=0.0, eta_charge=0.9, eta_discharge=0.9, soc_taper=0.8,
+                 soc_min=0.1, soc_max=1.0, soc_init=0.5, target_soc=None,
+                 consumption_kwh_per_km=0.17, pf=1.0, horizon_s=None):
+        self.n = int(check("EVFleet.n", n, 1))
+        f = "EVFleet."
+        self.capacity_kwh = per_unit(f + "capacity_kwh", capacity_kwh, self.n, 0, lo_open=True)
+        self.p_charge_max_kw = per_unit(f + "p_charge_max_kw", p_charge_max_kw, self.n, 0)
+        self.p_discharge_max_kw = per_unit(f + "p_discharge_max_kw", p_discharge_max_kw, self.n, 0)
+        self.eta_charge = per_unit(f + "eta_charge", eta_charge, self.n, 0, 1, lo_open=True)
+        self.eta_discharge = per_unit(f + "eta_discharge", eta_discharge, self.n, 0, 1, lo_open=True)
+        self.soc_taper = per_unit(f + "soc_taper", soc_taper, self.n, 0, 1, hi_open=True)
+        soc_min = per_unit(f + "soc_min", soc_min, self.n, 0, 1)
+        soc_max = per_unit(f + "soc_max", soc_max, self.n, 0, 1)
+        soc0 = per_unit(f + "soc_init", soc_init, self.n, 0, 1)
+        check(f + "soc_max - soc_min", soc_max - soc_min, 0)
+        check(f + "soc_init - soc_min", soc0 - soc_min, 0)
+        check(f + "soc_max - soc_init", soc_max - soc0, 0)
+        target = soc_max if target_soc is None else per_unit(f + "target_soc", target_soc, self.n, 0, 1)
+        consumption = per_unit(f + "consumption_kwh_per_km", consumption_kwh_per_km, self.n, 0)
+        self.tan_phi = tan_phi(per_unit(f + "pf", pf, self.n, 0, 1, lo_open=True))
+        self.e_min_kwh = soc_min * self.capacity_kwh
+        self.e_max_kwh = soc_max * self.capacity_kwh
+        self.e_kwh = soc0 * self.capacity_kwh
+        self._load_sessions(validate_sessions(sessions, self.n, horizon_s), target, soc_max, consumption)
+        self._rows = np.arange(self.n)
+        self._idx = np.zeros(self.n, dtype=np.int64)  # first session with departure_s > t
+        self.e_missing_kwh = np.zeros(self.n)
+        self.e_drive_kwh = np.zeros(self.n)
+        self.e_trip_shortfall_kwh = np.zeros(self.n)
+
+    def _load_sessions(self, s: pd.DataFrame, target_soc, soc_max, consumption) -> None:
+        """Sessions as (n, m) arrays padded with +inf; column m-1 at the latest is a virtual
+        session after the last one (arrival = departure = inf), so an EV's index never runs off."""
+        ev = s["ev"].to_numpy()
+        pos = s.groupby("ev").cumcount().to_numpy()
+        m = (int(pos.max()) if len(s) else -1) + 2
+        self._arr = np.full((self.n, m), np.inf)
+        self._dep = np.full((self.n, m), np.inf)
+        self._arr[ev, pos] = s["arrival_s"].to_numpy(float)
+        self._dep[ev, pos] = s["departure_s"].to_numpy(float)
+        trip = (s["trip_kwh"].to_numpy(float) if "trip_kwh" in s
+                else s["trip_km"].to_numpy(float) * consumption[ev])
+        soc_t = s["target_soc"].to_numpy(float) if "target_soc" in s else target_soc[ev]
+        too_high = np.flatnonzero(soc_t > soc_max[ev])
+        if too_high.size:
+            i = too_high[0]
+            raise ConfigError(f"EVFleet: sessions row {s.index[i]}: target_soc = {soc_t[i]} exceeds "
+                              f"soc_max = {soc_max[ev[i]]} of ev {ev[i]}")
+        self._target_kwh = np.zeros((self.n, m))
+        self._target_kwh[ev, pos] = soc_t * self.capacity_kwh[ev]
+        start = np.concatenate([np.zeros((self.n, 1)), self._dep[:, :-1]], axis=1)
+        with np.errstate(invalid="ignore"):
+            away_s = self._arr - start
+        self._away_start = start
+        self._drive_kw_s = np.zeros((self.n, m))  # trip energy per second away, kWh/s
+        self._drive_kw_s[ev, pos] = np.where(trip > 0, trip / np.where(trip > 0, away_s[ev, pos], 1), 0)
+
+    def step(self, t_s, dt_s, inputs):
+        t1 = t_s + dt_s
+        dt_h = dt_s / 3600.0
+        k = self._idx.copy()
+        dep = self._dep[self._rows, k]
+        connected = (self._arr[self._rows, k] <= t_s) & (t1 <= dep)
+        out = self._state_outputs(t_s, connected, dep, self._target_kwh[self._rows, k])
+        e_next = self._power_step(np.where(connected, inputs["p_set_kw"], 0.0), dt_h)
+        p_batt_kw = (e_next - self.e_kwh) / dt_h
+        self.e_kwh = e_next
+        self._book_departures(t1)
+        self._drive(t_s, t1, k)
+        out["p_batt_kw"] = p_batt_kw
+        out["p_kw"] = grid_power_kw(p_batt_kw, self.eta_charge, self.eta_discharge)
+        out["p_mw"] = out["p_kw"] / 1000.0
+        out["q_mvar"] = out["p_mw"] * self.tan_phi
+        return out
+
+    def _state_outputs(self, t_s, connected, dep, target_kwh) -> dict[str, np.ndarray]:
+        """Outputs that are states at t."""
+        e = self.e_kwh
+        taper = np.minimum(1.0, (self.capacity_kwh - e) / (self.capacity_kwh * (1 - self.soc_taper)))
+        return {
+            "soc": e / self.capacity_kwh,
+            "e_kwh": e.copy(),
+            "connected": connected.astype(float),
+            "t_to_departure_s": np.where(connected, dep - t_s, 0.0),
+            "e_needed_kwh": np.where(connected, np.maximum(target_kwh - e, 0.0), 0.0),
+            "p_max_kw": np.where(connected & (e < self.e_max_kwh), self.p_charge_max_kw * taper, 0.0),
+            "p_min_kw": np.where(connected & (e > self.e_min_kwh), -self.p_discharge_max_kw, 0.0),
+            "e_missing_kwh": self.e_missing_kwh.copy(),
+            "e_drive_kwh": self.e_drive_kwh.copy(),
+            "e_trip_shortfall_kwh": self.e_trip_shortfall_kwh.copy(),
+        }
+
+    def _power_step(self, p_set_kw, dt_h) -> np.ndarray:
+        """Battery energy at t + dt after the clipped setpoint (0 for unplugged EVs)."""
+        p_ch = np.clip(p_set_kw, 0.0, self.p_charge_max_kw)
+        p_dis = np.clip(-p_set_kw, 0.0, self.p_discharge_max_kw)
+        e_ch = np.minimum(cccv_charge_kwh(self.e_kwh, p_ch, dt_h, self.capacity_kwh,
+                                          self.p_charge_max_kw, self.eta_charge, self.soc_taper),
+                          self.e_max_kwh)
+        e_dis = np.maximum(self.e_kwh - p_dis / self.eta_discharge * dt_h, self.e_min_kwh)
+        return np.where(p_ch > 0, e_ch, np.where(p_dis > 0, e_dis, self.e_kwh))
+
+    def _book_departures(self, t1) -> None:
+        """Add the energy missing at each departure in (t, t1] and move to the next session."""
+        while True:
+            k = self._idx
+            gone = self._dep[self._rows, k] <= t1
+            if not gone.any():
+                return
+            missing = np.maximum(self._target_kwh[self._rows, k] - self.e_kwh, 0.0)
+            self.e_missing_kwh += np.where(gone, missing, 0.0)
+            self._idx = k + gone
+
+    def _drive(self, t0, t1, k) -> None:
+        """Remove trip energy of the away time inside [t0, t1); ``k`` = session index at t0."""
+        drive = np.zeros(self.n)
+        active = np.ones(self.n, bool)
+        while active.any():
+            start = self._away_start[self._rows, k]
+            arrival = self._arr[self._rows, k]
+            with np.errstate(invalid="ignore"):
+                overlap = np.minimum(arrival, t1) - np.maximum(start, t0)
+            drive += np.where(overlap > 0, self._drive_kw_s[self._rows, k] * overlap, 0.0)
+            active = self._dep[self._rows, k] < t1
+            k = k + active
+        e = self.e_kwh - drive
+        short = np.maximum(self.e_min_kwh - e, 0.0)
+        self.e_trip_shortfall_kwh += short
+        self.e_drive_kwh += drive - short
+        self.e_kwh = e + short
