@@ -1,0 +1,400 @@
+"""OPF device blocks of thermal units: buildings with heat pumps, TSEH buildings, home heat hubs.
+
+Each block mirrors a plant model in layer 1 with the controller's own parameter values and the same
+shared physics (simulators.thermal, simulators.rc), so a plan/plant difference is a parameter or
+forecast difference, never a second implementation:
+
+- :class:`BuildingHPBlock` -- simulators.building.BuildingFleet with its air-source heat pump;
+- :class:`TSEHBlock` -- the same building heated by a thermal storage electric heater (seed 001);
+- :class:`HeatHubBlock` -- simulators.heat_hub.HeatHubFleet (seed 003).
+
+Units: power in kW, energy in kWh, temperature in degC, time in h; ``p_mw``/``q_mvar`` are what a
+unit draws from the grid (consumer convention). Prices are in currency/MWh. The energy price of
+``p_mw`` is not in a block's ``cost``: the core prices the grid exchange.
+"""
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+
+from controllers.opf.block import Block, Context, Discrete
+from cosim.errors import ConfigError, check, check_shape
+from simulators.rc import discretize_zoh
+from simulators.thermal import CHP_TABLE_KW, rc_3r2c_matrices, storage_step
+
+BIG_KW = 1e6  # "no limit" default of adjustment bounds
+
+
+# ----------------------------------------------------------------------------- shared helpers
+
+def set_params(owner: str, spec: dict, data: dict) -> None:
+    """Validate ``data`` against ``spec`` (key -> (Parameter, lo, hi)) and set the values.
+
+    A Parameter of shape (n, T) accepts a scalar, (T,) (same for all units) or (n, T); one of
+    shape (n,) or (T,) accepts a scalar or that shape. Unknown keys, other shapes and values out
+    of [lo, hi] raise ConfigError naming ``owner.key``.
+    """
+    unknown = set(data) - set(spec)
+    if unknown:
+        raise ConfigError(f"{owner}.set_data: unknown key(s) {sorted(unknown)}; allowed: {sorted(spec)}")
+    for key, value in data.items():
+        param, lo, hi = spec[key]
+        arr = np.asarray(value, dtype=float)
+        shape = param.shape
+        if arr.shape not in {(), shape, shape[1:]}:
+            alt = f", {shape[1:]}" if len(shape) == 2 else ""
+            raise ConfigError(f"{owner}.set_data: {key} has shape {arr.shape}, expected {shape}"
+                              f" (or a scalar{alt})")
+        param.value = np.broadcast_to(check(f"{owner}.{key}", arr, lo, hi), shape).copy()
+
+
+def _param(shape, value, **kw) -> cp.Parameter:
+    """A Parameter with an initial value (defaults of optional set_data keys)."""
+    p = cp.Parameter(shape, **kw)
+    p.value = np.broadcast_to(np.asarray(value, float), shape).copy()
+    return p
+
+
+def _col(v: np.ndarray, T: int) -> np.ndarray:
+    """Per-unit constants (n,) repeated over the horizon: (n, T)."""
+    return np.repeat(np.asarray(v, float)[:, None], T, axis=1)
+
+
+def _row(p: cp.Expression, n: int) -> cp.Expression:
+    """A (T,) expression repeated over n units: (n, T)."""
+    return np.ones((n, 1)) @ cp.reshape(p, (1, p.shape[0]), order="C")
+
+
+def storage_coefficients(loss_per_h, dt_h: float) -> tuple[np.ndarray, np.ndarray]:
+    """(decay, gain) with E[k+1] = decay E[k] + gain (eta P_in - Q_out): the exact step of
+    simulators.thermal.storage_step (physics.md section 3), read off that function itself."""
+    decay, _ = storage_step(1.0, 0.0, 0.0, dt_h, loss_per_h)
+    gain, _ = storage_step(0.0, 1.0, 0.0, dt_h, loss_per_h)
+    return decay, gain
+
+
+def _tan_phi(owner: str, pf) -> np.ndarray:
+    return np.tan(np.arccos(check(f"{owner}.pf", pf, 0, 1, lo_open=True)))
+
+
+# ----------------------------------------------------------------------------- buildings
+
+class BuildingHPBlock(Block):
+    """3R2C buildings (Bacher & Madsen 2011; physics.md section 1) heated by air-source heat pumps.
+
+    States t_in_c, t_env_c (n, T+1) follow the exact ZOH step of simulators.rc.discretize_zoh
+    applied to simulators.thermal.rc_3r2c_matrices with this block's parameters, inputs in the
+    order of RC_INPUTS: the shared forecasts ``t_out_c`` and ``ghi_kw_m2`` (Context, (T,)), the
+    internal gains ``phi_int_kw`` and the heat to the air node ``cop * p_hp_kw`` (+ subclass heat).
+    COP is the linear curve cop_0c + cop_slope_per_k * t_out_c of simulators.thermal.cop_linear
+    (seed 002), an affine expression of the shared forecast Parameter, so ``cop * p_hp_kw`` is DPP.
+    Comfort: t_low_c - dev_low_k <= t_in_c[:, 1:] <= t_up_c + dev_up_k, deviations >= 0 cost
+    ``discomfort_cost`` per K*h (the BOPTEST discomfort KPI, physics.md section 1).
+
+    Constructor (scalars or (n,)): building parameters as in rc_3r2c_matrices, ``p_hp_max_kw``,
+    ``cop_0c``, ``cop_slope_per_k``, ``pf`` (power factor of the unit), ``discomfort_cost``.
+    Defaults: the est. 150 m2 house of simulators.building.
+
+    set_data keys: t_in0_c (n,), t_env0_c (n,) initial states; phi_int_kw (n, T) internal gains;
+    t_low_c, t_up_c (n, T) comfort band (default 20 and 22). plan keys: p_hp_kw, cop, q_hp_kw,
+    phi_heat_kw, dev_low_k, dev_up_k (n, T); t_in_c, t_env_c (n, T+1); discomfort_kh (n,).
+    """
+
+    name = "building_hp"
+
+    def __init__(self, bus, *, ci_kwh_per_k=0.8, ce_kwh_per_k=10.0, rie_k_per_kw=0.7,
+                 rea_k_per_kw=8.0, ria_k_per_kw=10.0, aw_m2=5.0, ae_m2=1.0, p_hp_max_kw=3.0,
+                 cop_0c=2.227, cop_slope_per_k=0.0642, pf=1.0, discomfort_cost=100.0):
+        super().__init__()
+        self.bus = np.atleast_1d(np.asarray(bus, dtype=int))
+        n, own = self.n, type(self).__name__
+        self.rc = {k: check(f"{own}.{k}", check_shape(f"{own}.{k}", v, n), 0, lo_open=True)
+                   for k, v in dict(ci_kwh_per_k=ci_kwh_per_k, ce_kwh_per_k=ce_kwh_per_k,
+                                    rie_k_per_kw=rie_k_per_kw, rea_k_per_kw=rea_k_per_kw,
+                                    ria_k_per_kw=ria_k_per_kw).items()}
+        self.rc.update({k: check(f"{own}.{k}", check_shape(f"{own}.{k}", v, n), 0)
+                        for k, v in dict(aw_m2=aw_m2, ae_m2=ae_m2).items()})
+        self.p_hp_max_kw = check(f"{own}.p_hp_max_kw", check_shape(f"{own}.p_hp_max_kw", p_hp_max_kw, n), 0)
+        self.cop_0c = check_shape(f"{own}.cop_0c", cop_0c, n)
+        self.cop_slope_per_k = check_shape(f"{own}.cop_slope_per_k", cop_slope_per_k, n)
+        self.tan_phi = _tan_phi(own, check_shape(f"{own}.pf", pf, n))
+        self.discomfort_cost = float(check(f"{own}.discomfort_cost", discomfort_cost, 0))
+
+    def build(self, ctx: Context) -> None:
+        n, T, dt = self.n, ctx.T, ctx.dt_h
+        self.dt_h = dt
+        self.spec = {
+            "t_in0_c": (cp.Parameter(n), -50, 80), "t_env0_c": (cp.Parameter(n), -50, 80),
+            "phi_int_kw": (_param((n, T), 0.0), 0, None),
+            "t_low_c": (_param((n, T), 20.0), -50, 80), "t_up_c": (_param((n, T), 22.0), -50, 80),
+        }
+        par = {k: v[0] for k, v in self.spec.items()}
+        t_out, ghi = ctx.shared("t_out_c"), ctx.shared("ghi_kw_m2")
+        self.p_hp_kw = cp.Variable((n, T), nonneg=True, name=f"{self.name}.p_hp_kw")
+        # COP affine in the forecast Parameter times a Variable: DPP (seed 002, cop_linear).
+        self.cop = _col(self.cop_0c, 1) + _col(self.cop_slope_per_k, 1) @ cp.reshape(t_out, (1, T), order="C")
+        self.q_hp_kw = cp.multiply(self.cop, self.p_hp_kw)
+        self.constraints = [self.p_hp_kw <= _col(self.p_hp_max_kw, T)]
+        self.phi_heat_kw = self.q_hp_kw + self._extra_heat_kw(ctx)
+        self.t_in_c = cp.Variable((n, T + 1), name=f"{self.name}.t_in_c")
+        self.t_env_c = cp.Variable((n, T + 1), name=f"{self.name}.t_env_c")
+        a, b = rc_3r2c_matrices(**self.rc)
+        ad, bd = discretize_zoh(a, b, dt)  # exact ZOH, the plant's discretization
+        inputs = (_row(t_out, n), _row(ghi, n), par["phi_int_kw"], self.phi_heat_kw)  # RC_INPUTS order
+        x = (self.t_in_c, self.t_env_c)
+        for i in range(2):  # the two state equations (Ti, Te)
+            rhs = sum(cp.multiply(_col(ad[:, i, j], T), x[j][:, :-1]) for j in range(2))
+            rhs = rhs + sum(cp.multiply(_col(bd[:, i, m], T), u) for m, u in enumerate(inputs))
+            self.constraints.append(x[i][:, 1:] == rhs)
+        self.dev_low_k = cp.Variable((n, T), nonneg=True, name=f"{self.name}.dev_low_k")
+        self.dev_up_k = cp.Variable((n, T), nonneg=True, name=f"{self.name}.dev_up_k")
+        self.constraints += [
+            self.t_in_c[:, 0] == par["t_in0_c"], self.t_env_c[:, 0] == par["t_env0_c"],
+            self.t_in_c[:, 1:] + self.dev_low_k >= par["t_low_c"],
+            self.t_in_c[:, 1:] - self.dev_up_k <= par["t_up_c"],
+        ]
+        self.cost = self.discomfort_cost * dt * cp.sum(self.dev_low_k + self.dev_up_k)
+        self.cost = self.cost + self._extra_cost(ctx)
+        self.p_mw = self._p_kw() / 1000.0
+        self.q_mvar = cp.multiply(_col(self.tan_phi, T), self.p_mw)
+
+    def _extra_heat_kw(self, ctx: Context) -> cp.Expression:
+        """Heat to the air node from devices other than the heat pump (none here)."""
+        return cp.Constant(np.zeros((self.n, ctx.T)))
+
+    def _extra_cost(self, ctx: Context) -> cp.Expression:
+        return cp.Constant(0.0)
+
+    def _p_kw(self) -> cp.Expression:
+        """Electric power drawn per unit (n, T) in kW."""
+        return self.p_hp_kw
+
+    def set_data(self, **data) -> None:
+        set_params(type(self).__name__, self.spec, data)
+
+    def plan(self) -> dict[str, np.ndarray]:
+        dev = self.dev_low_k.value + self.dev_up_k.value
+        return {
+            "p_hp_kw": self.p_hp_kw.value, "cop": self.cop.value, "q_hp_kw": self.q_hp_kw.value,
+            "phi_heat_kw": self.phi_heat_kw.value, "t_in_c": self.t_in_c.value,
+            "t_env_c": self.t_env_c.value, "dev_low_k": self.dev_low_k.value,
+            "dev_up_k": self.dev_up_k.value, "discomfort_kh": dev.sum(axis=1) * self.dt_h,
+        }
+
+
+class TSEHBlock(BuildingHPBlock):
+    """Buildings heated by thermal storage electric heating (seed 001), optionally with a heat pump.
+
+    Heat coupling choice: the TSEH heats the block's own 3R2C building (the air node), as in
+    simulators.building.BuildingFleet, rather than meeting a fixed heat demand, so comfort and
+    pre-heating stay in the model. Per unit and period (seed 001, "TSEH power" and "heat storage"
+    constraints, with the exact storage step of simulators.thermal.storage_step):
+
+        p_tseh = p_eh + p_st                              electric power, kW
+        e_st[k+1] = decay e_st[k] + gain (eta_st p_st - q_rel)     0 <= e_st <= e_st_max
+        heat to air = eta_eh p_eh + q_rel + q_loss,  q_loss = standing loss over the step / dt
+        p_st <= p_st_max b_st,  q_rel <= q_rel_max b_rel,  b_st + b_rel <= 1   (Discrete, relaxed)
+        e_st[T] = e_st_end  (equal start and end level: e_st_end defaults to e_st0)
+        margin_dn <= p_tseh <= p_eh_max + p_st_max - margin_up   (regulation margins kept for RT)
+        |p_tseh - p_ref| <= adj_max,  cost adj_cost_per_mwh * |p_tseh - p_ref| dt  (seed 001 k_EH)
+
+    The storage loss goes to the room (physics.md section 3: a storage heater's loss heats the room),
+    as the plant adds it to Ti. The regulation margins are power headroom only (seed 001); whether
+    the storage can absorb the extra energy of a called margin is not modelled.
+
+    Constructor: building parameters as BuildingHPBlock (``p_hp_max_kw`` defaults to 0: no heat
+    pump), ``p_eh_max_kw``, ``p_st_max_kw``, ``e_st_max_kwh``, ``q_rel_max_kw``, ``eta_eh``,
+    ``eta_st``, ``st_loss_per_h`` (scalars or (n,)). set_data keys (besides the building's):
+    e_st0_kwh (n,), e_st_end_kwh (n,), margin_up_kw, margin_dn_kw (n, T) (default 0), p_ref_kw
+    (n, T) (default 0), adj_max_kw (n, T) (default no limit), adj_cost_per_mwh scalar (default 0).
+    plan keys (besides the building's): p_eh_kw, p_st_kw, q_rel_kw, q_loss_kw, p_tseh_kw, b_st,
+    b_rel (n, T); e_st_kwh (n, T+1).
+    """
+
+    name = "tseh"
+
+    def __init__(self, bus, *, p_eh_max_kw=3.0, p_st_max_kw=3.0, e_st_max_kwh=20.0, q_rel_max_kw=3.0,
+                 eta_eh=0.98, eta_st=0.95, st_loss_per_h=0.01, p_hp_max_kw=0.0, **building):
+        super().__init__(bus, p_hp_max_kw=p_hp_max_kw, **building)
+        n = self.n
+        self.tseh = {k: check(f"TSEHBlock.{k}", check_shape(f"TSEHBlock.{k}", v, n), 0)
+                     for k, v in dict(p_eh_max_kw=p_eh_max_kw, p_st_max_kw=p_st_max_kw,
+                                      e_st_max_kwh=e_st_max_kwh, q_rel_max_kw=q_rel_max_kw,
+                                      st_loss_per_h=st_loss_per_h).items()}
+        self.tseh.update({k: check(f"TSEHBlock.{k}", check_shape(f"TSEHBlock.{k}", v, n), 0, 1, lo_open=True)
+                          for k, v in dict(eta_eh=eta_eh, eta_st=eta_st).items()})
+
+    def _extra_heat_kw(self, ctx: Context) -> cp.Expression:
+        n, T, dt, d = self.n, ctx.T, ctx.dt_h, self.tseh
+        p_max = d["p_eh_max_kw"] + d["p_st_max_kw"]
+        self.spec.update({
+            "e_st0_kwh": (cp.Parameter(n), 0, None), "e_st_end_kwh": (cp.Parameter(n), 0, None),
+            "margin_up_kw": (_param((n, T), 0.0), 0, None), "margin_dn_kw": (_param((n, T), 0.0), 0, None),
+            "p_ref_kw": (_param((n, T), 0.0), 0, None), "adj_max_kw": (_param((n, T), BIG_KW), 0, None),
+            "adj_cost_per_mwh": (_param((), 0.0, nonneg=True), 0, None),
+        })
+        par = {k: v[0] for k, v in self.spec.items()}
+        var = lambda key, shape: cp.Variable(shape, nonneg=True, name=f"{self.name}.{key}")  # noqa: E731
+        self.p_eh_kw, self.p_st_kw, self.q_rel_kw = (var(k, (n, T)) for k in ("p_eh_kw", "p_st_kw", "q_rel_kw"))
+        self.e_st_kwh = var("e_st_kwh", (n, T + 1))
+        self.adj_kw = var("adj_kw", (n, T))  # |p_tseh - p_ref| epigraph
+        self.b_st = Discrete(var("b_st", (n, T)), _param((n, T), 0.0), _param((n, T), 1.0))
+        self.b_rel = Discrete(var("b_rel", (n, T)), _param((n, T), 0.0), _param((n, T), 1.0))
+        self.discrete = [self.b_st, self.b_rel]
+        decay, gain = storage_coefficients(d["st_loss_per_h"], dt)
+        e, net = self.e_st_kwh, cp.multiply(_col(d["eta_st"], T), self.p_st_kw) - self.q_rel_kw
+        self.p_tseh_kw = self.p_eh_kw + self.p_st_kw
+        self.q_loss_kw = (e[:, :-1] - e[:, 1:]) / dt + net  # storage_step's "lost" per hour
+        self.constraints += [
+            e[:, 1:] == cp.multiply(_col(decay, T), e[:, :-1]) + cp.multiply(_col(gain, T), net),
+            e[:, 0] == par["e_st0_kwh"], e[:, T] == par["e_st_end_kwh"],
+            e <= _col(d["e_st_max_kwh"], T + 1),
+            self.p_eh_kw <= _col(d["p_eh_max_kw"], T),
+            self.p_st_kw <= cp.multiply(_col(d["p_st_max_kw"], T), self.b_st.var),
+            self.q_rel_kw <= cp.multiply(_col(d["q_rel_max_kw"], T), self.b_rel.var),
+            self.b_st.var + self.b_rel.var <= 1,
+            self.b_st.var >= self.b_st.lo, self.b_st.var <= self.b_st.hi,
+            self.b_rel.var >= self.b_rel.lo, self.b_rel.var <= self.b_rel.hi,
+            self.p_tseh_kw >= par["margin_dn_kw"],
+            self.p_tseh_kw <= _col(p_max, T) - par["margin_up_kw"],
+            self.adj_kw >= self.p_tseh_kw - par["p_ref_kw"],
+            self.adj_kw >= par["p_ref_kw"] - self.p_tseh_kw,
+            self.adj_kw <= par["adj_max_kw"],
+        ]
+        return cp.multiply(_col(d["eta_eh"], T), self.p_eh_kw) + self.q_rel_kw + self.q_loss_kw
+
+    def _extra_cost(self, ctx: Context) -> cp.Expression:
+        return self.spec["adj_cost_per_mwh"][0] * (ctx.dt_h / 1000.0) * cp.sum(self.adj_kw)
+
+    def _p_kw(self) -> cp.Expression:
+        return self.p_hp_kw + self.p_tseh_kw
+
+    def set_data(self, **data) -> None:
+        if "e_st0_kwh" in data and "e_st_end_kwh" not in data:
+            data = {**data, "e_st_end_kwh": data["e_st0_kwh"]}  # seed 001: equal start and end level
+        for key in ("e_st0_kwh", "e_st_end_kwh"):
+            if key in data:
+                check(f"TSEHBlock.{key} - e_st_max_kwh",
+                      check_shape(f"TSEHBlock.{key}", data[key], self.n) - self.tseh["e_st_max_kwh"], hi=0)
+        super().set_data(**data)
+
+    def plan(self) -> dict[str, np.ndarray]:
+        out = super().plan()
+        out.update({
+            "p_eh_kw": self.p_eh_kw.value, "p_st_kw": self.p_st_kw.value, "q_rel_kw": self.q_rel_kw.value,
+            "q_loss_kw": self.q_loss_kw.value, "p_tseh_kw": self.p_tseh_kw.value,
+            "e_st_kwh": self.e_st_kwh.value, "b_st": self.b_st.var.value, "b_rel": self.b_rel.var.value,
+        })
+        return out
+
+
+# ----------------------------------------------------------------------------- heat hub
+
+def chp_linear_fit(p_chp_max_kw) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Least-squares lines through seed 003's Table I (simulators.thermal.CHP_TABLE_KW), scaled to
+    ``p_chp_max_kw`` as chp_operating_point scales it: q_chp = a_q p + b_q on, gas = a_g p + b_g on.
+
+    Returns (a_q, b_q, a_g, b_g) of shape (n,). Largest error against the plant's interpolation:
+    0.07 kW heat (0.5 %) and 0.27 kW gas (1.4 %) for the rated 6 kW unit, at 4.5 kW.
+    """
+    scale = np.asarray(p_chp_max_kw, float) / CHP_TABLE_KW[-1, 0]
+    a_q, b_q = np.polyfit(CHP_TABLE_KW[:, 0], CHP_TABLE_KW[:, 1], 1)
+    a_g, b_g = np.polyfit(CHP_TABLE_KW[:, 0], CHP_TABLE_KW[:, 2], 1)
+    one = np.ones_like(scale)
+    return a_q * one, b_q * scale, a_g * one, b_g * scale
+
+
+class HeatHubBlock(Block):
+    """Home heat hubs (seed 003): micro-CHP, thermal tank, electric boiler, optional gas boiler.
+
+    The tank is the heat bus, as in simulators.heat_hub.HeatHubFleet (exact storage step):
+
+        e_tank[k+1] = decay e_tank[k] + gain (q_chp + eta_eb p_eb + q_gb + q_unmet - q_demand)
+        0 <= e_tank <= e_tank_max,  e_tank[T] >= e_tank_end
+        chp_min_frac p_chp_max on <= p_chp <= p_chp_max on     (seed 003 eq. 7-8; on Discrete)
+        q_chp = a_q p_chp + b_q on,  gas = a_g p_chp + b_g on + q_gb / eta_gb   (chp_linear_fit)
+
+    ``q_unmet_kw`` >= 0 is heat demand the hub cannot cover, priced at ``unmet_cost_per_mwh`` so a
+    short hub is reported, not infeasible. Cost: gas at ``gas_price_per_mwh`` minus the CHP
+    remuneration ``chp_revenue_per_mwh`` on its electric output (seed 003 eq. 29, R_CHP,el; the
+    grid energy price of p_mw = (p_eb - p_chp)/1000 is the core's).
+
+    Constructor (scalars or (n,)): e_tank_max_kwh, tank_loss_per_h, p_eb_max_kw, eta_eb,
+    p_chp_max_kw, chp_min_frac, q_gb_max_kw (0: no gas boiler), eta_gb, pf; unmet_cost_per_mwh.
+    set_data keys: e_tank0_kwh (n,), e_tank_end_kwh (n,) (default 0), q_demand_kw (n, T),
+    gas_price_per_mwh (T,), chp_revenue_per_mwh (T,) (default 0).
+    plan keys: p_chp_kw, chp_on, q_chp_kw, p_eb_kw, q_gb_kw, gas_kw, q_unmet_kw, p_kw (n, T);
+    e_tank_kwh (n, T+1).
+    """
+
+    name = "heat_hub"
+
+    def __init__(self, bus, *, e_tank_max_kwh=20.0, tank_loss_per_h=0.005, p_eb_max_kw=6.0, eta_eb=1.0,
+                 p_chp_max_kw=6.0, chp_min_frac=0.5, q_gb_max_kw=0.0, eta_gb=0.92, pf=1.0,
+                 unmet_cost_per_mwh=5000.0):
+        super().__init__()
+        self.bus = np.atleast_1d(np.asarray(bus, dtype=int))
+        n = self.n
+        self.d = {k: check(f"HeatHubBlock.{k}", check_shape(f"HeatHubBlock.{k}", v, n), 0)
+                  for k, v in dict(e_tank_max_kwh=e_tank_max_kwh, tank_loss_per_h=tank_loss_per_h,
+                                   p_eb_max_kw=p_eb_max_kw, p_chp_max_kw=p_chp_max_kw,
+                                   q_gb_max_kw=q_gb_max_kw).items()}
+        self.d.update({k: check(f"HeatHubBlock.{k}", check_shape(f"HeatHubBlock.{k}", v, n), 0, 1, lo_open=True)
+                       for k, v in dict(eta_eb=eta_eb, eta_gb=eta_gb).items()})
+        self.d["chp_min_frac"] = check("HeatHubBlock.chp_min_frac", check_shape("HeatHubBlock.chp_min_frac", chp_min_frac, n), 0, 1)
+        self.tan_phi = _tan_phi("HeatHubBlock", check_shape("HeatHubBlock.pf", pf, n))
+        self.unmet_cost_per_mwh = float(check("HeatHubBlock.unmet_cost_per_mwh", unmet_cost_per_mwh, 0))
+
+    def build(self, ctx: Context) -> None:
+        n, T, dt, d = self.n, ctx.T, ctx.dt_h, self.d
+        self.spec = {
+            "e_tank0_kwh": (cp.Parameter(n), 0, None), "e_tank_end_kwh": (_param(n, 0.0), 0, None),
+            "q_demand_kw": (cp.Parameter((n, T)), 0, None),
+            "gas_price_per_mwh": (cp.Parameter(T), None, None),
+            "chp_revenue_per_mwh": (_param(T, 0.0), None, None),
+        }
+        par = {k: v[0] for k, v in self.spec.items()}
+        var = lambda key, shape: cp.Variable(shape, nonneg=True, name=f"{self.name}.{key}")  # noqa: E731
+        self.p_chp_kw, self.p_eb_kw, self.q_gb_kw, self.q_unmet_kw = (
+            var(k, (n, T)) for k in ("p_chp_kw", "p_eb_kw", "q_gb_kw", "q_unmet_kw"))
+        self.e_tank_kwh = var("e_tank_kwh", (n, T + 1))
+        self.chp_on = Discrete(var("chp_on", (n, T)), _param((n, T), 0.0), _param((n, T), 1.0))
+        self.discrete = [self.chp_on]
+        on, e = self.chp_on.var, self.e_tank_kwh
+        a_q, b_q, a_g, b_g = chp_linear_fit(d["p_chp_max_kw"])
+        self.q_chp_kw = cp.multiply(_col(a_q, T), self.p_chp_kw) + cp.multiply(_col(b_q, T), on)
+        self.gas_kw = (cp.multiply(_col(a_g, T), self.p_chp_kw) + cp.multiply(_col(b_g, T), on)
+                       + cp.multiply(_col(1 / d["eta_gb"], T), self.q_gb_kw))
+        q_in = (self.q_chp_kw + cp.multiply(_col(d["eta_eb"], T), self.p_eb_kw) + self.q_gb_kw
+                + self.q_unmet_kw - par["q_demand_kw"])
+        decay, gain = storage_coefficients(d["tank_loss_per_h"], dt)
+        self.constraints = [
+            e[:, 1:] == cp.multiply(_col(decay, T), e[:, :-1]) + cp.multiply(_col(gain, T), q_in),
+            e[:, 0] == par["e_tank0_kwh"], e[:, T] >= par["e_tank_end_kwh"],
+            e <= _col(d["e_tank_max_kwh"], T + 1),
+            self.p_chp_kw >= cp.multiply(_col(d["chp_min_frac"] * d["p_chp_max_kw"], T), on),
+            self.p_chp_kw <= cp.multiply(_col(d["p_chp_max_kw"], T), on),
+            on >= self.chp_on.lo, on <= self.chp_on.hi,
+            self.p_eb_kw <= _col(d["p_eb_max_kw"], T), self.q_gb_kw <= _col(d["q_gb_max_kw"], T),
+        ]
+        self.p_kw = self.p_eb_kw - self.p_chp_kw
+        self.p_mw = self.p_kw / 1000.0
+        self.q_mvar = cp.multiply(_col(self.tan_phi, T), self.p_mw)
+        mwh = dt / 1000.0
+        self.cost = mwh * (cp.sum(self.gas_kw, axis=0) @ par["gas_price_per_mwh"]
+                           - cp.sum(self.p_chp_kw, axis=0) @ par["chp_revenue_per_mwh"]
+                           + self.unmet_cost_per_mwh * cp.sum(self.q_unmet_kw))
+
+    def set_data(self, **data) -> None:
+        for key in ("e_tank0_kwh", "e_tank_end_kwh"):
+            if key in data:
+                check(f"HeatHubBlock.{key} - e_tank_max_kwh",
+                      check_shape(f"HeatHubBlock.{key}", data[key], self.n) - self.d["e_tank_max_kwh"], hi=0)
+        set_params("HeatHubBlock", self.spec, data)
+
+    def plan(self) -> dict[str, np.ndarray]:
+        return {
+            "p_chp_kw": self.p_chp_kw.value, "chp_on": self.chp_on.var.value, "q_chp_kw": self.q_chp_kw.value,
+            "p_eb_kw": self.p_eb_kw.value, "q_gb_kw": self.q_gb_kw.value, "gas_kw": self.gas_kw.value,
+            "q_unmet_kw": self.q_unmet_kw.value, "p_kw": self.p_kw.value, "e_tank_kwh": self.e_tank_kwh.value,
+        }
