@@ -299,8 +299,8 @@ class EVFleet(Fleet):
             arrival = self._arr[self._rows, k]
             with np.errstate(invalid="ignore"):
                 overlap = np.minimum(arrival, t1) - np.maximum(start, t0)
-            drive += np.where(overlap > 0, self._drive_kw_s[self._rows, k] * overlap, 0.0)
-            active = self._dep[self._rows, k] < t1
+            drive += np.where(active & (overlap > 0), self._drive_kw_s[self._rows, k] * overlap, 0.0)
+            active &= self._dep[self._rows, k] < t1
             k = k + active
         e = self.e_kwh - drive
         short = np.maximum(self.e_min_kwh - e, 0.0)
