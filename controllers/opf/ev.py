@@ -1,0 +1,140 @@
+"""OPF device block of electric vehicles: smart charging, V2G and trip reduction (seeds 002, 003).
+
+Mirrors simulators.ev.EVFleet with the controller's own parameter values (same names, same units).
+"""
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+
+from controllers.opf.block import Block, Context, Discrete
+from controllers.opf.thermal import _col, _param, _tan_phi, set_params
+from cosim.errors import check, check_shape
+
+
+class EVBlock(Block):
+    """EVs at home chargers over the horizon; power in kW (grid side), energy in kWh (battery).
+
+    Per unit and period k (physics.md section 4; seed 002 eq. 39-48; seed 003 eq. 15-17):
+
+        e[k+1] = e[k] + dt (eta_charge p_ch - p_dis / eta_discharge) - (trip[k] - trip_red[k])
+        p_ch <= p_charge_max avail (1 - v2g_on),  p_dis <= p_discharge_max avail v2g_on
+        p_ch <= p_charge_max (C - e[k+1]) / (C (1 - soc_taper))     CC-CV taper of the plant
+        e[k+1] <= soc_max C,   e[k+1] + shortfall[k] >= max(soc_min C, e_need[k])
+        0 <= trip_red <= trip_red_max_frac trip                      (seed 002: up to 10 %)
+
+    ``v2g_on`` is a Discrete (no simultaneous charge and discharge, seed 002 eq. 38), present
+    only if some unit has ``p_discharge_max_kw`` > 0. The taper bound at the period's end energy
+    makes the planned power deliverable by the plant's exact CC-CV step. ``shortfall_kwh`` >= 0
+    makes an unreachable need or a trip below the reserve a priced, reported deficit
+    (``shortfall_cost_per_mwh``), never an infeasible problem; see :meth:`diagnose`.
+    Cost: ``v2g_comp_per_mwh`` per MWh discharged (owner compensation) and ``trip_comp_per_mwh``
+    per MWh of trip energy avoided (seed 002 eq. 49); the energy price of p_mw is the core's.
+
+    Constructor (scalars or (n,), defaults of simulators.ev.EVFleet): capacity_kwh,
+    p_charge_max_kw, p_discharge_max_kw (0 = no V2G), eta_charge, eta_discharge, soc_min, soc_max,
+    soc_taper in [0, 1), pf, trip_red_max_frac in [0, 1] (0 = no trip reduction; seed 002 uses 0.1);
+    shortfall_cost_per_mwh.
+    set_data keys: e0_kwh (n,) initial energy; avail (n, T) in [0, 1] plugged-in fraction of the
+    period (the plant charges only when plugged in for the whole period: pass 0/1); e_need_kwh
+    (n, T) energy required at the end of period k (the session's target in the last period before
+    departure, default 0); trip_kwh (n, T) energy driven in period k (default 0);
+    v2g_comp_per_mwh, trip_comp_per_mwh (n,) (default 0).
+    plan keys: p_ch_kw, p_dis_kw, p_kw, trip_red_kwh, shortfall_kwh, v2g_on (n, T); e_kwh,
+    soc (n, T+1); need_met (n,) 1.0 if no shortfall above 1e-6 kWh.
+    """
+
+    name = "ev"
+
+    def __init__(self, bus, *, capacity_kwh=60.0, p_charge_max_kw=11.0, p_discharge_max_kw=0.0,
+                 eta_charge=0.9, eta_discharge=0.9, soc_min=0.1, soc_max=1.0, soc_taper=0.8, pf=1.0,
+                 trip_red_max_frac=0.0, shortfall_cost_per_mwh=10000.0):
+        super().__init__()
+        self.bus = np.atleast_1d(np.asarray(bus, dtype=int))
+        n = self.n
+        u = lambda key, v, lo, hi=None, **kw: check(f"EVBlock.{key}", check_shape(f"EVBlock.{key}", v, n), lo, hi, **kw)  # noqa: E731
+        self.capacity_kwh = u("capacity_kwh", capacity_kwh, 0, lo_open=True)
+        self.p_charge_max_kw = u("p_charge_max_kw", p_charge_max_kw, 0)
+        self.p_discharge_max_kw = u("p_discharge_max_kw", p_discharge_max_kw, 0)
+        self.eta_charge = u("eta_charge", eta_charge, 0, 1, lo_open=True)
+        self.eta_discharge = u("eta_discharge", eta_discharge, 0, 1, lo_open=True)
+        self.soc_min = u("soc_min", soc_min, 0, 1)
+        self.soc_max = u("soc_max", soc_max, 0, 1)
+        check("EVBlock.soc_max - soc_min", self.soc_max - self.soc_min, 0)
+        self.soc_taper = u("soc_taper", soc_taper, 0, 1, hi_open=True)
+        self.trip_red_max_frac = u("trip_red_max_frac", trip_red_max_frac, 0, 1)
+        self.tan_phi = _tan_phi("EVBlock", check_shape("EVBlock.pf", pf, n))
+        self.shortfall_cost_per_mwh = float(check("EVBlock.shortfall_cost_per_mwh", shortfall_cost_per_mwh, 0))
+
+    def build(self, ctx: Context) -> None:
+        n, T, dt = self.n, ctx.T, ctx.dt_h
+        cap = self.capacity_kwh
+        self.spec = {
+            "e0_kwh": (cp.Parameter(n), 0, None), "avail": (cp.Parameter((n, T)), 0, 1),
+            "e_need_kwh": (_param((n, T), 0.0), 0, None), "trip_kwh": (_param((n, T), 0.0), 0, None),
+            "v2g_comp_per_mwh": (_param(n, 0.0, nonneg=True), 0, None),
+            "trip_comp_per_mwh": (_param(n, 0.0, nonneg=True), 0, None),
+        }
+        par = {k: v[0] for k, v in self.spec.items()}
+        var = lambda key, shape: cp.Variable(shape, nonneg=True, name=f"{self.name}.{key}")  # noqa: E731
+        self.p_ch_kw, self.p_dis_kw, self.trip_red_kwh, self.shortfall_kwh = (
+            var(k, (n, T)) for k in ("p_ch_kw", "p_dis_kw", "trip_red_kwh", "shortfall_kwh"))
+        self.e_kwh = cp.Variable((n, T + 1), name=f"{self.name}.e_kwh")
+        e = self.e_kwh
+        ch_max = cp.multiply(_col(self.p_charge_max_kw, T), par["avail"])
+        dis_max = cp.multiply(_col(self.p_discharge_max_kw, T), par["avail"])
+        self.constraints = [
+            e[:, 0] == par["e0_kwh"],
+            e[:, 1:] == e[:, :-1] + dt * (cp.multiply(_col(self.eta_charge, T), self.p_ch_kw)
+                                          - cp.multiply(_col(1 / self.eta_discharge, T), self.p_dis_kw))
+            - par["trip_kwh"] + self.trip_red_kwh,
+            self.p_ch_kw <= cp.multiply(_col(self.p_charge_max_kw / (cap * (1 - self.soc_taper)), T),
+                                        _col(cap, T) - e[:, 1:]),
+            e[:, 1:] <= _col(self.soc_max * cap, T),
+            e[:, 1:] + self.shortfall_kwh >= par["e_need_kwh"],  # with the next: >= max(need, reserve)
+            e[:, 1:] + self.shortfall_kwh >= _col(self.soc_min * cap, T),
+            self.trip_red_kwh <= cp.multiply(_col(self.trip_red_max_frac, T), par["trip_kwh"]),
+        ]
+        if np.any(self.p_discharge_max_kw > 0):
+            self.v2g_on = Discrete(var("v2g_on", (n, T)), _param((n, T), 0.0), _param((n, T), 1.0))
+            self.discrete = [self.v2g_on]
+            z = self.v2g_on.var
+            self.constraints += [self.p_ch_kw <= cp.multiply(ch_max, 1 - z), self.p_dis_kw <= cp.multiply(dis_max, z),
+                                 z >= self.v2g_on.lo, z <= self.v2g_on.hi]
+        else:
+            self.v2g_on = None
+            self.constraints += [self.p_ch_kw <= ch_max, self.p_dis_kw == 0]
+        self.p_kw = self.p_ch_kw - self.p_dis_kw
+        self.p_mw = self.p_kw / 1000.0
+        self.q_mvar = cp.multiply(_col(self.tan_phi, T), self.p_mw)
+        self.cost = (dt * cp.sum(self.p_dis_kw, axis=1) @ par["v2g_comp_per_mwh"]
+                     + cp.sum(self.trip_red_kwh, axis=1) @ par["trip_comp_per_mwh"]
+                     + self.shortfall_cost_per_mwh * cp.sum(self.shortfall_kwh)) / 1000.0
+
+    def set_data(self, **data) -> None:
+        if "e0_kwh" in data:
+            check("EVBlock.e0_kwh - capacity_kwh", check_shape("EVBlock.e0_kwh", data["e0_kwh"], self.n)
+                  - self.capacity_kwh, hi=0)
+        set_params("EVBlock", self.spec, data)
+
+    def plan(self) -> dict[str, np.ndarray]:
+        short = self.shortfall_kwh.value
+        return {
+            "p_ch_kw": self.p_ch_kw.value, "p_dis_kw": self.p_dis_kw.value, "p_kw": self.p_kw.value,
+            "trip_red_kwh": self.trip_red_kwh.value, "shortfall_kwh": short,
+            "v2g_on": np.zeros_like(short) if self.v2g_on is None else self.v2g_on.var.value,
+            "e_kwh": self.e_kwh.value, "soc": self.e_kwh.value / self.capacity_kwh[:, None],
+            "need_met": (short.max(axis=1, initial=0.0) <= 1e-6).astype(float),
+        }
+
+    def diagnose(self) -> list[str]:
+        """After a solve: one line per EV with a shortfall (where, how much, and against what)."""
+        short, need = self.shortfall_kwh.value, self.spec["e_need_kwh"][0].value
+        reserve = self.soc_min * self.capacity_kwh
+        lines = []
+        for i in np.flatnonzero(short.max(axis=1, initial=0.0) > 1e-6):
+            k = int(np.argmax(short[i]))
+            lines.append(f"{self.name}[{i}] (bus {self.bus[i]}): {short[i, k]:.3f} kWh short at the end of "
+                         f"period {k} (need {need[i, k]:.3f}, reserve {reserve[i]:.3f}, planned "
+                         f"{self.e_kwh.value[i, k + 1]:.3f} kWh)")
+        return lines
