@@ -7,8 +7,8 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 
-from controllers.opf.block import Block, Context, Discrete
-from controllers.opf.thermal import _col, _param, _tan_phi, set_params
+from controllers.opf.block import Block, Context
+from controllers.opf.thermal import _col, _tan_phi, make_discrete, make_spec, set_params
 from cosim.errors import check, check_shape
 
 
@@ -31,10 +31,10 @@ class EVBlock(Block):
     Cost: ``v2g_comp_per_mwh`` per MWh discharged (owner compensation) and ``trip_comp_per_mwh``
     per MWh of trip energy avoided (seed 002 eq. 49); the energy price of p_mw is the core's.
 
-    Constructor (scalars or (n,), defaults of simulators.ev.EVFleet): capacity_kwh,
+    Constructor: ``bus`` (n,); (scalars or (n,), defaults of simulators.ev.EVFleet) capacity_kwh,
     p_charge_max_kw, p_discharge_max_kw (0 = no V2G), eta_charge, eta_discharge, soc_min, soc_max,
     soc_taper in [0, 1), pf, trip_red_max_frac in [0, 1] (0 = no trip reduction; seed 002 uses 0.1);
-    shortfall_cost_per_mwh.
+    shortfall_cost_per_mwh; name.
     set_data keys: e0_kwh (n,) initial energy; avail (n, T) in [0, 1] plugged-in fraction of the
     period (the plant charges only when plugged in for the whole period: pass 0/1); e_need_kwh
     (n, T) energy required at the end of period k (the session's target in the last period before
@@ -48,8 +48,9 @@ class EVBlock(Block):
 
     def __init__(self, bus, *, capacity_kwh=60.0, p_charge_max_kw=11.0, p_discharge_max_kw=0.0,
                  eta_charge=0.9, eta_discharge=0.9, soc_min=0.1, soc_max=1.0, soc_taper=0.8, pf=1.0,
-                 trip_red_max_frac=0.0, shortfall_cost_per_mwh=10000.0):
+                 trip_red_max_frac=0.0, shortfall_cost_per_mwh=10000.0, name=None):
         super().__init__()
+        self.name = name or self.name
         self.bus = np.atleast_1d(np.asarray(bus, dtype=int))
         n = self.n
         u = lambda key, v, lo, hi=None, **kw: check(f"EVBlock.{key}", check_shape(f"EVBlock.{key}", v, n), lo, hi, **kw)  # noqa: E731
@@ -69,12 +70,11 @@ class EVBlock(Block):
     def build(self, ctx: Context) -> None:
         n, T, dt = self.n, ctx.T, ctx.dt_h
         cap = self.capacity_kwh
-        self.spec = {
-            "e0_kwh": (cp.Parameter(n), 0, None), "avail": (cp.Parameter((n, T)), 0, 1),
-            "e_need_kwh": (_param((n, T), 0.0), 0, None), "trip_kwh": (_param((n, T), 0.0), 0, None),
-            "v2g_comp_per_mwh": (_param(n, 0.0, nonneg=True), 0, None),
-            "trip_comp_per_mwh": (_param(n, 0.0, nonneg=True), 0, None),
-        }
+        self.spec = make_spec(self.name, {
+            "e0_kwh": (n, None, 0, None), "avail": ((n, T), None, 0, 1),
+            "e_need_kwh": ((n, T), 0.0, 0, None), "trip_kwh": ((n, T), 0.0, 0, None),
+            "v2g_comp_per_mwh": (n, 0.0, 0, None), "trip_comp_per_mwh": (n, 0.0, 0, None),
+        })
         par = {k: v[0] for k, v in self.spec.items()}
         var = lambda key, shape: cp.Variable(shape, nonneg=True, name=f"{self.name}.{key}")  # noqa: E731
         self.p_ch_kw, self.p_dis_kw, self.trip_red_kwh, self.shortfall_kwh = (
@@ -96,7 +96,7 @@ class EVBlock(Block):
             self.trip_red_kwh <= cp.multiply(_col(self.trip_red_max_frac, T), par["trip_kwh"]),
         ]
         if np.any(self.p_discharge_max_kw > 0):
-            self.v2g_on = Discrete(var("v2g_on", (n, T)), _param((n, T), 0.0), _param((n, T), 1.0))
+            self.v2g_on = make_discrete(self.name, "v2g_on", (n, T))
             self.discrete = [self.v2g_on]
             z = self.v2g_on.var
             self.constraints += [self.p_ch_kw <= cp.multiply(ch_max, 1 - z), self.p_dis_kw <= cp.multiply(dis_max, z),

@@ -48,11 +48,26 @@ def set_params(owner: str, spec: dict, data: dict) -> None:
         param.value = np.broadcast_to(check(f"{owner}.{key}", arr, lo, hi), shape).copy()
 
 
-def _param(shape, value, **kw) -> cp.Parameter:
-    """A Parameter with an initial value (defaults of optional set_data keys)."""
-    p = cp.Parameter(shape, **kw)
-    p.value = np.broadcast_to(np.asarray(value, float), shape).copy()
-    return p
+def make_spec(owner: str, entries: dict) -> dict:
+    """Parameters of a block for :func:`set_params`: key -> (shape, default or None, lo, hi).
+
+    Each Parameter is named ``owner.key`` (the core lists unset Parameters by name), is nonneg
+    when ``lo`` >= 0 (so it may scale a cost in DPP) and starts at ``default`` if one is given.
+    """
+    spec = {}
+    for key, (shape, default, lo, hi) in entries.items():
+        p = cp.Parameter(shape, name=f"{owner}.{key}", nonneg=lo is not None and lo >= 0)
+        if default is not None:
+            p.value = np.broadcast_to(np.asarray(default, float), shape).copy()
+        spec[key] = (p, lo, hi)
+    return spec
+
+
+def make_discrete(owner: str, key: str, shape) -> Discrete:
+    """An on/off Discrete (n, T) relaxed to [0, 1]; lo/hi start at 0 and 1."""
+    lo, hi = (cp.Parameter(shape, name=f"{owner}.{key}.{b}", value=np.full(shape, v))
+              for b, v in (("lo", 0.0), ("hi", 1.0)))
+    return Discrete(cp.Variable(shape, nonneg=True, name=f"{owner}.{key}"), lo, hi)
 
 
 def _col(v: np.ndarray, T: int) -> np.ndarray:
@@ -91,9 +106,10 @@ class BuildingHPBlock(Block):
     Comfort: t_low_c - dev_low_k <= t_in_c[:, 1:] <= t_up_c + dev_up_k, deviations >= 0 cost
     ``discomfort_cost`` per K*h (the BOPTEST discomfort KPI, physics.md section 1).
 
-    Constructor (scalars or (n,)): building parameters as in rc_3r2c_matrices, ``p_hp_max_kw``,
-    ``cop_0c``, ``cop_slope_per_k``, ``pf`` (power factor of the unit), ``discomfort_cost``.
-    Defaults: the est. 150 m2 house of simulators.building.
+    Constructor: ``bus`` (n,) bus indices; (scalars or (n,)) building parameters as in
+    rc_3r2c_matrices, ``p_hp_max_kw``, ``cop_0c``, ``cop_slope_per_k``, ``pf`` (power factor);
+    ``discomfort_cost`` per K*h; ``name`` (unique per problem). Defaults: the est. 150 m2 house of
+    simulators.building (physics.md section 1).
 
     set_data keys: t_in0_c (n,), t_env0_c (n,) initial states; phi_int_kw (n, T) internal gains;
     t_low_c, t_up_c (n, T) comfort band (default 20 and 22). plan keys: p_hp_kw, cop, q_hp_kw,
@@ -104,8 +120,9 @@ class BuildingHPBlock(Block):
 
     def __init__(self, bus, *, ci_kwh_per_k=0.8, ce_kwh_per_k=10.0, rie_k_per_kw=0.7,
                  rea_k_per_kw=8.0, ria_k_per_kw=10.0, aw_m2=5.0, ae_m2=1.0, p_hp_max_kw=3.0,
-                 cop_0c=2.227, cop_slope_per_k=0.0642, pf=1.0, discomfort_cost=100.0):
+                 cop_0c=2.227, cop_slope_per_k=0.0642, pf=1.0, discomfort_cost=100.0, name=None):
         super().__init__()
+        self.name = name or self.name
         self.bus = np.atleast_1d(np.asarray(bus, dtype=int))
         n, own = self.n, type(self).__name__
         self.rc = {k: check(f"{own}.{k}", check_shape(f"{own}.{k}", v, n), 0, lo_open=True)
@@ -123,11 +140,11 @@ class BuildingHPBlock(Block):
     def build(self, ctx: Context) -> None:
         n, T, dt = self.n, ctx.T, ctx.dt_h
         self.dt_h = dt
-        self.spec = {
-            "t_in0_c": (cp.Parameter(n), -50, 80), "t_env0_c": (cp.Parameter(n), -50, 80),
-            "phi_int_kw": (_param((n, T), 0.0), 0, None),
-            "t_low_c": (_param((n, T), 20.0), -50, 80), "t_up_c": (_param((n, T), 22.0), -50, 80),
-        }
+        self.spec = make_spec(self.name, {
+            "t_in0_c": (n, None, -50, 80), "t_env0_c": (n, None, -50, 80),
+            "phi_int_kw": ((n, T), 0.0, 0, None),
+            "t_low_c": ((n, T), 20.0, -50, 80), "t_up_c": ((n, T), 22.0, -50, 80),
+        })
         par = {k: v[0] for k, v in self.spec.items()}
         t_out, ghi = ctx.shared("t_out_c"), ctx.shared("ghi_kw_m2")
         self.p_hp_kw = cp.Variable((n, T), nonneg=True, name=f"{self.name}.p_hp_kw")
@@ -227,19 +244,18 @@ class TSEHBlock(BuildingHPBlock):
     def _extra_heat_kw(self, ctx: Context) -> cp.Expression:
         n, T, dt, d = self.n, ctx.T, ctx.dt_h, self.tseh
         p_max = d["p_eh_max_kw"] + d["p_st_max_kw"]
-        self.spec.update({
-            "e_st0_kwh": (cp.Parameter(n), 0, None), "e_st_end_kwh": (cp.Parameter(n), 0, None),
-            "margin_up_kw": (_param((n, T), 0.0), 0, None), "margin_dn_kw": (_param((n, T), 0.0), 0, None),
-            "p_ref_kw": (_param((n, T), 0.0), 0, None), "adj_max_kw": (_param((n, T), BIG_KW), 0, None),
-            "adj_cost_per_mwh": (_param((), 0.0, nonneg=True), 0, None),
-        })
+        self.spec.update(make_spec(self.name, {
+            "e_st0_kwh": (n, None, 0, None), "e_st_end_kwh": (n, None, 0, None),
+            "margin_up_kw": ((n, T), 0.0, 0, None), "margin_dn_kw": ((n, T), 0.0, 0, None),
+            "p_ref_kw": ((n, T), 0.0, 0, None), "adj_max_kw": ((n, T), BIG_KW, 0, None),
+            "adj_cost_per_mwh": ((), 0.0, 0, None),
+        }))
         par = {k: v[0] for k, v in self.spec.items()}
         var = lambda key, shape: cp.Variable(shape, nonneg=True, name=f"{self.name}.{key}")  # noqa: E731
         self.p_eh_kw, self.p_st_kw, self.q_rel_kw = (var(k, (n, T)) for k in ("p_eh_kw", "p_st_kw", "q_rel_kw"))
         self.e_st_kwh = var("e_st_kwh", (n, T + 1))
         self.adj_kw = var("adj_kw", (n, T))  # |p_tseh - p_ref| epigraph
-        self.b_st = Discrete(var("b_st", (n, T)), _param((n, T), 0.0), _param((n, T), 1.0))
-        self.b_rel = Discrete(var("b_rel", (n, T)), _param((n, T), 0.0), _param((n, T), 1.0))
+        self.b_st, self.b_rel = (make_discrete(self.name, k, (n, T)) for k in ("b_st", "b_rel"))
         self.discrete = [self.b_st, self.b_rel]
         decay, gain = storage_coefficients(d["st_loss_per_h"], dt)
         e, net = self.e_st_kwh, cp.multiply(_col(d["eta_st"], T), self.p_st_kw) - self.q_rel_kw
@@ -319,8 +335,9 @@ class HeatHubBlock(Block):
     remuneration ``chp_revenue_per_mwh`` on its electric output (seed 003 eq. 29, R_CHP,el; the
     grid energy price of p_mw = (p_eb - p_chp)/1000 is the core's).
 
-    Constructor (scalars or (n,)): e_tank_max_kwh, tank_loss_per_h, p_eb_max_kw, eta_eb,
-    p_chp_max_kw, chp_min_frac, q_gb_max_kw (0: no gas boiler), eta_gb, pf; unmet_cost_per_mwh.
+    Constructor: ``bus`` (n,); (scalars or (n,), defaults of simulators.heat_hub) e_tank_max_kwh,
+    tank_loss_per_h, p_eb_max_kw, eta_eb, p_chp_max_kw, chp_min_frac, q_gb_max_kw (0: no gas
+    boiler), eta_gb, pf; unmet_cost_per_mwh; name.
     set_data keys: e_tank0_kwh (n,), e_tank_end_kwh (n,) (default 0), q_demand_kw (n, T),
     gas_price_per_mwh (T,), chp_revenue_per_mwh (T,) (default 0).
     plan keys: p_chp_kw, chp_on, q_chp_kw, p_eb_kw, q_gb_kw, gas_kw, q_unmet_kw, p_kw (n, T);
@@ -331,8 +348,9 @@ class HeatHubBlock(Block):
 
     def __init__(self, bus, *, e_tank_max_kwh=20.0, tank_loss_per_h=0.005, p_eb_max_kw=6.0, eta_eb=1.0,
                  p_chp_max_kw=6.0, chp_min_frac=0.5, q_gb_max_kw=0.0, eta_gb=0.92, pf=1.0,
-                 unmet_cost_per_mwh=5000.0):
+                 unmet_cost_per_mwh=5000.0, name=None):
         super().__init__()
+        self.name = name or self.name
         self.bus = np.atleast_1d(np.asarray(bus, dtype=int))
         n = self.n
         self.d = {k: check(f"HeatHubBlock.{k}", check_shape(f"HeatHubBlock.{k}", v, n), 0)
@@ -347,18 +365,17 @@ class HeatHubBlock(Block):
 
     def build(self, ctx: Context) -> None:
         n, T, dt, d = self.n, ctx.T, ctx.dt_h, self.d
-        self.spec = {
-            "e_tank0_kwh": (cp.Parameter(n), 0, None), "e_tank_end_kwh": (_param(n, 0.0), 0, None),
-            "q_demand_kw": (cp.Parameter((n, T)), 0, None),
-            "gas_price_per_mwh": (cp.Parameter(T), None, None),
-            "chp_revenue_per_mwh": (_param(T, 0.0), None, None),
-        }
+        self.spec = make_spec(self.name, {
+            "e_tank0_kwh": (n, None, 0, None), "e_tank_end_kwh": (n, 0.0, 0, None),
+            "q_demand_kw": ((n, T), None, 0, None),
+            "gas_price_per_mwh": (T, None, None, None), "chp_revenue_per_mwh": (T, 0.0, None, None),
+        })
         par = {k: v[0] for k, v in self.spec.items()}
         var = lambda key, shape: cp.Variable(shape, nonneg=True, name=f"{self.name}.{key}")  # noqa: E731
         self.p_chp_kw, self.p_eb_kw, self.q_gb_kw, self.q_unmet_kw = (
             var(k, (n, T)) for k in ("p_chp_kw", "p_eb_kw", "q_gb_kw", "q_unmet_kw"))
         self.e_tank_kwh = var("e_tank_kwh", (n, T + 1))
-        self.chp_on = Discrete(var("chp_on", (n, T)), _param((n, T), 0.0), _param((n, T), 1.0))
+        self.chp_on = make_discrete(self.name, "chp_on", (n, T))
         self.discrete = [self.chp_on]
         on, e = self.chp_on.var, self.e_tank_kwh
         a_q, b_q, a_g, b_g = chp_linear_fit(d["p_chp_max_kw"])
