@@ -103,15 +103,16 @@ def test_v2g_is_limited_and_stops_at_soc_min_and_absent_without_v2g():
     assert np.all(out["p_kw"] == 0) and none.e_kwh[0] == pytest.approx(30.0)
 
 
-def test_unplugged_ev_draws_nothing_and_plugs_in_on_arrival():
-    fleet = EVFleet(1, one_session(arrival_s=3600, departure_s=7200))
+@pytest.mark.parametrize("arrival_s,departure_s", [(3600, 7200), (3630, 7170)])
+def test_unplugged_ev_draws_nothing_and_charges_only_in_whole_plugged_steps(arrival_s, departure_s):
+    fleet = EVFleet(1, one_session(arrival_s=arrival_s, departure_s=departure_s))
     out = run(fleet, 11.0, 180)
     t = np.arange(180) * 60
-    plugged = (t >= 3600) & (t < 7200)
+    plugged = (t >= arrival_s) & (t + 60 <= departure_s)
     np.testing.assert_array_equal(out["connected"][:, 0], plugged)
     assert np.all(out["p_kw"][~plugged, 0] == 0)
     np.testing.assert_allclose(out["p_kw"][plugged, 0], 11.0)
-    np.testing.assert_array_equal(out["t_to_departure_s"][plugged, 0], 7200 - t[plugged])
+    np.testing.assert_array_equal(out["t_to_departure_s"][plugged, 0], departure_s - t[plugged])
 
 
 def test_missing_energy_is_booked_at_departure_when_the_window_is_too_short():
