@@ -142,7 +142,8 @@ def weather(start, duration_s, step_s, source="tmy3-greensboro", *, latitude=Non
     seconds since ``start``) with the columns :data:`WEATHER_COLUMNS`; a DataFrame also needs
     ``latitude``, ``longitude`` (degrees, east positive) and ``tz``. For a TMY3 file the start's
     month, day and time of day (local standard time) are located in the typical year, and the run
-    continues from there, wrapping from Dec 31 to Jan 1 (at most 365 days).
+    continues from there, wrapping from Dec 31 to Jan 1 (at most 365 days); irradiance is
+    zero while the sun is below the horizon.
     """
     t_s = time_grid(duration_s, step_s)
     if isinstance(source, pd.DataFrame):
@@ -156,8 +157,20 @@ def weather(start, duration_s, step_s, source="tmy3-greensboro", *, latitude=Non
     xp = np.arange(len(hourly)) * HOUR_S
     frame = pd.DataFrame({c: np.interp(x_s, xp + _TMY3_PHASE_S[c], hourly[c], period=period)
                           for c in WEATHER_COLUMNS}, index=pd.Index(t_s, name="t_s"))
-    return Weather(frame, start, float(meta["latitude"]), float(meta["longitude"]), tz,
-                   float(meta["altitude"]), source)
+    w = Weather(frame, start, float(meta["latitude"]), float(meta["longitude"]), tz,
+                float(meta["altitude"]), source)
+    # Interpolating hour means would spill light before sunrise and after sunset.
+    frame.loc[sun_elevation_deg(w) <= 0, ["ghi_w_m2", "dni_w_m2", "dhi_w_m2"]] = 0.0
+    return w
+
+
+def sun_elevation_deg(w: Weather) -> np.ndarray:
+    """Apparent solar elevation at every row (pvlib.solarposition, NREL SPA, Reda & Andreas 2004)."""
+    import pvlib
+
+    sun = pvlib.solarposition.get_solarposition(w.times, w.latitude, w.longitude,
+                                                altitude=w.altitude_m)
+    return sun["apparent_elevation"].to_numpy()
 
 
 def _user_weather(start, t_s, df, latitude, longitude, tz, altitude_m) -> Weather:
