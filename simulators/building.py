@@ -41,6 +41,7 @@ class BuildingFleet(Fleet):
     Other parameters: see :data:`DEFAULTS` (scalars or length-n sequences).
     """
 
+    PARAMS = tuple(DEFAULTS)
     INPUTS = {"p_hp_kw": np.nan, "p_eh_kw": np.nan, "p_st_kw": np.nan, "q_rel_kw": np.nan}
     OUTPUTS = ("t_in_c", "t_env_c", "t_out_c", "p_mw", "q_mvar", "p_hp_kw", "q_hp_kw", "cop",
                "p_eh_kw", "p_st_kw", "q_rel_kw", "e_st_kwh", "discomfort_kh")

@@ -25,6 +25,9 @@ class Fleet:
 
     INPUTS: ClassVar[dict[str, float]] = {}
     OUTPUTS: ClassVar[tuple[str, ...]] = ()
+    #: Names a subclass accepts through ``**params`` (for the mosaik META); named arguments of
+    #: ``__init__`` are found by the adapter itself.
+    PARAMS: ClassVar[tuple[str, ...]] = ()
     n: int
 
     def step(self, t_s: int, dt_s: float, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

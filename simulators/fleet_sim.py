@@ -13,6 +13,8 @@ arrives, so setpoints apply from the time they are sent until they are replaced.
 """
 from __future__ import annotations
 
+import inspect
+
 import mosaik_api_v3
 import numpy as np
 
@@ -28,7 +30,9 @@ def fleet_meta(model: str, fleet_cls: type[Fleet]) -> dict:
         "models": {
             model: {
                 "public": True,
-                "params": ["fleet"],
+                "params": ["fleet"] + [p for p in inspect.signature(fleet_cls.__init__).parameters
+                                       if p not in ("self", "n", "params", "kwargs")]
+                + list(fleet_cls.PARAMS),
                 "attrs": sorted(set(fleet_cls.INPUTS) | set(fleet_cls.OUTPUTS)),
                 "any_inputs": False,
             }

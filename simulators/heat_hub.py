@@ -31,6 +31,7 @@ DEFAULTS = dict(
 class HeatHubFleet(Fleet):
     """N home heat hubs; ``heat_demand``: DataFrame (seconds x n units) of heat demand in kW."""
 
+    PARAMS = tuple(DEFAULTS)
     INPUTS = {"p_chp_kw": np.nan, "p_eb_kw": np.nan, "q_gb_kw": np.nan}
     OUTPUTS = ("p_mw", "q_mvar", "p_chp_kw", "q_chp_kw", "p_eb_kw", "q_gb_kw", "gas_kw",
                "e_tank_kwh", "q_demand_kw", "q_unmet_kw", "q_dumped_kw")

@@ -119,3 +119,14 @@ def test_building_adapter_in_a_mosaik_world():
     world.run(until=600)
     t = collector_of(world, mon).frame("t_in_c")["Building_0"]
     assert len(t) == 10 and t.iloc[0] == 21.0
+
+
+def test_building_adapter_builds_the_fleet_from_mosaik_params():
+    world = mosaik.World({"B": {"python": "simulators.building_sim:BuildingSim"},
+                          "Collector": {"python": "cosim.collector:Collector"}})
+    bldgs = world.start("B", step_size=300).Building.create(
+        2, weather=flat_weather(-5.0), t_in0_c=[20.5, 21.5], p_hp_max_kw=4.0)
+    mon = world.start("Collector", step_size=300).Monitor()
+    world.connect(bldgs[1], mon, "t_in_c")
+    world.run(until=600)
+    assert collector_of(world, mon).frame("t_in_c")["Building_1"].iloc[0] == 21.5
