@@ -161,7 +161,9 @@ class EVFleet(Fleet):
     0.13-0.20 at the battery) converts trip_km; pf in (0, 1]; horizon_s: run length, if given
     arrivals must lie before it. All physics.md section 4.
 
-    Input ``p_set_kw``: grid-side power, positive = charge, negative = V2G. Outputs at t: soc,
+    Input ``p_set_kw``: grid-side power, positive = charge, negative = V2G; NaN (the default until
+    a controller sends a value) is the charger's own behaviour, uncontrolled charging at full
+    power from arrival until full (the seeds' "uncoordinated" case). Outputs at t: soc,
     e_kwh, connected (0/1), t_to_departure_s and e_needed_kwh (battery side, to the session's
     target; both 0 when unplugged), p_max_kw / p_min_kw (grid-side charge limit with taper, and
     -V2G limit, at t; 0 when unplugged or at the SOC limit), cumulative e_missing_kwh (target
@@ -175,7 +177,7 @@ class EVFleet(Fleet):
     after 5 h in the taper at 11 kW on 60 kWh); thresholding it is the KPI layer's choice.
     """
 
-    INPUTS = {"p_set_kw": 0.0}
+    INPUTS = {"p_set_kw": np.nan}
     OUTPUTS = ("p_mw", "q_mvar", "p_kw", "p_batt_kw", "soc", "e_kwh", "connected",
                "t_to_departure_s", "e_needed_kwh", "p_max_kw", "p_min_kw", "e_missing_kwh",
                "e_drive_kwh", "e_trip_shortfall_kwh")
@@ -245,7 +247,8 @@ class EVFleet(Fleet):
         dep = self._dep[self._rows, k]
         connected = (self._arr[self._rows, k] <= t_s) & (t1 <= dep)
         out = self._state_outputs(t_s, connected, dep, self._target_kwh[self._rows, k])
-        e_next = self._power_step(np.where(connected, inputs["p_set_kw"], 0.0), dt_h)
+        p_set = np.where(np.isnan(inputs["p_set_kw"]), self.p_charge_max_kw, inputs["p_set_kw"])
+        e_next = self._power_step(np.where(connected, p_set, 0.0), dt_h)
         p_batt_kw = (e_next - self.e_kwh) / dt_h
         self.e_kwh = e_next
         self._book_departures(t1)

@@ -198,5 +198,12 @@ def test_ev_adapter_in_a_mosaik_world():
     p_mw, soc = col.frame("p_mw"), col.frame("soc")
     assert list(p_mw.index) == list(range(0, 600, 60))
     np.testing.assert_allclose(p_mw["EV_0"], 7.4e-3)
-    np.testing.assert_allclose(p_mw["EV_1"], 0.0)
+    np.testing.assert_allclose(p_mw["EV_1"], 11e-3)  # no setpoint: uncontrolled full power
     assert soc["EV_0"].iloc[-1] == pytest.approx(0.2 + 7.4 * 0.9 * 9 / 60 / 60)
+
+
+def test_nan_setpoint_is_uncontrolled_full_power_charging():
+    sessions = pd.DataFrame({"ev": [0], "arrival_s": [0], "departure_s": [7200], "trip_kwh": [0.0]})
+    fleet = EVFleet(1, sessions, capacity_kwh=60, p_charge_max_kw=7.4, soc_init=0.2)
+    out = fleet.step(0, 60, {"p_set_kw": np.array([np.nan])})
+    assert out["p_kw"][0] == pytest.approx(7.4)
