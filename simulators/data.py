@@ -95,10 +95,7 @@ class Weather:
     tz: str
     altitude_m: float
     source: str
-
-    @property
-    def step_s(self) -> int:
-        return int(self.frame.index[1] - self.frame.index[0])
+    step_s: int
 
     @property
     def times(self) -> pd.DatetimeIndex:
@@ -147,7 +144,7 @@ def weather(start, duration_s, step_s, source="tmy3-greensboro", *, latitude=Non
     """
     t_s = time_grid(duration_s, step_s)
     if isinstance(source, pd.DataFrame):
-        return _user_weather(start, t_s, source, latitude, longitude, tz, altitude_m)
+        return _user_weather(start, t_s, int(step_s), source, latitude, longitude, tz, altitude_m)
     hourly, meta = read_tmy3(source)
     _check_duration(duration_s, 365 * DAY_S, f"the typical year of {source}")
     tz = _fixed_tz(meta["TZ"])
@@ -158,7 +155,7 @@ def weather(start, duration_s, step_s, source="tmy3-greensboro", *, latitude=Non
     frame = pd.DataFrame({c: np.interp(x_s, xp + _TMY3_PHASE_S[c], hourly[c], period=period)
                           for c in WEATHER_COLUMNS}, index=pd.Index(t_s, name="t_s"))
     w = Weather(frame, start, float(meta["latitude"]), float(meta["longitude"]), tz,
-                float(meta["altitude"]), source)
+                float(meta["altitude"]), source, int(step_s))
     # Interpolating hour means would spill light before sunrise and after sunset.
     frame.loc[sun_elevation_deg(w) <= 0, ["ghi_w_m2", "dni_w_m2", "dhi_w_m2"]] = 0.0
     return w
@@ -173,7 +170,7 @@ def sun_elevation_deg(w: Weather) -> np.ndarray:
     return sun["apparent_elevation"].to_numpy()
 
 
-def _user_weather(start, t_s, df, latitude, longitude, tz, altitude_m) -> Weather:
+def _user_weather(start, t_s, step_s, df, latitude, longitude, tz, altitude_m) -> Weather:
     for field, value in (("latitude", latitude), ("longitude", longitude), ("tz", tz)):
         if value is None:
             raise ConfigError(f"{field} is required when the weather source is a DataFrame")
@@ -191,7 +188,7 @@ def _user_weather(start, t_s, df, latitude, longitude, tz, altitude_m) -> Weathe
     frame = pd.DataFrame({c: np.interp(t_s, x, df[c].to_numpy(float)) for c in WEATHER_COLUMNS},
                          index=pd.Index(t_s, name="t_s"))
     return Weather(frame, _local_start(start, tz), float(latitude), float(longitude), tz,
-                   float(altitude_m), "user")
+                   float(altitude_m), "user", step_s)
 
 
 # ---------------------------------------------------------------------------------------------
