@@ -45,12 +45,25 @@ class Discrete:
     ``lo``/``hi`` are Parameters of the variable's shape, so the core can fix a rounded value by
     setting ``lo.value = hi.value = rounded`` and re-solving the same compiled problem.
     ``step`` is the integer grid spacing of the variable (1 for tap positions and on/off).
+    ``grid``, when given, lists the allowed values instead (sorted, not evenly spaced; e.g. the OLTC
+    variable 1/ratio^2). The core adds ``lo <= var <= hi`` for every Discrete (a block may add it
+    too) and restores ``lo``/``hi`` after a fixed re-solve.
     """
 
     var: cp.Variable
     lo: cp.Parameter
     hi: cp.Parameter
     step: float = 1.0
+    grid: np.ndarray | None = None
+
+    def rounded(self, value: np.ndarray) -> np.ndarray:
+        """``value`` moved to the nearest allowed value, kept within the current [lo, hi]."""
+        if self.grid is None:
+            out = np.round(np.asarray(value) / self.step) * self.step
+        else:
+            g = np.asarray(self.grid)
+            out = g[np.abs(np.asarray(value)[..., None] - g).argmin(axis=-1)]
+        return np.clip(out, self.lo.value, self.hi.value)
 
 
 class Block:

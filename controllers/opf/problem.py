@@ -1,0 +1,576 @@
+"""Multi-period OPF on a radial feeder: assembly, objective, solve, discrete handling, diagnostics.
+
+Formulations (``OPFConfig.formulation``):
+  "socp"        branch-flow DistFlow with the SOCP relaxation of Farivar & Low (2013), IEEE TPS
+                28(3); variables v = |V|^2 (n_bus, T), l = |I|^2, P, Q (n_br, T) in p.u.
+  "lindistflow" Baran & Wu (1989) linearization: the l terms dropped, losses zero, linear only
+                (so an exact MILP with HiGHS is possible).
+A bus-injection (W-matrix) formulation is not offered: on a radial network its SOCP relaxation is
+equivalent to the branch-flow one (Subhonmesh et al. 2012) and needs complex-valued W entries per
+branch, so it would add code without adding a result.
+
+Performance choices (measured on this machine, see benchmarks/bench_opf.py):
+  * Matrix variables (rows = branches/buses/units, columns = periods), sparse incidence matrices and
+    one ``cp.SOC(axis=0)`` over all (branch, period) rows; no Python loops over t or buses.
+  * Everything that changes between solves is a cvxpy Parameter (prices, forecasts, initial states,
+    references, discrete bounds), so the problem is DPP: compiled once, then re-solved by setting
+    ``.value``; Clarabel's data-update path is used (warm_start=True, presolve off), which skips
+    its setup. Fixed loads are one Parameter per bus (grid_devices.FixedLoads aggregates them).
+  * ``OPFConfig.dpp=False`` solves with ``ignore_dpp=True`` instead, i.e. a fresh compile with
+    the Parameter values as constants each solve: no big one-off compile (cvxpy issue #1332) but a
+    compile on every solve. The default (DPP with cvxpy's COO canonicalization backend) and the
+    trade-off are given by the benchmark; see the module-level constant ``CANON_BACKEND``.
+
+Discrete decisions (``Discrete`` of the blocks, the OLTC tap): ``solve(discrete="round")`` solves
+the relaxation, rounds every free Discrete to its grid, fixes it through its lo/hi Parameters and
+re-solves the same compiled problem; ``discrete="milp"`` builds (once, on demand) a separate problem
+with integer variables tied to the Discretes and solves it with HiGHS (LinDistFlow only).
+
+Objective (currency over the horizon), each term times its weight in ``OPFConfig.weights``:
+  grid   sum_t dt (c_imp p_imp - c_exp p_exp), p_grid = p_imp - p_exp  (needs c_exp <= c_imp)
+  loss   sum_t dt c_loss sum_k r_k l_k S_base  (seed 001 eq. "C_Loss")
+  peak   sum_t dt p_grid^2                     (seed 003, currency per MW^2 h)
+  track  sum_t dt (x - x_ref)^2 for each entry of ``OPFConfig.track`` ("grid.p_mw", "<block>.<attr>")
+  <block name>  the block's own cost (MT fuel, ESS dispatch, comfort, EV compensation, ...)
+The SOCP relaxation is exact when the objective increases with losses; the loss price is kept at
+``max(0, -c_imp, -c_exp) + loss_price_margin`` or above (raised with a warning when needed).
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sp
+from cvxpy.reductions.solvers.conic_solvers import conic_solver
+from cvxpy.reductions.solvers.conic_solvers.clarabel_conif import CLARABEL
+
+from controllers.opf.block import Block, Context, Discrete
+from controllers.opf.network import RadialNetwork
+from cosim.errors import ConfigError, check
+
+class _PermutationRestructure:
+    """Signed row permutation standing in for cvxpy's block-diagonal restructuring operator.
+
+    cvxpy's ConicSolver.format_constraints reorders the rows of the parametric problem tensor with a
+    sparse matmul whose right operand has (n_vars + 1) (n_param_entries + 1) columns; scipy's
+    csr_matmat allocates O(columns) work arrays, which is the O(variables x parameter entries) DPP
+    compile cost of cvxpy issue #1332 (2-3 s and > 1 GB at T=96 on IEEE 33). For the cones used here
+    (zero, nonneg, SOC) the operator is a signed permutation, so indexing the rows costs O(nnz).
+    Falls back to cvxpy's operator when an operator is not a signed permutation.
+    """
+
+    def __init__(self, operators):
+        perms, signs, offset = [], [], 0
+        for op in operators:
+            if isinstance(op, conic_solver.NegativeIdentityOperator | conic_solver.IdentityOperator):
+                n = op.shape[0]
+                perms.append(np.arange(n) + offset)
+                signs.append(np.full(n, -1.0 if isinstance(op, conic_solver.NegativeIdentityOperator) else 1.0))
+            else:
+                m = sp.coo_array(op)
+                if m.nnz != m.shape[0] or m.shape[0] != m.shape[1] or len(np.unique(m.row)) != m.shape[0]:
+                    raise ValueError("not a permutation")
+                perm = np.empty(m.shape[0], dtype=np.int64)
+                perm[m.row] = m.col
+                sign = np.empty(m.shape[0])
+                sign[m.row] = m.data
+                perms.append(perm + offset)
+                signs.append(sign)
+            offset += op.shape[1]
+        self.perm, self.sign = np.concatenate(perms), np.concatenate(signs)
+        self.shape = (len(self.perm), offset)
+
+    def __call__(self, X):
+        Y = sp.csr_matrix(X)[self.perm]
+        Y.data *= np.repeat(self.sign, np.diff(Y.indptr))
+        return Y
+
+
+def _block_diag_operator(matrices):
+    try:
+        return _PermutationRestructure(matrices)
+    except ValueError:
+        return _CVXPY_BLOCK_DIAG(matrices)
+
+
+_CVXPY_BLOCK_DIAG = conic_solver.as_block_diag_linear_operator
+
+
+class _Clarabel(CLARABEL):
+    """cvxpy's Clarabel interface with the O(nnz) constraint restructuring above."""
+
+    def name(self):
+        return "CLARABEL_OPF"
+
+    @classmethod
+    def format_constraints(cls, problem, exp_cone_order):
+        conic_solver.as_block_diag_linear_operator = _block_diag_operator
+        try:
+            return super().format_constraints(problem, exp_cone_order)
+        finally:
+            conic_solver.as_block_diag_linear_operator = _CVXPY_BLOCK_DIAG
+
+
+CLARABEL_SOLVER = _Clarabel()
+FORMULATIONS = ("socp", "lindistflow")
+DISCRETE_METHODS = ("round", "relaxed", "milp")
+CANON_BACKEND = "COO"
+OK = ("optimal", "optimal_inaccurate")
+CLARABEL_OPTS = dict(direct_solve_method="qdldl", presolve_enable=False)
+
+
+@dataclass
+class OPFConfig:
+    """Problem options fixed at build time (changing them needs a new OPFProblem).
+
+    weights: term -> weight; terms "grid", "loss", "peak", "track" and block names; missing terms
+    weigh 1 except "peak" (0). track: "grid.p_mw" or "<block>.<attr>" -> weight (currency per
+    MW^2 h); its reference is a Parameter set with ``set_data(ref={...})``.
+    """
+
+    formulation: str = "socp"
+    v_min_pu: float = 0.94
+    v_max_pu: float = 1.06
+    p_grid_min_mw: float = -np.inf
+    p_grid_max_mw: float = np.inf
+    q_grid_min_mvar: float = -np.inf
+    q_grid_max_mvar: float = np.inf
+    weights: dict = field(default_factory=dict)
+    track: dict = field(default_factory=dict)
+    loss_price_margin: float = 1.0
+    dpp: bool = True
+    solver_opts: dict = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.formulation not in FORMULATIONS:
+            raise ConfigError(f"formulation = {self.formulation!r} is not one of {FORMULATIONS}")
+        check("v_min_pu", self.v_min_pu, 0.5, 1.0)
+        check("v_max_pu", self.v_max_pu, 1.0, 1.5)
+        check("loss_price_margin", self.loss_price_margin, 0.0)
+        for k, w in {**self.weights, **self.track}.items():
+            check(f"weights[{k!r}]", w, 0.0)
+        if self.p_grid_min_mw > self.p_grid_max_mw:
+            raise ConfigError(f"p_grid_min_mw = {self.p_grid_min_mw} is above p_grid_max_mw = {self.p_grid_max_mw}")
+
+    def weight(self, term: str) -> float:
+        return float(self.weights.get(term, 0.0 if term == "peak" else 1.0))
+
+
+@dataclass
+class OPFResult:
+    """Outcome of one :meth:`OPFProblem.solve`.
+
+    status: "optimal", "optimal_inaccurate", "infeasible", "unbounded", "solver_error",
+    "infeasible_after_rounding". solve_time_s: the solver's own time (summed over the solves of a
+    discrete method); wall_time_s: the whole call; build_time_s: building and first compile.
+    gap_abs / gap_rel: max over branches and periods of l v_parent - P^2 - Q^2 (p.u.^2), and that
+    divided by max(l v_parent); None for LinDistFlow. discrete_method: "continuous" (no free
+    Discrete), "relaxed", "relax-round-fix" or "milp-highs". plan: block name -> block.plan();
+    network: v_pu (n_bus, T; row 0 the slack), v_tap_pu (T,) behind the OLTC, p_mw / q_mvar / i_ka
+    (n_br, T) at the sending end, loss_mw, p_grid_mw, q_grid_mvar (T,), tap_pos (T,) if an OLTC.
+    setpoints: block name -> {key: plan[key][:, 0]}. costs: term -> value. diagnosis: constraint
+    families whose removal makes an infeasible problem feasible, and other notes.
+    """
+
+    status: str
+    objective: float = np.nan
+    solve_time_s: float = 0.0
+    wall_time_s: float = 0.0
+    build_time_s: float = 0.0
+    iterations: int = 0
+    gap_abs: float | None = None
+    gap_rel: float | None = None
+    discrete_method: str = "continuous"
+    plan: dict = field(default_factory=dict)
+    network: dict = field(default_factory=dict)
+    setpoints: dict = field(default_factory=dict)
+    costs: dict = field(default_factory=dict)
+    diagnosis: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in OK
+
+
+class OPFProblem:
+    """One compiled multi-period OPF over ``T`` periods of ``dt_h`` hours.
+
+    Usage::
+        prob = OPFProblem(net, [FixedLoads.from_network(net), Battery(...)], T=24, dt_h=1.0)
+        prob.set_data(price_import=c, price_export=0.5 * c, blocks={"load": {"p_mw": P, "q_mvar": Q}})
+        res = prob.solve()            # OPFResult
+    """
+
+    def __init__(self, network: RadialNetwork, blocks: list[Block], T: int, dt_h: float,
+                 config: OPFConfig | None = None):
+        t0 = time.perf_counter()
+        self.net, self.T, self.dt_h = network, int(check("T", T, 1)), float(check("dt_h", dt_h, 0, lo_open=True))
+        self.cfg = config or OPFConfig()
+        self.cfg.validate()
+        self.blocks = {}
+        for b in blocks:
+            if b.name in self.blocks:
+                raise ConfigError(f"block name {b.name!r} is used twice; give each block a unique name")
+            self.blocks[b.name] = b
+        self.ctx = Context(T=self.T, dt_h=self.dt_h, s_base_mva=network.s_base_mva)
+        for name in ("price_import", "price_export", "price_loss"):
+            self.ctx.shared(name)
+        self.v_ext_pu2 = self.ctx.shared("v_ext_pu2", nonneg=True)
+        for b in self.blocks.values():
+            b.build(self.ctx)
+        self.families: dict[str, list] = {}
+        self.terms: dict[str, cp.Expression] = {}
+        self.refs: dict[str, cp.Parameter] = {}
+        self._build_network()
+        self._build_objective()
+        cons = [c for fam in self.families.values() for c in fam]
+        self.problem = cp.Problem(cp.Minimize(self.objective), cons)
+        self._milp: cp.Problem | None = None
+        self._loss_price_user = np.zeros(self.T)
+        self._defaults()
+        if self.cfg.dpp:
+            self.problem.get_problem_data(CLARABEL_SOLVER, canon_backend=CANON_BACKEND)
+        self.build_time_s = time.perf_counter() - t0
+
+    # ---------------------------------------------------------------- build
+    def _injection(self, attr: str) -> cp.Expression:
+        """Net consumption per bus (n_bus, T) in p.u. from all blocks (consumer convention)."""
+        parts = []
+        for b in self.blocks.values():
+            expr = getattr(b, attr)
+            if b.n == 0 or expr is None:
+                continue
+            parts.append((self.net.incidence(b.bus) / self.net.s_base_mva) @ expr)
+        return sum(parts[1:], parts[0]) if parts else cp.Constant(np.zeros((self.net.n_bus, self.T)))
+
+    def _build_network(self) -> None:
+        """DistFlow (Baran & Wu 1989, eqs. in physics.md section 9) in matrix form."""
+        n, T, cfg = self.net, self.T, self.cfg
+        socp = cfg.formulation == "socp"
+        self.v = cp.Variable((n.n_bus, T), name="v_pu2")
+        self.P = cp.Variable((n.n_br, T), name="p_pu")
+        self.Q = cp.Variable((n.n_br, T), name="q_pu")
+        self.l = cp.Variable((n.n_br, T), nonneg=True, name="l_pu2") if socp else None
+        ptot = self._injection("p_mw") + sp.diags(n.g_pu) @ self.v
+        qtot = self._injection("q_mvar") - sp.diags(n.b_pu) @ self.v
+        down = sp.identity(n.n_br, format="csr") - n.children()   # P_k - sum_children P_m
+        Fp = n.parent_map()
+        v_par = Fp @ self.v
+        R, X = sp.diags(n.r_pu), sp.diags(n.x_pu)
+        p_bal = down @ self.P == ptot[1:]
+        q_bal = down @ self.Q == qtot[1:]
+        v_drop = self.v[1:] == v_par - 2 * (R @ self.P + X @ self.Q)
+        if socp:
+            p_bal = down @ self.P - R @ self.l == ptot[1:]
+            q_bal = down @ self.Q - X @ self.l == qtot[1:]
+            v_drop = self.v[1:] == v_par - 2 * (R @ self.P + X @ self.Q) + sp.diags(n.r_pu**2 + n.x_pu**2) @ self.l
+        self.v_par = v_par
+        self.v_tap = self._root_voltage()
+        self.families["power_flow"] = [p_bal, q_bal, v_drop, self.v[0] == self.v_tap]
+        if socp:  # ||(2P, 2Q, l - v_i)|| <= l + v_i, one cone per (branch, period)
+            self.families["power_flow"].append(cp.SOC(
+                cp.vec(self.l + v_par, order="C"),
+                cp.vstack([cp.vec(2 * self.P, order="C"), cp.vec(2 * self.Q, order="C"),
+                           cp.vec(self.l - v_par, order="C")]), axis=0))
+        self.families["voltage_band"] = [self.v[1:] >= cfg.v_min_pu**2, self.v[1:] <= cfg.v_max_pu**2]
+        self.families["line_limits"] = self._line_limits()
+        root = n.root_branches()
+        self.p_grid = cp.Variable(T, name="p_grid_pu")  # import at the slack bus
+        self.q_grid = cp.Variable(T, name="q_grid_pu")
+        self.families["power_flow"] += [self.p_grid == cp.sum(self.P[root], axis=0) + ptot[0],
+                                        self.q_grid == cp.sum(self.Q[root], axis=0) + qtot[0]]
+        s = n.s_base_mva
+        lim = []
+        for expr, lo, hi in ((self.p_grid, cfg.p_grid_min_mw, cfg.p_grid_max_mw),
+                             (self.q_grid, cfg.q_grid_min_mvar, cfg.q_grid_max_mvar)):
+            lim += [expr >= lo / s] if np.isfinite(lo) else []
+            lim += [expr <= hi / s] if np.isfinite(hi) else []
+        self.families["exchange_limits"] = lim
+        self.discretes = [d for b in self.blocks.values() for d in b.discrete]
+        if self.tap is not None:
+            self.discretes.append(self.tap)
+        self.families["discrete_bounds"] = [c for d in self.discretes for c in (d.var >= d.lo, d.var <= d.hi)]
+        for b in self.blocks.values():
+            self.families[f"block:{b.name}"] = list(b.constraints)
+
+    def _root_voltage(self) -> cp.Expression:
+        """v behind the substation transformer: v_ext * u with u = 1/ratio^2 a Discrete on the OLTC grid."""
+        oltc = self.net.oltc
+        self.tap = None
+        if oltc is None:
+            return self.v_ext_pu2
+        u = cp.Variable(self.T, name="u_tap")
+        lo, hi = cp.Parameter(self.T, name="u_tap_lo"), cp.Parameter(self.T, name="u_tap_hi")
+        self.tap = Discrete(u, lo, hi, grid=np.sort(oltc.u_grid))
+        return cp.multiply(self.v_ext_pu2, u)
+
+    def _line_limits(self) -> list:
+        """l <= l_max (SOCP); for LinDistFlow an inscribed octagon on (P, Q) with |S| <= sqrt(l_max) v_min."""
+        n = self.net
+        k = np.flatnonzero(np.isfinite(n.l_max_pu2))
+        if len(k) == 0:
+            return []
+        if self.l is not None:
+            return [self.l[k] <= n.l_max_pu2[k][:, None]]
+        s = (np.sqrt(n.l_max_pu2[k]) * self.cfg.v_min_pu * np.cos(np.pi / 8))[:, None]
+        P, Q = self.P[k], self.Q[k]
+        return [cp.abs(P) <= s, cp.abs(Q) <= s, cp.abs(P + Q) <= np.sqrt(2) * s, cp.abs(P - Q) <= np.sqrt(2) * s]
+
+    def _build_objective(self) -> None:
+        cfg, dt, s = self.cfg, self.dt_h, self.net.s_base_mva
+        p = self.ctx.params
+        p_grid_mw = self.p_grid * s
+        if cfg.weight("grid"):
+            self.p_imp = cp.Variable(self.T, nonneg=True, name="p_import_mw")
+            self.p_exp = cp.Variable(self.T, nonneg=True, name="p_export_mw")
+            self.families["power_flow"].append(p_grid_mw == self.p_imp - self.p_exp)
+            self.terms["grid"] = dt * (p["price_import"] @ self.p_imp - p["price_export"] @ self.p_exp)
+        if cfg.weight("loss") and self.l is not None:
+            self.terms["loss"] = dt * s * (p["price_loss"] @ (self.net.r_pu @ self.l))
+        if cfg.weight("peak"):
+            self.terms["peak"] = dt * cp.sum_squares(p_grid_mw)
+        track = []
+        for key in cfg.track:
+            x = self._tracked(key)
+            self.refs[key] = cp.Parameter(x.shape, name=f"ref[{key}]")
+            track.append(cfg.track[key] * dt * cp.sum_squares(x - self.refs[key]))
+        if track:
+            self.terms["track"] = sum(track[1:], track[0])
+        for b in self.blocks.values():
+            self.terms[b.name] = b.cost
+        self.objective = sum((self.cfg.weight(k) * e for k, e in self.terms.items()), cp.Constant(0.0))
+
+    def _tracked(self, key: str) -> cp.Expression:
+        if key == "grid.p_mw":
+            return self.p_grid * self.net.s_base_mva
+        name, _, attr = key.partition(".")
+        expr = getattr(self.blocks.get(name), attr, None)
+        if not isinstance(expr, cp.Expression):
+            raise ConfigError(f"track key {key!r}: expected 'grid.p_mw' or '<block>.<attr>' naming a "
+                              f"cvxpy expression; blocks are {sorted(self.blocks)}")
+        return expr
+
+    def _defaults(self) -> None:
+        self.v_ext_pu2.value = np.full(self.T, self.net.v_ext_pu**2)
+        if self.tap is not None:
+            self.tap.lo.value = np.full(self.T, self.tap.grid.min())
+            self.tap.hi.value = np.full(self.T, self.tap.grid.max())
+        for ref in self.refs.values():
+            ref.value = np.zeros(ref.shape)
+
+    # ---------------------------------------------------------------- data
+    def set_data(self, *, blocks: dict | None = None, ref: dict | None = None, **data) -> None:
+        """Set Parameters before a solve.
+
+        Keys: price_import, price_export, price_loss (T,) currency/MWh; v_ext_pu (scalar or (T,));
+        tap_pos ((T,) integer positions fixing the OLTC, or None to free it); any shared Parameter
+        a block created (e.g. t_out_c); blocks={name: {...}} passed to that block's set_data;
+        ref={track key: array} the tracking references.
+        """
+        for key, val in data.items():
+            if key == "v_ext_pu":
+                self.v_ext_pu2.value = self._vec(key, val, 0.5, 1.5) ** 2
+            elif key == "tap_pos":
+                self._set_tap(val)
+            elif key == "price_loss":
+                self._loss_price_user = self._vec(key, val)
+            elif key in self.ctx.params and key != "v_ext_pu2":
+                prm = self.ctx.params[key]
+                prm.value = np.broadcast_to(check(key, val), prm.shape).copy() if np.ndim(val) == 0 else \
+                    self._shaped(key, val, prm.shape)
+            else:
+                raise ConfigError(f"set_data: unknown key {key!r}; allowed: v_ext_pu, tap_pos, blocks, ref, "
+                                  f"{sorted(k for k in self.ctx.params if k != 'v_ext_pu2')}")
+        for name, d in (blocks or {}).items():
+            if name not in self.blocks:
+                raise ConfigError(f"set_data: unknown block {name!r}; blocks are {sorted(self.blocks)}")
+            self.blocks[name].set_data(**d)
+        for key, val in (ref or {}).items():
+            if key not in self.refs:
+                raise ConfigError(f"set_data: no tracking reference {key!r}; configured: {sorted(self.refs)}")
+            self.refs[key].value = self._shaped(f"ref[{key}]", val, self.refs[key].shape)
+        self._update_loss_price()
+
+    def _vec(self, key, val, lo=None, hi=None) -> np.ndarray:
+        arr = check(key, val, lo, hi)
+        return np.full(self.T, float(arr)) if arr.ndim == 0 else self._shaped(key, arr, (self.T,))
+
+    @staticmethod
+    def _shaped(key, val, shape) -> np.ndarray:
+        arr = check(key, val)
+        if arr.shape != tuple(shape):
+            raise ConfigError(f"{key} has shape {arr.shape}, expected {tuple(shape)}")
+        return arr
+
+    def _set_tap(self, pos) -> None:
+        if self.tap is None:
+            raise ConfigError("tap_pos: the network has no OLTC (no tapped transformer at the slack bus)")
+        if pos is None:
+            self.tap.lo.value = np.full(self.T, self.tap.grid.min())
+            self.tap.hi.value = np.full(self.T, self.tap.grid.max())
+            return
+        u = self.net.oltc.u_of(np.broadcast_to(np.asarray(pos), (self.T,)))
+        self.tap.lo.value = u.astype(float)
+        self.tap.hi.value = u.astype(float)
+
+    def _update_loss_price(self) -> None:
+        """price_loss = max(user value, floor) with floor = max(0, -c_imp, -c_exp) + margin (exactness)."""
+        p = self.ctx.params
+        prices = [p[k].value for k in ("price_import", "price_export") if p[k].value is not None]
+        w_grid, w_loss = self.cfg.weight("grid"), self.cfg.weight("loss")
+        floor = np.zeros(self.T)
+        for c in prices:
+            floor = np.maximum(floor, -c * w_grid / max(w_loss, 1e-12))
+        floor += self.cfg.loss_price_margin
+        if p["price_import"].value is not None and p["price_export"].value is not None and w_grid and \
+                np.any(p["price_export"].value > p["price_import"].value + 1e-12):
+            raise ConfigError("price_export is above price_import in some period; the import/export split "
+                              "is only exact with price_export <= price_import")
+        eff = np.maximum(self._loss_price_user, floor)
+        if np.any(eff > self._loss_price_user + 1e-12) and np.any(self._loss_price_user > 0):
+            warnings.warn(f"price_loss raised to at least {floor.max():.3g} (max(0, -price) + margin) to keep "
+                          "the SOCP relaxation exact", RuntimeWarning, stacklevel=3)
+        p["price_loss"].value = eff
+
+    # ---------------------------------------------------------------- solve
+    def solve(self, discrete: str = "round") -> OPFResult:
+        """Solve and return an :class:`OPFResult`; infeasibility and solver failures become a status."""
+        if discrete not in DISCRETE_METHODS:
+            raise ConfigError(f"discrete = {discrete!r} is not one of {DISCRETE_METHODS}")
+        self._check_values()
+        t0 = time.perf_counter()
+        free = [d for d in self.discretes if np.any(d.lo.value < d.hi.value)]
+        if discrete == "milp" and free:
+            res = self._solve_milp()
+        else:
+            res = self._solve_once()
+            res.discrete_method = "relaxed" if free else "continuous"
+            if free and discrete == "round" and res.ok:
+                res = self._round_and_fix(free, res)
+        if res.status in ("infeasible", "infeasible_after_rounding"):
+            res.diagnosis += self._diagnose(res.status == "infeasible_after_rounding")
+        res.build_time_s = self.build_time_s
+        res.wall_time_s = time.perf_counter() - t0
+        return res
+
+    def _check_values(self) -> None:
+        missing = sorted({p.name() for p in self.problem.parameters() if p.value is None})
+        if missing:
+            raise ConfigError(f"Parameters without a value: {missing}; set them with set_data(...)")
+
+    def _solve_once(self, problem: cp.Problem | None = None, solver=CLARABEL_SOLVER) -> OPFResult:
+        prob = problem or self.problem
+        opts = {**CLARABEL_OPTS, **self.cfg.solver_opts} if solver is CLARABEL_SOLVER else {}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                prob.solve(solver=solver, warm_start=True, ignore_dpp=not self.cfg.dpp,
+                           canon_backend=CANON_BACKEND, **opts)
+            status = prob.status
+        except Exception as err:  # any failure inside cvxpy or the solver becomes a status
+            return OPFResult(status="solver_error", diagnosis=[f"{type(err).__name__}: {err}"])
+        stats = prob.solver_stats
+        res = OPFResult(status=status if status in OK or status is None else _plain(status),
+                        solve_time_s=float(stats.solve_time or 0.0), iterations=int(stats.num_iters or 0))
+        if res.ok:
+            self._collect(res)
+            res.objective = float(prob.value)
+        return res
+
+    def _round_and_fix(self, free: list[Discrete], relaxed: OPFResult) -> OPFResult:
+        """Round the relaxed Discretes to their grid, fix them via lo = hi, re-solve, restore lo/hi."""
+        saved = [(d.lo.value.copy(), d.hi.value.copy()) for d in free]
+        try:
+            for d in free:
+                r = d.rounded(d.var.value)
+                d.lo.value, d.hi.value = r.copy(), r.copy()
+            res = self._solve_once()
+        finally:
+            for d, (lo, hi) in zip(free, saved):
+                d.lo.value, d.hi.value = lo, hi
+        res.solve_time_s += relaxed.solve_time_s
+        res.iterations += relaxed.iterations
+        res.discrete_method = "relax-round-fix"
+        if res.status == "infeasible":
+            res.status = "infeasible_after_rounding"
+        return res
+
+    def _solve_milp(self) -> OPFResult:
+        if self.cfg.formulation != "lindistflow":
+            raise ConfigError("discrete='milp' needs formulation='lindistflow' (no MISOCP solver is installed)")
+        if self._milp is None:
+            ints = []
+            for d in self.discretes:
+                ints += _integrality(d)
+            self._milp = cp.Problem(self.problem.objective, self.problem.constraints + ints)
+        res = self._solve_once(self._milp, solver=cp.HIGHS)
+        res.discrete_method = "milp-highs"
+        return res
+
+    def _diagnose(self, after_rounding: bool) -> list[str]:
+        """Name the constraint families whose removal makes the problem feasible (constants, no DPP)."""
+        notes = ["the relaxation was feasible; rounding the Discretes made it infeasible"] if after_rounding else []
+        for fam in self.families:
+            if fam == "power_flow":
+                continue
+            rest = [c for f, cs in self.families.items() if f != fam for c in cs]
+            if not self.families[fam]:
+                continue
+            try:
+                prob = cp.Problem(cp.Minimize(0), rest)
+                prob.solve(solver=CLARABEL_SOLVER, ignore_dpp=True, **CLARABEL_OPTS)
+            except Exception as err:
+                notes.append(f"{fam}: check failed ({type(err).__name__})")
+                continue
+            if prob.status in OK:
+                notes.append(f"infeasible because of {fam}: feasible without it")
+        if len(notes) == int(after_rounding):
+            notes.append("no single constraint family explains the infeasibility")
+        return notes
+
+    # ---------------------------------------------------------------- results
+    def _collect(self, res: OPFResult) -> None:
+        n, s = self.net, self.net.s_base_mva
+        v = self.v.value
+        net = dict(v_pu=np.sqrt(np.maximum(v, 0)), p_mw=self.P.value * s, q_mvar=self.Q.value * s,
+                   p_grid_mw=self.p_grid.value * s, q_grid_mvar=self.q_grid.value * s)
+        net["v_pu"][0] = np.sqrt(self.v_ext_pu2.value)
+        net["v_tap_pu"] = np.sqrt(np.maximum(v[0], 0))
+        if self.tap is not None:
+            net["tap_pos"] = n.oltc.pos_of(self.tap.var.value)
+        i_base = n.i_base_ka()[1:, None]
+        if self.l is not None:
+            l, vp = self.l.value, self.v_par.value
+            net["i_ka"] = np.sqrt(np.maximum(l, 0)) * i_base
+            net["loss_mw"] = n.r_pu @ l * s
+            gap = l * vp - self.P.value**2 - self.Q.value**2
+            res.gap_abs = float(gap.max())
+            res.gap_rel = float(gap.max() / max((l * vp).max(), 1e-12))
+        else:
+            net["i_ka"] = np.sqrt(self.P.value**2 + self.Q.value**2 / np.maximum(v[n.parent], 1e-6)) * i_base
+            net["loss_mw"] = np.zeros(self.T)
+        res.network = net
+        res.plan = {name: b.plan() for name, b in self.blocks.items()}
+        res.setpoints = {name: {k: np.asarray(a)[:, 0] for k, a in pl.items() if np.shape(a)[-1:] == (self.T,)}
+                         for name, pl in res.plan.items()}
+        res.costs = {k: float(self.cfg.weight(k) * np.asarray(e.value).sum()) if e is not None else 0.0
+                     for k, e in self.terms.items()}
+
+
+def _plain(status: str) -> str:
+    """cvxpy status -> result status (infeasible / unbounded, inaccurate folded in)."""
+    return status.replace("_inaccurate", "") if "infeasible" in status or "unbounded" in status else status
+
+
+def _integrality(d: Discrete) -> list:
+    """Tie a Discrete to integers: var = step z (z integer) or var = grid . onehot (z boolean)."""
+    if d.grid is None:
+        z = cp.Variable(d.var.shape, integer=True)
+        return [d.var == d.step * z]
+    size = int(np.prod(d.var.shape))
+    g = np.asarray(d.grid, dtype=float)
+    z = cp.Variable((len(g), size), boolean=True)
+    return [cp.reshape(d.var, (size,), order="C") == g @ z, cp.sum(z, axis=0) == 1]
