@@ -8,7 +8,7 @@ import cvxpy as cp
 import numpy as np
 
 from controllers.opf.block import Block, Context
-from controllers.opf.thermal import _col, _tan_phi, make_discrete, make_spec, set_params
+from controllers.opf.thermal import _col, _tan_phi, make_discrete, make_spec, mode_rule, set_params
 from cosim.errors import check, check_shape
 
 
@@ -96,7 +96,8 @@ class EVBlock(Block):
             self.trip_red_kwh <= cp.multiply(_col(self.trip_red_max_frac, T), par["trip_kwh"]),
         ]
         if np.any(self.p_discharge_max_kw > 0):
-            self.v2g_on = make_discrete(self.name, "v2g_on", (n, T))
+            rule = mode_rule(self.p_dis_kw, self.p_discharge_max_kw, self.p_ch_kw, self.p_charge_max_kw)
+            self.v2g_on = make_discrete(self.name, "v2g_on", (n, T), rule)
             self.discrete = [self.v2g_on]
             z = self.v2g_on.var
             self.constraints += [self.p_ch_kw <= cp.multiply(ch_max, 1 - z), self.p_dis_kw <= cp.multiply(dis_max, z),

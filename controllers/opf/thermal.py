@@ -14,6 +14,9 @@ unit draws from the grid (consumer convention). Prices are in currency/MWh. The 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import cvxpy as cp
 import numpy as np
 
@@ -63,11 +66,35 @@ def make_spec(owner: str, entries: dict) -> dict:
     return spec
 
 
-def make_discrete(owner: str, key: str, shape) -> Discrete:
-    """An on/off Discrete (n, T) relaxed to [0, 1]; lo/hi start at 0 and 1."""
+@dataclass
+class GatedDiscrete(Discrete):
+    """An on/off Discrete that rounds from the flows it gates, not from its own relaxed value.
+
+    In a relaxation a gate sits anywhere its flows allow (e.g. at p / p_max), so rounding it to
+    the nearest integer switches small flows off. ``rule(value)`` returns the 0/1 decision from
+    the solved flows instead; the core's relax-round-fix calls :meth:`rounded` as for any Discrete.
+    """
+
+    rule: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def rounded(self, value: np.ndarray) -> np.ndarray:
+        return np.clip(self.rule(np.asarray(value)).astype(float), self.lo.value, self.hi.value)
+
+
+def make_discrete(owner: str, key: str, shape, rule) -> GatedDiscrete:
+    """An on/off GatedDiscrete (n, T) relaxed to [0, 1]; lo/hi start at 0 and 1."""
     lo, hi = (cp.Parameter(shape, name=f"{owner}.{key}.{b}", value=np.full(shape, v))
               for b, v in (("lo", 0.0), ("hi", 1.0)))
-    return Discrete(cp.Variable(shape, nonneg=True, name=f"{owner}.{key}"), lo, hi)
+    return GatedDiscrete(cp.Variable(shape, nonneg=True, name=f"{owner}.{key}"), lo, hi, rule=rule)
+
+
+def mode_rule(a: cp.Expression, a_max, b: cp.Expression, b_max):
+    """Rounding rule of a mode m with a <= a_max m, b <= b_max (1 - m): 1 where a's share of its
+    limit exceeds b's, the nearest integer where both are idle."""
+    def rule(m):
+        sa, sb = (np.asarray(x.value) / np.maximum(lim, 1e-9)[:, None] for x, lim in ((a, a_max), (b, b_max)))
+        return np.where(np.maximum(sa, sb) < 1e-6, np.round(m), sa >= sb)
+    return rule
 
 
 def _col(v: np.ndarray, T: int) -> np.ndarray:
@@ -210,11 +237,16 @@ class TSEHBlock(BuildingHPBlock):
         p_tseh = p_eh + p_st                              electric power, kW
         e_st[k+1] = decay e_st[k] + gain (eta_st p_st - q_rel)     0 <= e_st <= e_st_max
         heat to air = eta_eh p_eh + q_rel + q_loss,  q_loss = standing loss over the step / dt
-        p_st <= p_st_max b_st,  q_rel <= q_rel_max b_rel,  b_st + b_rel <= 1   (Discrete, relaxed)
+        p_st <= p_st_max m,  q_rel <= q_rel_max (1 - m)      (m = st_mode, a Discrete, relaxed)
         e_st[T] = e_st_end  (equal start and end level: e_st_end defaults to e_st0)
         margin_dn <= p_tseh <= p_eh_max + p_st_max - margin_up   (regulation margins kept for RT)
         |p_tseh - p_ref| <= adj_max,  cost adj_cost_per_mwh * |p_tseh - p_ref| dt  (seed 001 k_EH)
 
+    One mode variable m (1 = may store, 0 = may release) is seed 001's pair B_abs + B_relea <= 1
+    with "both off" folded into either mode; it rounds well: storing only leaves m in
+    [p_st/p_st_max, 1], releasing only in [0, 1 - q_rel/q_rel_max], so an interior solution lies
+    on the correct side of 0.5 (two gated binaries would sit at p/p_max and round small flows off),
+    and :func:`mode_rule` rounds m from the flows themselves.
     The storage loss goes to the room (physics.md section 3: a storage heater's loss heats the room),
     as the plant adds it to Ti. The regulation margins are power headroom only (seed 001); whether
     the storage can absorb the extra energy of a called margin is not modelled.
@@ -224,8 +256,8 @@ class TSEHBlock(BuildingHPBlock):
     ``eta_st``, ``st_loss_per_h`` (scalars or (n,)). set_data keys (besides the building's):
     e_st0_kwh (n,), e_st_end_kwh (n,), margin_up_kw, margin_dn_kw (n, T) (default 0), p_ref_kw
     (n, T) (default 0), adj_max_kw (n, T) (default no limit), adj_cost_per_mwh scalar (default 0).
-    plan keys (besides the building's): p_eh_kw, p_st_kw, q_rel_kw, q_loss_kw, p_tseh_kw, b_st,
-    b_rel (n, T); e_st_kwh (n, T+1).
+    plan keys (besides the building's): p_eh_kw, p_st_kw, q_rel_kw, q_loss_kw, p_tseh_kw, st_mode
+    (n, T); e_st_kwh (n, T+1).
     """
 
     name = "tseh"
@@ -255,8 +287,10 @@ class TSEHBlock(BuildingHPBlock):
         self.p_eh_kw, self.p_st_kw, self.q_rel_kw = (var(k, (n, T)) for k in ("p_eh_kw", "p_st_kw", "q_rel_kw"))
         self.e_st_kwh = var("e_st_kwh", (n, T + 1))
         self.adj_kw = var("adj_kw", (n, T))  # |p_tseh - p_ref| epigraph
-        self.b_st, self.b_rel = (make_discrete(self.name, k, (n, T)) for k in ("b_st", "b_rel"))
-        self.discrete = [self.b_st, self.b_rel]
+        rule = mode_rule(self.p_st_kw, d["p_st_max_kw"], self.q_rel_kw, d["q_rel_max_kw"])
+        self.st_mode = make_discrete(self.name, "st_mode", (n, T), rule)
+        self.discrete = [self.st_mode]
+        m = self.st_mode.var
         decay, gain = storage_coefficients(d["st_loss_per_h"], dt)
         e, net = self.e_st_kwh, cp.multiply(_col(d["eta_st"], T), self.p_st_kw) - self.q_rel_kw
         self.p_tseh_kw = self.p_eh_kw + self.p_st_kw
@@ -266,11 +300,9 @@ class TSEHBlock(BuildingHPBlock):
             e[:, 0] == par["e_st0_kwh"], e[:, T] == par["e_st_end_kwh"],
             e <= _col(d["e_st_max_kwh"], T + 1),
             self.p_eh_kw <= _col(d["p_eh_max_kw"], T),
-            self.p_st_kw <= cp.multiply(_col(d["p_st_max_kw"], T), self.b_st.var),
-            self.q_rel_kw <= cp.multiply(_col(d["q_rel_max_kw"], T), self.b_rel.var),
-            self.b_st.var + self.b_rel.var <= 1,
-            self.b_st.var >= self.b_st.lo, self.b_st.var <= self.b_st.hi,
-            self.b_rel.var >= self.b_rel.lo, self.b_rel.var <= self.b_rel.hi,
+            self.p_st_kw <= cp.multiply(_col(d["p_st_max_kw"], T), m),
+            self.q_rel_kw <= cp.multiply(_col(d["q_rel_max_kw"], T), 1 - m),
+            m >= self.st_mode.lo, m <= self.st_mode.hi,
             self.p_tseh_kw >= par["margin_dn_kw"],
             self.p_tseh_kw <= _col(p_max, T) - par["margin_up_kw"],
             self.adj_kw >= self.p_tseh_kw - par["p_ref_kw"],
@@ -299,7 +331,7 @@ class TSEHBlock(BuildingHPBlock):
         out.update({
             "p_eh_kw": self.p_eh_kw.value, "p_st_kw": self.p_st_kw.value, "q_rel_kw": self.q_rel_kw.value,
             "q_loss_kw": self.q_loss_kw.value, "p_tseh_kw": self.p_tseh_kw.value,
-            "e_st_kwh": self.e_st_kwh.value, "b_st": self.b_st.var.value, "b_rel": self.b_rel.var.value,
+            "e_st_kwh": self.e_st_kwh.value, "st_mode": self.st_mode.var.value,
         })
         return out
 
@@ -325,22 +357,25 @@ class HeatHubBlock(Block):
 
     The tank is the heat bus, as in simulators.heat_hub.HeatHubFleet (exact storage step):
 
-        e_tank[k+1] = decay e_tank[k] + gain (q_chp + eta_eb p_eb + q_gb + q_unmet - q_demand)
+        e_tank[k+1] = decay e_tank[k] + gain (q_chp + eta_eb p_eb + q_gb + q_unmet - q_dump - q_demand)
         0 <= e_tank <= e_tank_max,  e_tank[T] >= e_tank_end
-        chp_min_frac p_chp_max on <= p_chp <= p_chp_max on     (seed 003 eq. 7-8; on Discrete)
+        chp_min_frac p_chp_max on <= p_chp <= p_chp_max on     (seed 003 eq. 7-8; on Discrete,
+                                                    rounded as the plant does: on iff p_chp >= half the minimum)
         q_chp = a_q p_chp + b_q on,  gas = a_g p_chp + b_g on + q_gb / eta_gb   (chp_linear_fit)
 
     ``q_unmet_kw`` >= 0 is heat demand the hub cannot cover, priced at ``unmet_cost_per_mwh`` so a
-    short hub is reported, not infeasible. Cost: gas at ``gas_price_per_mwh`` minus the CHP
+    short hub is reported, not infeasible; ``q_dump_kw`` >= 0 is heat a full tank cannot take (the
+    plant's q_dumped_kw), so a CHP fixed on at its minimum output stays feasible; it costs
+    ``dump_cost_per_mwh`` (a small tie-break, so heat is dumped only when the tank is full, as in the plant). Cost: gas at ``gas_price_per_mwh`` minus the CHP
     remuneration ``chp_revenue_per_mwh`` on its electric output (seed 003 eq. 29, R_CHP,el; the
     grid energy price of p_mw = (p_eb - p_chp)/1000 is the core's).
 
     Constructor: ``bus`` (n,); (scalars or (n,), defaults of simulators.heat_hub) e_tank_max_kwh,
     tank_loss_per_h, p_eb_max_kw, eta_eb, p_chp_max_kw, chp_min_frac, q_gb_max_kw (0: no gas
-    boiler), eta_gb, pf; unmet_cost_per_mwh; name.
+    boiler), eta_gb, pf; unmet_cost_per_mwh, dump_cost_per_mwh; name.
     set_data keys: e_tank0_kwh (n,), e_tank_end_kwh (n,) (default 0), q_demand_kw (n, T),
     gas_price_per_mwh (T,), chp_revenue_per_mwh (T,) (default 0).
-    plan keys: p_chp_kw, chp_on, q_chp_kw, p_eb_kw, q_gb_kw, gas_kw, q_unmet_kw, p_kw (n, T);
+    plan keys: p_chp_kw, chp_on, q_chp_kw, p_eb_kw, q_gb_kw, gas_kw, q_unmet_kw, q_dump_kw, p_kw (n, T);
     e_tank_kwh (n, T+1).
     """
 
@@ -348,7 +383,7 @@ class HeatHubBlock(Block):
 
     def __init__(self, bus, *, e_tank_max_kwh=20.0, tank_loss_per_h=0.005, p_eb_max_kw=6.0, eta_eb=1.0,
                  p_chp_max_kw=6.0, chp_min_frac=0.5, q_gb_max_kw=0.0, eta_gb=0.92, pf=1.0,
-                 unmet_cost_per_mwh=5000.0, name=None):
+                 unmet_cost_per_mwh=5000.0, dump_cost_per_mwh=1.0, name=None):
         super().__init__()
         self.name = name or self.name
         self.bus = np.atleast_1d(np.asarray(bus, dtype=int))
@@ -362,6 +397,7 @@ class HeatHubBlock(Block):
         self.d["chp_min_frac"] = check("HeatHubBlock.chp_min_frac", check_shape("HeatHubBlock.chp_min_frac", chp_min_frac, n), 0, 1)
         self.tan_phi = _tan_phi("HeatHubBlock", check_shape("HeatHubBlock.pf", pf, n))
         self.unmet_cost_per_mwh = float(check("HeatHubBlock.unmet_cost_per_mwh", unmet_cost_per_mwh, 0))
+        self.dump_cost_per_mwh = float(check("HeatHubBlock.dump_cost_per_mwh", dump_cost_per_mwh, 0))
 
     def build(self, ctx: Context) -> None:
         n, T, dt, d = self.n, ctx.T, ctx.dt_h, self.d
@@ -372,10 +408,11 @@ class HeatHubBlock(Block):
         })
         par = {k: v[0] for k, v in self.spec.items()}
         var = lambda key, shape: cp.Variable(shape, nonneg=True, name=f"{self.name}.{key}")  # noqa: E731
-        self.p_chp_kw, self.p_eb_kw, self.q_gb_kw, self.q_unmet_kw = (
-            var(k, (n, T)) for k in ("p_chp_kw", "p_eb_kw", "q_gb_kw", "q_unmet_kw"))
+        self.p_chp_kw, self.p_eb_kw, self.q_gb_kw, self.q_unmet_kw, self.q_dump_kw = (
+            var(k, (n, T)) for k in ("p_chp_kw", "p_eb_kw", "q_gb_kw", "q_unmet_kw", "q_dump_kw"))
         self.e_tank_kwh = var("e_tank_kwh", (n, T + 1))
-        self.chp_on = make_discrete(self.name, "chp_on", (n, T))
+        p_off = d["chp_min_frac"] * d["p_chp_max_kw"] / 2  # the plant's rule: below this, off
+        self.chp_on = make_discrete(self.name, "chp_on", (n, T), lambda on: self.p_chp_kw.value >= p_off[:, None])
         self.discrete = [self.chp_on]
         on, e = self.chp_on.var, self.e_tank_kwh
         a_q, b_q, a_g, b_g = chp_linear_fit(d["p_chp_max_kw"])
@@ -383,7 +420,7 @@ class HeatHubBlock(Block):
         self.gas_kw = (cp.multiply(_col(a_g, T), self.p_chp_kw) + cp.multiply(_col(b_g, T), on)
                        + cp.multiply(_col(1 / d["eta_gb"], T), self.q_gb_kw))
         q_in = (self.q_chp_kw + cp.multiply(_col(d["eta_eb"], T), self.p_eb_kw) + self.q_gb_kw
-                + self.q_unmet_kw - par["q_demand_kw"])
+                + self.q_unmet_kw - self.q_dump_kw - par["q_demand_kw"])
         decay, gain = storage_coefficients(d["tank_loss_per_h"], dt)
         self.constraints = [
             e[:, 1:] == cp.multiply(_col(decay, T), e[:, :-1]) + cp.multiply(_col(gain, T), q_in),
@@ -400,7 +437,8 @@ class HeatHubBlock(Block):
         mwh = dt / 1000.0
         self.cost = mwh * (cp.sum(self.gas_kw, axis=0) @ par["gas_price_per_mwh"]
                            - cp.sum(self.p_chp_kw, axis=0) @ par["chp_revenue_per_mwh"]
-                           + self.unmet_cost_per_mwh * cp.sum(self.q_unmet_kw))
+                           + self.unmet_cost_per_mwh * cp.sum(self.q_unmet_kw)
+                           + self.dump_cost_per_mwh * cp.sum(self.q_dump_kw))
 
     def set_data(self, **data) -> None:
         for key in ("e_tank0_kwh", "e_tank_end_kwh"):
@@ -413,5 +451,5 @@ class HeatHubBlock(Block):
         return {
             "p_chp_kw": self.p_chp_kw.value, "chp_on": self.chp_on.var.value, "q_chp_kw": self.q_chp_kw.value,
             "p_eb_kw": self.p_eb_kw.value, "q_gb_kw": self.q_gb_kw.value, "gas_kw": self.gas_kw.value,
-            "q_unmet_kw": self.q_unmet_kw.value, "p_kw": self.p_kw.value, "e_tank_kwh": self.e_tank_kwh.value,
+            "q_unmet_kw": self.q_unmet_kw.value, "q_dump_kw": self.q_dump_kw.value, "p_kw": self.p_kw.value, "e_tank_kwh": self.e_tank_kwh.value,
         }
