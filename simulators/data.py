@@ -269,7 +269,9 @@ def load_profiles(start, duration_s, step_s, kinds: Sequence[str],
     one kind follow real, distinct days of the same weekday and season. The year wraps from
     Dec 31 to Jan 1 2016 (at most 366 days). The value at t_s is the mean over
     ``[t_s, t_s + step_s)`` of the 15-min data, so daily energy is preserved at any step.
-    Columns are named ``"<kind><shift>w"``, e.g. ``"H0-A+0w"``.
+    Columns are named ``"<kind><shift>w"``, e.g. ``"H0-A+0w"``. Any SimBench load kind works
+    (:func:`available_load_kinds`), e.g. heat pumps ``"Air_Parallel_1"``, commerce ``"G0-A"``,
+    agriculture ``"L0-A"``; all are p.u. of their annual peak.
     """
     t_s = time_grid(duration_s, step_s)
     _check_duration(duration_s, 366 * DAY_S, "the SimBench 2016 profiles")
