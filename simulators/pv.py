@@ -20,10 +20,11 @@ def _trapezoid_mean(rows: np.ndarray) -> np.ndarray:
 class ConverterFleet(Fleet):
     """Generators whose available AC power ``p_avail_kw`` (T, n) is tabulated on a t_s grid.
 
-    INPUTS (held until replaced):
-      - ``p_max_kw``: curtailment limit; ``inf`` (the default) means no curtailment, negative
-        values count as 0, NaN is a DataError.
-      - ``q_set_kvar``: reactive setpoint, consumer convention (positive = absorbs reactive power).
+    INPUTS (held until replaced; NaN, the default, means "no setpoint" as for all fleets):
+      - ``p_max_kw``: curtailment limit; NaN or ``inf`` means no curtailment, negative values
+        count as 0.
+      - ``q_set_kvar``: reactive setpoint, consumer convention (positive = absorbs reactive
+        power); NaN means 0 (unity power factor).
     OUTPUTS: ``p_mw`` (negative = generation), ``q_mvar``, ``p_avail_kw``, ``curtailed_kw``.
 
     The table holds point values at ``grid_step_s`` spacing; a step's powers are the trapezoid
@@ -31,7 +32,7 @@ class ConverterFleet(Fleet):
     has priority: ``|q| <= sqrt(s_max^2 - p^2)`` with ``p`` the delivered power.
     """
 
-    INPUTS = {"p_max_kw": np.inf, "q_set_kvar": 0.0}
+    INPUTS = {"p_max_kw": np.nan, "q_set_kvar": np.nan}
     OUTPUTS = ("p_mw", "q_mvar", "p_avail_kw", "curtailed_kw")
 
     def __init__(self, p_avail_kw: np.ndarray, grid_step_s: int, s_max_kva: np.ndarray):
@@ -52,13 +53,11 @@ class ConverterFleet(Fleet):
 
     def step(self, t_s, dt_s, inputs):
         rows = self.p_avail_kw[self._rows(t_s, dt_s)]
-        p_max_kw = inputs["p_max_kw"]
-        if np.isnan(p_max_kw).any():
-            raise DataError(f"p_max_kw[{np.flatnonzero(np.isnan(p_max_kw))[0]}] is NaN")
+        p_max_kw = np.nan_to_num(inputs["p_max_kw"], nan=np.inf)
         p_avail_kw = _trapezoid_mean(rows)
         p_kw = _trapezoid_mean(np.minimum(rows, np.maximum(p_max_kw, 0.0)))
         q_lim_kvar = np.sqrt(np.maximum(self.s_max_kva ** 2 - p_kw ** 2, 0.0))
-        q_kvar = np.clip(inputs["q_set_kvar"], -q_lim_kvar, q_lim_kvar)
+        q_kvar = np.clip(np.nan_to_num(inputs["q_set_kvar"], nan=0.0), -q_lim_kvar, q_lim_kvar)
         return {"p_mw": -p_kw / 1000.0, "q_mvar": q_kvar / 1000.0,
                 "p_avail_kw": p_avail_kw, "curtailed_kw": p_avail_kw - p_kw}
 

@@ -81,6 +81,10 @@ def test_interval_mean_curtailment_and_inverter_limit(fleet):
         assert (out["q_mvar"] < 0).all()
     out = step_at(fleet, NOON_S, q_set_kvar=0.5)
     np.testing.assert_allclose(out["q_mvar"], 0.5e-3)
+    # NaN (no setpoint, the default) = no curtailment and unity power factor, like p_max = inf
+    free = step_at(fleet, NOON_S)
+    assert (free["curtailed_kw"] == 0).all() and (free["q_mvar"] == 0).all()
+    np.testing.assert_array_equal(step_at(fleet, NOON_S, p_max_kw=np.inf)["p_mw"], free["p_mw"])
 
 
 def test_bad_inputs_name_the_field(spring, fleet):
@@ -90,8 +94,6 @@ def test_bad_inputs_name_the_field(spring, fleet):
         PVFleet(2, spring, p_dc0_kw=[5.0, 0.0])
     with pytest.raises(ConfigError, match="weather"):
         PVFleet(1, spring.frame, p_dc0_kw=5.0)
-    with pytest.raises(DataError, match="p_max_kw"):
-        step_at(fleet, NOON_S, p_max_kw=np.nan)
     with pytest.raises(DataError, match="t_s"):
         fleet.step(86400, 60, fleet.default_inputs())
     with pytest.raises(DataError, match="multiples"):
