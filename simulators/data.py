@@ -196,7 +196,8 @@ def _user_weather(start, t_s, step_s, df, latitude, longitude, tz, altitude_m) -
 # ---------------------------------------------------------------------------------------------
 
 SIMBENCH_CODE = "1-complete_data-mixed-all-0-sw"
-SIMBENCH_YEAR_START = pd.Timestamp("2016-01-01")
+SIMBENCH_TZ = "Europe/Berlin"
+SIMBENCH_YEAR_START = pd.Timestamp("2016-01-01", tz=SIMBENCH_TZ)
 SIMBENCH_RES_S = 900
 # The five measured household profiles SimBench assigns to LV household loads (Load.csv).
 HOUSEHOLD_KINDS = ("H0-A", "H0-B", "H0-C", "H0-G", "H0-L")
@@ -250,12 +251,18 @@ def default_week_shifts(kinds: Sequence[str]) -> np.ndarray:
 
 
 def _profile_year_offset_s(start: pd.Timestamp) -> int:
-    """Seconds into 2016 of the start's month/day/time, moved by up to 3 days to the same weekday."""
+    """Row time (s since 2016-01-01 00:00 CET) of the start's wall-clock month/day/time in 2016,
+    moved by up to 3 days to the same weekday.
+
+    SimBench labels its rows in German wall-clock time (03:00 follows 01:45 on 27.03.2016), so
+    consecutive rows are 15 min of CET; a summer (CEST) wall-clock time is found 1 h earlier.
+    """
     wall = start.tz_localize(None) if start.tzinfo is not None else start
     day = pd.Timestamp(2016, wall.month, wall.day)
     shift = (wall.weekday() - day.weekday()) % 7
     shift = shift - 7 if shift > 3 else shift
     ref = day + pd.Timedelta(days=shift) + (wall - wall.normalize())
+    ref = ref.tz_localize(SIMBENCH_TZ, ambiguous=True, nonexistent="shift_forward")
     return int((ref - SIMBENCH_YEAR_START).total_seconds())
 
 
@@ -263,12 +270,14 @@ def load_profiles(start, duration_s, step_s, kinds: Sequence[str],
                   week_shifts: Sequence[int] | None = None) -> pd.DataFrame:
     """Per-unit load profiles in p.u. of the profile's annual peak, one column per unit.
 
-    Unit i follows SimBench profile ``kinds[i]`` starting at the start's month, day and wall-clock
-    time in 2016, moved by at most 3 days so that weekdays match (holidays are not aligned), plus
-    ``week_shifts[i]`` weeks. By default repeated kinds get 0, +1, -1, +2, ... weeks, so units of
-    one kind follow real, distinct days of the same weekday and season. The year wraps from
-    Dec 31 to Jan 1 2016 (at most 366 days). The value at t_s is the mean over
-    ``[t_s, t_s + step_s)`` of the 15-min data, so daily energy is preserved at any step.
+    Unit i follows SimBench profile ``kinds[i]`` from the start's month, day and wall-clock time
+    in 2016 (German wall clock, DST included), moved by at most 3 days so that weekdays match
+    (holidays are not aligned), plus ``week_shifts[i]`` weeks. By default repeated kinds get
+    0, +1, -1, +2, ... weeks, so units of one kind follow real, distinct days of the same weekday
+    and season. From there rows advance in real time: a run crossing a DST change of 2016 sees
+    the profile's clock move by that hour. The year wraps from Dec 31 to Jan 1 2016 (at most
+    366 days). The value at t_s is the mean over ``[t_s, t_s + step_s)`` of the 15-min data,
+    so daily energy is preserved at any step.
     Columns are named ``"<kind><shift>w"``, e.g. ``"H0-A+0w"``. Any SimBench load kind works
     (:func:`available_load_kinds`), e.g. heat pumps ``"Air_Parallel_1"``, commerce ``"G0-A"``,
     agriculture ``"L0-A"``; all are p.u. of their annual peak.

@@ -107,6 +107,14 @@ def test_load_profile_matches_weekday_and_spreads_repeated_kinds():
     np.testing.assert_allclose(lp["H0-B-1w"], simbench_day("H0-B", "2016-02-22"), atol=1e-9)
 
 
+def test_load_profile_summer_start_follows_the_german_wall_clock():
+    # Wednesday 2021-07-14 12:00 -> Wednesday 2016-07-13 12:00 CEST, labelled so in SimBench
+    lp = data.load_profiles(pd.Timestamp("2021-07-14 12:00"), 900, 900, ["H0-A"])
+    raw = simbench_csv().set_index("time")["H0-A_pload"]
+    np.testing.assert_allclose(lp.iloc[:, 0], raw.loc[["13.07.2016 12:00", "13.07.2016 12:15"]],
+                               atol=1e-9)
+
+
 def test_load_profile_wraps_the_year_and_rejects_bad_requests():
     lp = data.load_profiles(pd.Timestamp("2021-12-31 23:00"), 7200, 900, ["H0-C"])
     assert lp.notna().all().all() and len(lp) == 9
