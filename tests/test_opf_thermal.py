@@ -246,3 +246,46 @@ def test_dpp_resolve_equals_a_fresh_build():
         for key in ("t_in_c", "e_st_kwh", "e_tank_kwh"):
             if key in p:
                 np.testing.assert_allclose(p[key], q[key], atol=1e-4)
+
+
+def test_thermal_and_ev_blocks_on_ieee33_through_the_core():
+    """All blocks of this module and the EV block in controllers.opf.problem on IEEE 33."""
+    pn = pytest.importorskip("pandapower.networks")
+    from controllers.opf.ev import EVBlock
+    from controllers.opf.grid_devices import FixedLoads
+    from controllers.opf.network import from_pandapower
+    from controllers.opf.problem import OPFConfig, OPFProblem
+
+    rn = from_pandapower(pn.case33bw())
+    rng = np.random.default_rng(3)
+    nb, ne = 40, 30
+    bus_b, bus_e = rng.integers(1, rn.n_bus, nb), rng.integers(1, rn.n_bus, ne)
+    blocks = [FixedLoads.from_network(rn), BuildingHPBlock(bus_b),
+              TSEHBlock(bus_b[:10], p_eh_max_kw=6.0, p_st_max_kw=8.0, e_st_max_kwh=60.0, q_rel_max_kw=6.0),
+              HeatHubBlock(bus_b[:5]), EVBlock(bus_e, p_discharge_max_kw=7.0, trip_red_max_frac=0.1)]
+    prob = OPFProblem(rn, blocks, T=T, dt_h=1.0, config=OPFConfig(v_min_pu=0.9))
+    assert prob.problem.is_dcp(dpp=True)
+    home = np.tile(((HOURS < 7) | (HOURS >= 18)).astype(float), (ne, 1))
+    need = np.zeros((ne, T))
+    need[:, 6] = 45.0
+    prob.set_data(price_import=TOU, price_export=0.5 * TOU, t_out_c=T_OUT, ghi_kw_m2=GHI, blocks={
+        "building_hp": building_data(nb), "tseh": {**building_data(10), "e_st0_kwh": 10.0},
+        "heat_hub": hub_data(5), "ev": dict(e0_kwh=25.0, avail=home, e_need_kwh=need, v2g_comp_per_mwh=30.0)})
+    res = prob.solve()
+    assert res.ok and res.discrete_method == "relax-round-fix" and res.gap_rel < 1e-5
+    pl = res.plan
+    t_in = pl["building_hp"]["t_in_c"][:, 1:]
+    assert t_in.min() > 20 - 1e-5 and t_in.max() < 22 + 1e-5
+    assert pl["ev"]["need_met"].min() == 1.0 and np.all(pl["ev"]["p_ch_kw"][home == 0] < 1e-6)
+    ts = pl["tseh"]
+    np.testing.assert_allclose(ts["e_st_kwh"][:, -1], 10.0, atol=1e-5)
+    assert np.all(np.minimum(ts["p_st_kw"], ts["q_rel_kw"]) < 1e-5)
+    hub = pl["heat_hub"]
+    running = hub["p_chp_kw"][hub["chp_on"] > 0.5]
+    assert np.all(hub["p_chp_kw"][hub["chp_on"] < 0.5] < 1e-5) and np.all(running >= 3.0 - 1e-5)
+    assert res.network["v_pu"].min() > 0.9 - 1e-5
+    # Re-solve the compiled problem with a colder forecast: more heat-pump energy.
+    e_hp = pl["building_hp"]["p_hp_kw"].sum()
+    prob.set_data(t_out_c=T_OUT - 3.0)
+    res_cold = prob.solve()
+    assert res_cold.ok and res_cold.plan["building_hp"]["p_hp_kw"].sum() > e_hp
