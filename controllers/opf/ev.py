@@ -8,8 +8,9 @@ import cvxpy as cp
 import numpy as np
 
 from controllers.opf.block import Block, Context
-from controllers.opf.thermal import _col, _tan_phi, make_discrete, make_spec, mode_rule, set_params
+from controllers.opf.thermal import cols, make_discrete, make_spec, mode_rule, set_params
 from cosim.errors import check, check_shape
+from simulators.storage import per_unit, tan_phi
 
 
 class EVBlock(Block):
@@ -53,7 +54,7 @@ class EVBlock(Block):
         self.name = name or self.name
         self.bus = np.atleast_1d(np.asarray(bus, dtype=int))
         n = self.n
-        u = lambda key, v, lo, hi=None, **kw: check(f"EVBlock.{key}", check_shape(f"EVBlock.{key}", v, n), lo, hi, **kw)  # noqa: E731
+        u = lambda key, v, lo, hi=None, **kw: per_unit(f"EVBlock.{key}", v, n, lo, hi, **kw)  # noqa: E731
         self.capacity_kwh = u("capacity_kwh", capacity_kwh, 0, lo_open=True)
         self.p_charge_max_kw = u("p_charge_max_kw", p_charge_max_kw, 0)
         self.p_discharge_max_kw = u("p_discharge_max_kw", p_discharge_max_kw, 0)
@@ -64,7 +65,7 @@ class EVBlock(Block):
         check("EVBlock.soc_max - soc_min", self.soc_max - self.soc_min, 0)
         self.soc_taper = u("soc_taper", soc_taper, 0, 1, hi_open=True)
         self.trip_red_max_frac = u("trip_red_max_frac", trip_red_max_frac, 0, 1)
-        self.tan_phi = _tan_phi("EVBlock", check_shape("EVBlock.pf", pf, n))
+        self.tan_phi = tan_phi(u("pf", pf, 0, 1, lo_open=True))
         self.shortfall_cost_per_mwh = float(check("EVBlock.shortfall_cost_per_mwh", shortfall_cost_per_mwh, 0))
 
     def build(self, ctx: Context) -> None:
@@ -81,19 +82,19 @@ class EVBlock(Block):
             var(k, (n, T)) for k in ("p_ch_kw", "p_dis_kw", "trip_red_kwh", "shortfall_kwh"))
         self.e_kwh = cp.Variable((n, T + 1), name=f"{self.name}.e_kwh")
         e = self.e_kwh
-        ch_max = cp.multiply(_col(self.p_charge_max_kw, T), par["avail"])
-        dis_max = cp.multiply(_col(self.p_discharge_max_kw, T), par["avail"])
+        ch_max = cp.multiply(cols(self.p_charge_max_kw, T), par["avail"])
+        dis_max = cp.multiply(cols(self.p_discharge_max_kw, T), par["avail"])
         self.constraints = [
             e[:, 0] == par["e0_kwh"],
-            e[:, 1:] == e[:, :-1] + dt * (cp.multiply(_col(self.eta_charge, T), self.p_ch_kw)
-                                          - cp.multiply(_col(1 / self.eta_discharge, T), self.p_dis_kw))
+            e[:, 1:] == e[:, :-1] + dt * (cp.multiply(cols(self.eta_charge, T), self.p_ch_kw)
+                                          - cp.multiply(cols(1 / self.eta_discharge, T), self.p_dis_kw))
             - par["trip_kwh"] + self.trip_red_kwh,
-            self.p_ch_kw <= cp.multiply(_col(self.p_charge_max_kw / (cap * (1 - self.soc_taper)), T),
-                                        _col(cap, T) - e[:, 1:]),
-            e[:, 1:] <= _col(self.soc_max * cap, T),
+            self.p_ch_kw <= cp.multiply(cols(self.p_charge_max_kw / (cap * (1 - self.soc_taper)), T),
+                                        cols(cap, T) - e[:, 1:]),
+            e[:, 1:] <= cols(self.soc_max * cap, T),
             e[:, 1:] + self.shortfall_kwh >= par["e_need_kwh"],  # with the next: >= max(need, reserve)
-            e[:, 1:] + self.shortfall_kwh >= _col(self.soc_min * cap, T),
-            self.trip_red_kwh <= cp.multiply(_col(self.trip_red_max_frac, T), par["trip_kwh"]),
+            e[:, 1:] + self.shortfall_kwh >= cols(self.soc_min * cap, T),
+            self.trip_red_kwh <= cp.multiply(cols(self.trip_red_max_frac, T), par["trip_kwh"]),
         ]
         if np.any(self.p_discharge_max_kw > 0):
             rule = mode_rule(self.p_dis_kw, self.p_discharge_max_kw, self.p_ch_kw, self.p_charge_max_kw)
@@ -107,7 +108,7 @@ class EVBlock(Block):
             self.constraints += [self.p_ch_kw <= ch_max, self.p_dis_kw == 0]
         self.p_kw = self.p_ch_kw - self.p_dis_kw
         self.p_mw = self.p_kw / 1000.0
-        self.q_mvar = cp.multiply(_col(self.tan_phi, T), self.p_mw)
+        self.q_mvar = cp.multiply(cols(self.tan_phi, T), self.p_mw)
         self.cost = (dt * cp.sum(self.p_dis_kw, axis=1) @ par["v2g_comp_per_mwh"]
                      + cp.sum(self.trip_red_kwh, axis=1) @ par["trip_comp_per_mwh"]
                      + self.shortfall_cost_per_mwh * cp.sum(self.shortfall_kwh)) / 1000.0

@@ -23,6 +23,7 @@ import numpy as np
 from controllers.opf.block import Block, Context, Discrete
 from cosim.errors import ConfigError, check, check_shape
 from simulators.rc import discretize_zoh
+from simulators.storage import per_unit, tan_phi
 from simulators.thermal import CHP_TABLE_KW, rc_3r2c_matrices, storage_step
 
 BIG_KW = 1e6  # "no limit" default of adjustment bounds
@@ -97,7 +98,7 @@ def mode_rule(a: cp.Expression, a_max, b: cp.Expression, b_max):
     return rule
 
 
-def _col(v: np.ndarray, T: int) -> np.ndarray:
+def cols(v: np.ndarray, T: int) -> np.ndarray:
     """Per-unit constants (n,) repeated over the horizon: (n, T)."""
     return np.repeat(np.asarray(v, float)[:, None], T, axis=1)
 
@@ -113,10 +114,6 @@ def storage_coefficients(loss_per_h, dt_h: float) -> tuple[np.ndarray, np.ndarra
     decay, _ = storage_step(1.0, 0.0, 0.0, dt_h, loss_per_h)
     gain, _ = storage_step(0.0, 1.0, 0.0, dt_h, loss_per_h)
     return decay, gain
-
-
-def _tan_phi(owner: str, pf) -> np.ndarray:
-    return np.tan(np.arccos(check(f"{owner}.pf", pf, 0, 1, lo_open=True)))
 
 
 # ----------------------------------------------------------------------------- buildings
@@ -151,18 +148,17 @@ class BuildingHPBlock(Block):
         super().__init__()
         self.name = name or self.name
         self.bus = np.atleast_1d(np.asarray(bus, dtype=int))
-        n, own = self.n, type(self).__name__
-        self.rc = {k: check(f"{own}.{k}", check_shape(f"{own}.{k}", v, n), 0, lo_open=True)
+        n, own = self.n, type(self).__name__ + "."
+        self.rc = {k: per_unit(own + k, v, n, 0, lo_open=True)
                    for k, v in dict(ci_kwh_per_k=ci_kwh_per_k, ce_kwh_per_k=ce_kwh_per_k,
                                     rie_k_per_kw=rie_k_per_kw, rea_k_per_kw=rea_k_per_kw,
                                     ria_k_per_kw=ria_k_per_kw).items()}
-        self.rc.update({k: check(f"{own}.{k}", check_shape(f"{own}.{k}", v, n), 0)
-                        for k, v in dict(aw_m2=aw_m2, ae_m2=ae_m2).items()})
-        self.p_hp_max_kw = check(f"{own}.p_hp_max_kw", check_shape(f"{own}.p_hp_max_kw", p_hp_max_kw, n), 0)
-        self.cop_0c = check_shape(f"{own}.cop_0c", cop_0c, n)
-        self.cop_slope_per_k = check_shape(f"{own}.cop_slope_per_k", cop_slope_per_k, n)
-        self.tan_phi = _tan_phi(own, check_shape(f"{own}.pf", pf, n))
-        self.discomfort_cost = float(check(f"{own}.discomfort_cost", discomfort_cost, 0))
+        self.rc.update(aw_m2=per_unit(own + "aw_m2", aw_m2, n, 0), ae_m2=per_unit(own + "ae_m2", ae_m2, n, 0))
+        self.p_hp_max_kw = per_unit(own + "p_hp_max_kw", p_hp_max_kw, n, 0)
+        self.cop_0c = per_unit(own + "cop_0c", cop_0c, n)
+        self.cop_slope_per_k = per_unit(own + "cop_slope_per_k", cop_slope_per_k, n)
+        self.tan_phi = tan_phi(per_unit(own + "pf", pf, n, 0, 1, lo_open=True))
+        self.discomfort_cost = float(check(own + "discomfort_cost", discomfort_cost, 0))
 
     def build(self, ctx: Context) -> None:
         n, T, dt = self.n, ctx.T, ctx.dt_h
@@ -176,9 +172,9 @@ class BuildingHPBlock(Block):
         t_out, ghi = ctx.shared("t_out_c"), ctx.shared("ghi_kw_m2")
         self.p_hp_kw = cp.Variable((n, T), nonneg=True, name=f"{self.name}.p_hp_kw")
         # COP affine in the forecast Parameter times a Variable: DPP (seed 002, cop_linear).
-        self.cop = _col(self.cop_0c, 1) + _col(self.cop_slope_per_k, 1) @ cp.reshape(t_out, (1, T), order="C")
+        self.cop = cols(self.cop_0c, 1) + cols(self.cop_slope_per_k, 1) @ cp.reshape(t_out, (1, T), order="C")
         self.q_hp_kw = cp.multiply(self.cop, self.p_hp_kw)
-        self.constraints = [self.p_hp_kw <= _col(self.p_hp_max_kw, T)]
+        self.constraints = [self.p_hp_kw <= cols(self.p_hp_max_kw, T)]
         self.phi_heat_kw = self.q_hp_kw + self._extra_heat_kw(ctx)
         self.t_in_c = cp.Variable((n, T + 1), name=f"{self.name}.t_in_c")
         self.t_env_c = cp.Variable((n, T + 1), name=f"{self.name}.t_env_c")
@@ -187,8 +183,8 @@ class BuildingHPBlock(Block):
         inputs = (_row(t_out, n), _row(ghi, n), par["phi_int_kw"], self.phi_heat_kw)  # RC_INPUTS order
         x = (self.t_in_c, self.t_env_c)
         for i in range(2):  # the two state equations (Ti, Te)
-            rhs = sum(cp.multiply(_col(ad[:, i, j], T), x[j][:, :-1]) for j in range(2))
-            rhs = rhs + sum(cp.multiply(_col(bd[:, i, m], T), u) for m, u in enumerate(inputs))
+            rhs = sum(cp.multiply(cols(ad[:, i, j], T), x[j][:, :-1]) for j in range(2))
+            rhs = rhs + sum(cp.multiply(cols(bd[:, i, m], T), u) for m, u in enumerate(inputs))
             self.constraints.append(x[i][:, 1:] == rhs)
         self.dev_low_k = cp.Variable((n, T), nonneg=True, name=f"{self.name}.dev_low_k")
         self.dev_up_k = cp.Variable((n, T), nonneg=True, name=f"{self.name}.dev_up_k")
@@ -200,7 +196,7 @@ class BuildingHPBlock(Block):
         self.cost = self.discomfort_cost * dt * cp.sum(self.dev_low_k + self.dev_up_k)
         self.cost = self.cost + self._extra_cost(ctx)
         self.p_mw = self._p_kw() / 1000.0
-        self.q_mvar = cp.multiply(_col(self.tan_phi, T), self.p_mw)
+        self.q_mvar = cp.multiply(cols(self.tan_phi, T), self.p_mw)
 
     def _extra_heat_kw(self, ctx: Context) -> cp.Expression:
         """Heat to the air node from devices other than the heat pump (none here)."""
@@ -266,11 +262,11 @@ class TSEHBlock(BuildingHPBlock):
                  eta_eh=0.98, eta_st=0.95, st_loss_per_h=0.01, p_hp_max_kw=0.0, **building):
         super().__init__(bus, p_hp_max_kw=p_hp_max_kw, **building)
         n = self.n
-        self.tseh = {k: check(f"TSEHBlock.{k}", check_shape(f"TSEHBlock.{k}", v, n), 0)
+        self.tseh = {k: per_unit(f"TSEHBlock.{k}", v, n, 0)
                      for k, v in dict(p_eh_max_kw=p_eh_max_kw, p_st_max_kw=p_st_max_kw,
                                       e_st_max_kwh=e_st_max_kwh, q_rel_max_kw=q_rel_max_kw,
                                       st_loss_per_h=st_loss_per_h).items()}
-        self.tseh.update({k: check(f"TSEHBlock.{k}", check_shape(f"TSEHBlock.{k}", v, n), 0, 1, lo_open=True)
+        self.tseh.update({k: per_unit(f"TSEHBlock.{k}", v, n, 0, 1, lo_open=True)
                           for k, v in dict(eta_eh=eta_eh, eta_st=eta_st).items()})
 
     def _extra_heat_kw(self, ctx: Context) -> cp.Expression:
@@ -292,24 +288,24 @@ class TSEHBlock(BuildingHPBlock):
         self.discrete = [self.st_mode]
         m = self.st_mode.var
         decay, gain = storage_coefficients(d["st_loss_per_h"], dt)
-        e, net = self.e_st_kwh, cp.multiply(_col(d["eta_st"], T), self.p_st_kw) - self.q_rel_kw
+        e, net = self.e_st_kwh, cp.multiply(cols(d["eta_st"], T), self.p_st_kw) - self.q_rel_kw
         self.p_tseh_kw = self.p_eh_kw + self.p_st_kw
         self.q_loss_kw = (e[:, :-1] - e[:, 1:]) / dt + net  # storage_step's "lost" per hour
         self.constraints += [
-            e[:, 1:] == cp.multiply(_col(decay, T), e[:, :-1]) + cp.multiply(_col(gain, T), net),
+            e[:, 1:] == cp.multiply(cols(decay, T), e[:, :-1]) + cp.multiply(cols(gain, T), net),
             e[:, 0] == par["e_st0_kwh"], e[:, T] == par["e_st_end_kwh"],
-            e <= _col(d["e_st_max_kwh"], T + 1),
-            self.p_eh_kw <= _col(d["p_eh_max_kw"], T),
-            self.p_st_kw <= cp.multiply(_col(d["p_st_max_kw"], T), m),
-            self.q_rel_kw <= cp.multiply(_col(d["q_rel_max_kw"], T), 1 - m),
+            e <= cols(d["e_st_max_kwh"], T + 1),
+            self.p_eh_kw <= cols(d["p_eh_max_kw"], T),
+            self.p_st_kw <= cp.multiply(cols(d["p_st_max_kw"], T), m),
+            self.q_rel_kw <= cp.multiply(cols(d["q_rel_max_kw"], T), 1 - m),
             m >= self.st_mode.lo, m <= self.st_mode.hi,
             self.p_tseh_kw >= par["margin_dn_kw"],
-            self.p_tseh_kw <= _col(p_max, T) - par["margin_up_kw"],
+            self.p_tseh_kw <= cols(p_max, T) - par["margin_up_kw"],
             self.adj_kw >= self.p_tseh_kw - par["p_ref_kw"],
             self.adj_kw >= par["p_ref_kw"] - self.p_tseh_kw,
             self.adj_kw <= par["adj_max_kw"],
         ]
-        return cp.multiply(_col(d["eta_eh"], T), self.p_eh_kw) + self.q_rel_kw + self.q_loss_kw
+        return cp.multiply(cols(d["eta_eh"], T), self.p_eh_kw) + self.q_rel_kw + self.q_loss_kw
 
     def _extra_cost(self, ctx: Context) -> cp.Expression:
         return self.spec["adj_cost_per_mwh"][0] * (ctx.dt_h / 1000.0) * cp.sum(self.adj_kw)
@@ -388,14 +384,14 @@ class HeatHubBlock(Block):
         self.name = name or self.name
         self.bus = np.atleast_1d(np.asarray(bus, dtype=int))
         n = self.n
-        self.d = {k: check(f"HeatHubBlock.{k}", check_shape(f"HeatHubBlock.{k}", v, n), 0)
+        self.d = {k: per_unit(f"HeatHubBlock.{k}", v, n, 0)
                   for k, v in dict(e_tank_max_kwh=e_tank_max_kwh, tank_loss_per_h=tank_loss_per_h,
                                    p_eb_max_kw=p_eb_max_kw, p_chp_max_kw=p_chp_max_kw,
                                    q_gb_max_kw=q_gb_max_kw).items()}
-        self.d.update({k: check(f"HeatHubBlock.{k}", check_shape(f"HeatHubBlock.{k}", v, n), 0, 1, lo_open=True)
+        self.d.update({k: per_unit(f"HeatHubBlock.{k}", v, n, 0, 1, lo_open=True)
                        for k, v in dict(eta_eb=eta_eb, eta_gb=eta_gb).items()})
-        self.d["chp_min_frac"] = check("HeatHubBlock.chp_min_frac", check_shape("HeatHubBlock.chp_min_frac", chp_min_frac, n), 0, 1)
-        self.tan_phi = _tan_phi("HeatHubBlock", check_shape("HeatHubBlock.pf", pf, n))
+        self.d["chp_min_frac"] = per_unit("HeatHubBlock.chp_min_frac", chp_min_frac, n, 0, 1)
+        self.tan_phi = tan_phi(per_unit("HeatHubBlock.pf", pf, n, 0, 1, lo_open=True))
         self.unmet_cost_per_mwh = float(check("HeatHubBlock.unmet_cost_per_mwh", unmet_cost_per_mwh, 0))
         self.dump_cost_per_mwh = float(check("HeatHubBlock.dump_cost_per_mwh", dump_cost_per_mwh, 0))
 
@@ -416,24 +412,24 @@ class HeatHubBlock(Block):
         self.discrete = [self.chp_on]
         on, e = self.chp_on.var, self.e_tank_kwh
         a_q, b_q, a_g, b_g = chp_linear_fit(d["p_chp_max_kw"])
-        self.q_chp_kw = cp.multiply(_col(a_q, T), self.p_chp_kw) + cp.multiply(_col(b_q, T), on)
-        self.gas_kw = (cp.multiply(_col(a_g, T), self.p_chp_kw) + cp.multiply(_col(b_g, T), on)
-                       + cp.multiply(_col(1 / d["eta_gb"], T), self.q_gb_kw))
-        q_in = (self.q_chp_kw + cp.multiply(_col(d["eta_eb"], T), self.p_eb_kw) + self.q_gb_kw
+        self.q_chp_kw = cp.multiply(cols(a_q, T), self.p_chp_kw) + cp.multiply(cols(b_q, T), on)
+        self.gas_kw = (cp.multiply(cols(a_g, T), self.p_chp_kw) + cp.multiply(cols(b_g, T), on)
+                       + cp.multiply(cols(1 / d["eta_gb"], T), self.q_gb_kw))
+        q_in = (self.q_chp_kw + cp.multiply(cols(d["eta_eb"], T), self.p_eb_kw) + self.q_gb_kw
                 + self.q_unmet_kw - self.q_dump_kw - par["q_demand_kw"])
         decay, gain = storage_coefficients(d["tank_loss_per_h"], dt)
         self.constraints = [
-            e[:, 1:] == cp.multiply(_col(decay, T), e[:, :-1]) + cp.multiply(_col(gain, T), q_in),
+            e[:, 1:] == cp.multiply(cols(decay, T), e[:, :-1]) + cp.multiply(cols(gain, T), q_in),
             e[:, 0] == par["e_tank0_kwh"], e[:, T] >= par["e_tank_end_kwh"],
-            e <= _col(d["e_tank_max_kwh"], T + 1),
-            self.p_chp_kw >= cp.multiply(_col(d["chp_min_frac"] * d["p_chp_max_kw"], T), on),
-            self.p_chp_kw <= cp.multiply(_col(d["p_chp_max_kw"], T), on),
+            e <= cols(d["e_tank_max_kwh"], T + 1),
+            self.p_chp_kw >= cp.multiply(cols(d["chp_min_frac"] * d["p_chp_max_kw"], T), on),
+            self.p_chp_kw <= cp.multiply(cols(d["p_chp_max_kw"], T), on),
             on >= self.chp_on.lo, on <= self.chp_on.hi,
-            self.p_eb_kw <= _col(d["p_eb_max_kw"], T), self.q_gb_kw <= _col(d["q_gb_max_kw"], T),
+            self.p_eb_kw <= cols(d["p_eb_max_kw"], T), self.q_gb_kw <= cols(d["q_gb_max_kw"], T),
         ]
         self.p_kw = self.p_eb_kw - self.p_chp_kw
         self.p_mw = self.p_kw / 1000.0
-        self.q_mvar = cp.multiply(_col(self.tan_phi, T), self.p_mw)
+        self.q_mvar = cp.multiply(cols(self.tan_phi, T), self.p_mw)
         mwh = dt / 1000.0
         self.cost = mwh * (cp.sum(self.gas_kw, axis=0) @ par["gas_price_per_mwh"]
                            - cp.sum(self.p_chp_kw, axis=0) @ par["chp_revenue_per_mwh"]
