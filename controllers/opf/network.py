@@ -220,10 +220,21 @@ def _line_edges(net, s_base: float, fuse: dict) -> list[dict]:
 
 def _tap_ratio(tr, pos) -> float:
     """Off-nominal ratio a = (V_hv,tap / V_lv,tap) / (V_hv,bus / V_lv,bus) at tap position ``pos``."""
-    d = 0.0 if np.isnan(tr.tap_step_percent) else (pos - tr.tap_neutral) * tr.tap_step_percent / 100
+    d = 0.0 if not _has_ratio_taps(tr) else (pos - tr.tap_neutral) * tr.tap_step_percent / 100
     hv = tr.vn_hv_kv * (1 + d if tr.tap_side == "hv" else 1.0)
     lv = tr.vn_lv_kv * (1 + d if tr.tap_side == "lv" else 1.0)
     return (hv / lv) / (tr.vn_hv_bus / tr.vn_lv_bus)
+
+
+def _has_ratio_taps(tr) -> bool:
+    """pandapower >= 3 applies taps only with tap_changer_type set ("Ratio"; "Symmetrical"/"Ideal"
+    phase shifters are not supported); older nets have no such column."""
+    kind = tr.get("tap_changer_type", "Ratio")
+    if kind is None or (isinstance(kind, float) and np.isnan(kind)) or np.isnan(tr.tap_step_percent):
+        return False
+    if kind != "Ratio":
+        raise ConfigError(f"trafo tap_changer_type = {kind!r}: only 'Ratio' taps are supported")
+    return True
 
 
 def _trafo_edges(net, s_base: float, fuse: dict) -> list[dict]:
@@ -306,7 +317,7 @@ def _oltc(net, rn: RadialNetwork, br: list[dict]) -> OLTC | None:
     if len(roots) != 1 or br[roots[0]]["kind"] != "trafo":
         return None
     tr = br[roots[0]]["tr"]
-    if np.isnan(tr.tap_min) or np.isnan(tr.tap_max) or np.isnan(tr.tap_step_percent) or tr.tap_min == tr.tap_max:
+    if not _has_ratio_taps(tr) or np.isnan(tr.tap_min) or np.isnan(tr.tap_max) or tr.tap_min == tr.tap_max:
         return None
     positions = np.arange(int(tr.tap_min), int(tr.tap_max) + 1)
     u = np.array([1 / _tap_ratio(tr, p) ** 2 for p in positions])

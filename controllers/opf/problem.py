@@ -170,7 +170,8 @@ class OPFResult:
     divided by max(l v_parent); None for LinDistFlow. discrete_method: "continuous" (no free
     Discrete), "relaxed", "relax-round-fix" or "milp-highs". plan: block name -> block.plan();
     network: v_pu (n_bus, T; row 0 the slack), v_tap_pu (T,) behind the OLTC, p_mw / q_mvar / i_ka
-    (n_br, T) at the sending end, loss_mw, p_grid_mw, q_grid_mvar (T,), tap_pos (T,) if an OLTC.
+    (n_br, T) at the sending end, loss_mw (series r l plus shunt g v; LinDistFlow: shunts only), p_grid_mw, q_grid_mvar (T,), tap_pos (T,) if an OLTC,
+    p_bus_mw / q_bus_mvar (n_bus, T) the blocks' net consumption per bus (shunts excluded).
     setpoints: block name -> {key: plan[key][:, 0]}. costs: term -> value. diagnosis: constraint
     families whose removal makes an infeasible problem feasible, and other notes.
     """
@@ -254,8 +255,9 @@ class OPFProblem:
         self.P = cp.Variable((n.n_br, T), name="p_pu")
         self.Q = cp.Variable((n.n_br, T), name="q_pu")
         self.l = cp.Variable((n.n_br, T), nonneg=True, name="l_pu2") if socp else None
-        ptot = self._injection("p_mw") + sp.diags(n.g_pu) @ self.v
-        qtot = self._injection("q_mvar") - sp.diags(n.b_pu) @ self.v
+        self.p_bus, self.q_bus = self._injection("p_mw"), self._injection("q_mvar")
+        ptot = self.p_bus + sp.diags(n.g_pu) @ self.v
+        qtot = self.q_bus - sp.diags(n.b_pu) @ self.v
         down = sp.identity(n.n_br, format="csr") - n.children()   # P_k - sum_children P_m
         Fp = n.parent_map()
         v_par = Fp @ self.v
@@ -536,7 +538,8 @@ class OPFProblem:
         n, s = self.net, self.net.s_base_mva
         v = self.v.value
         net = dict(v_pu=np.sqrt(np.maximum(v, 0)), p_mw=self.P.value * s, q_mvar=self.Q.value * s,
-                   p_grid_mw=self.p_grid.value * s, q_grid_mvar=self.q_grid.value * s)
+                   p_grid_mw=self.p_grid.value * s, q_grid_mvar=self.q_grid.value * s,
+                   p_bus_mw=np.asarray(self.p_bus.value) * s, q_bus_mvar=np.asarray(self.q_bus.value) * s)
         net["v_pu"][0] = np.sqrt(self.v_ext_pu2.value)
         net["v_tap_pu"] = np.sqrt(np.maximum(v[0], 0))
         if self.tap is not None:
@@ -545,13 +548,13 @@ class OPFProblem:
         if self.l is not None:
             l, vp = self.l.value, self.v_par.value
             net["i_ka"] = np.sqrt(np.maximum(l, 0)) * i_base
-            net["loss_mw"] = n.r_pu @ l * s
+            net["loss_mw"] = (n.r_pu @ l + n.g_pu @ v) * s
             gap = l * vp - self.P.value**2 - self.Q.value**2
             res.gap_abs = float(gap.max())
             res.gap_rel = float(gap.max() / max((l * vp).max(), 1e-12))
         else:
             net["i_ka"] = np.sqrt(self.P.value**2 + self.Q.value**2 / np.maximum(v[n.parent], 1e-6)) * i_base
-            net["loss_mw"] = np.zeros(self.T)
+            net["loss_mw"] = n.g_pu @ v * s
         res.network = net
         res.plan = {name: b.plan() for name, b in self.blocks.items()}
         res.setpoints = {name: {k: np.asarray(a)[:, 0] for k, a in pl.items() if np.shape(a)[-1:] == (self.T,)}

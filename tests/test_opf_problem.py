@@ -1,0 +1,206 @@
+"""OPF core on IEEE 33 and the SimBench LV feeder: exactness against pandapower's AC power flow,
+LinDistFlow, re-solve vs fresh build, discrete methods, objective terms, diagnostics."""
+import copy
+
+import numpy as np
+import pandapower as pp
+import pandapower.networks as pn
+import pytest
+
+from controllers.opf.grid_devices import SVC, Battery, CapacitorBanks, FixedLoads, MicroTurbine, Renewables
+from controllers.opf.network import from_pandapower
+from controllers.opf.problem import OPFConfig, OPFProblem
+from cosim.errors import ConfigError
+
+T = 4
+PRICE = np.array([30.0, 60.0, 90.0, 40.0])
+
+
+@pytest.fixture(scope="module")
+def net33():
+    return pn.case33bw()
+
+
+@pytest.fixture(scope="module")
+def rn33(net33):
+    return from_pandapower(net33)
+
+
+def _base(rn, cfg=None, extra=(), T=T):
+    prob = OPFProblem(rn, [FixedLoads.from_network(rn), *extra], T=T, dt_h=1.0,
+                      config=cfg or OPFConfig(v_min_pu=0.9, weights={"loss": 0}))
+    prob.set_data(price_import=PRICE[:T], price_export=0.5 * PRICE[:T])
+    return prob
+
+
+def _ac_voltages(net, rn, res, t, tap_pos=None):
+    """pandapower AC power flow with the plan's injections of period t (all blocks as PQ loads)."""
+    net = copy.deepcopy(net)
+    net.load.drop(net.load.index, inplace=True)
+    net.sgen.drop(net.sgen.index, inplace=True)
+    p, q = res.network["p_bus_mw"][:, t], res.network["q_bus_mvar"][:, t]
+    for k in np.flatnonzero((p != 0) | (q != 0)):
+        pp.create_load(net, int(rn.bus_ids[k]), p_mw=p[k], q_mvar=q[k])
+    if tap_pos is not None:
+        net.trafo.loc[rn.oltc.trafo, "tap_pos"] = tap_pos
+    pp.runpp(net, tolerance_mva=1e-10)
+    return net.res_bus.vm_pu.reindex(rn.bus_ids).to_numpy(), net.res_line.pl_mw.sum() + net.res_trafo.pl_mw.sum()
+
+
+def test_fixed_injections_match_pandapower_ac(net33, rn33):
+    res = _base(rn33).solve()
+    assert res.status == "optimal"
+    ac = copy.deepcopy(net33)
+    pp.runpp(ac, tolerance_mva=1e-10)
+    loss_ac = ac.res_line.pl_mw.sum()
+    assert abs(loss_ac - 0.20268) < 1e-4
+    assert np.allclose(res.network["loss_mw"], loss_ac, rtol=1e-3)
+    v_ac = ac.res_bus.vm_pu.reindex(rn33.bus_ids).to_numpy()
+    assert np.abs(res.network["v_pu"] - v_ac[:, None]).max() < 1e-4
+    assert res.gap_abs < 1e-6 and res.gap_rel < 1e-6
+    assert np.allclose(res.network["p_grid_mw"], ac.res_ext_grid.p_mw.iloc[0], rtol=1e-4)
+    assert res.network["v_pu"].shape == (33, T) and res.setpoints["load"]["p_mw"].shape == (32,)
+
+
+def test_lindistflow_base_case_vmin(rn33):
+    res = _base(rn33, OPFConfig(formulation="lindistflow", v_min_pu=0.9)).solve()
+    assert res.status == "optimal" and res.gap_abs is None
+    assert abs(res.network["v_pu"].min() - 0.9159) < 5e-4
+    assert np.allclose(res.network["loss_mw"], 0)
+
+
+def _flex(rn):
+    b = rn.bus_index([17, 32, 24, 29])
+    return [Battery(b[:1], e_max_mwh=1.0, p_max_mw=0.3, cost_per_mwh=2.0, binary=True),
+            Renewables(b[1:2], s_rated_mva=0.8, q_mode="circle", name="pv"),
+            MicroTurbine(b[2:3], 0.1, 0.5, cost_per_mwh=55.0, ramp_mw_per_h=0.3, q_max_mvar=0.2, on_off=True),
+            SVC(b[3:], -0.3, 0.3)]
+
+
+def _flex_data(prob):
+    prob.set_data(blocks={"ess": {"e0_mwh": 0.5}, "pv": {"p_avail_mw": [[0.0, 0.5, 0.7, 0.2]]},
+                          "mt": {"p0_mw": 0.2}})
+
+
+def test_flexible_plan_matches_ac_power_flow(net33, rn33):
+    prob = _base(rn33, extra=_flex(rn33))
+    _flex_data(prob)
+    res = prob.solve()
+    assert res.ok and res.discrete_method == "relax-round-fix"
+    assert res.gap_rel < 1e-5
+    for t in range(T):
+        v_ac, _ = _ac_voltages(net33, rn33, res, t)
+        assert np.abs(v_ac - res.network["v_pu"][:, t]).max() < 0.002
+    u = res.plan["mt"]["u_on"]
+    assert np.allclose(u, np.round(u))
+
+
+def test_lv_feeder_oltc_discrete_and_ac():
+    sb = pytest.importorskip("simbench")
+    net = sb.get_simbench_net("1-LV-rural3--0-sw")
+    assert from_pandapower(net).oltc is None  # no tap_changer_type: pandapower ignores its taps
+    net.trafo["tap_changer_type"] = "Ratio"
+    rn = from_pandapower(net)
+    assert rn.oltc is not None and rn.s_base_mva == 0.1
+    prob = OPFProblem(rn, [FixedLoads.from_network(rn)], T=2, dt_h=1.0)
+    prob.set_data(price_import=[50, 80], price_export=[10, 10], v_ext_pu=1.0)
+    res = prob.solve()
+    assert res.ok and res.discrete_method == "relax-round-fix"
+    tap = res.network["tap_pos"]
+    assert np.all(np.isin(tap, rn.oltc.positions))
+    for t in range(2):
+        ac = copy.deepcopy(net)
+        ac.ext_grid.vm_pu = 1.0
+        v_ac, loss_ac = _ac_voltages(ac, rn, res, t, tap_pos=int(tap[t]))
+        assert np.abs(v_ac[1:] - res.network["v_pu"][1:, t]).max() < 0.002
+        assert abs(loss_ac - res.network["loss_mw"][t]) < 0.05 * loss_ac + 1e-4
+    prob.set_data(tap_pos=[0, -1])  # fixed by an earlier stage
+    fixed = prob.solve()
+    assert fixed.ok and fixed.discrete_method == "continuous"
+    assert np.array_equal(fixed.network["tap_pos"], [0, -1])
+
+
+def test_resolve_equals_fresh_build(rn33):
+    prob = _base(rn33, OPFConfig(v_min_pu=0.9), extra=_flex(rn33))
+    _flex_data(prob)
+    prob.solve()
+    new_load = rn33.p_mw[rn33.p_mw != 0][:, None] * np.array([0.6, 0.8, 1.0, 1.1])
+    data = dict(price_import=PRICE[::-1], price_export=0.3 * PRICE[::-1],
+                blocks={"load": {"p_mw": new_load}, "ess": {"e0_mwh": 0.3}, "pv": {"p_avail_mw": [[0.3, 0.6, 0.1, 0.0]]},
+                        "mt": {"p0_mw": 0.1}})
+    prob.set_data(**data)
+    again = prob.solve()
+    fresh = OPFProblem(rn33, [FixedLoads.from_network(rn33), *_flex(rn33)], T=T, dt_h=1.0, config=OPFConfig(v_min_pu=0.9))
+    fresh.set_data(**data)
+    ref = fresh.solve()
+    assert again.ok and ref.ok
+    assert abs(again.objective - ref.objective) < 1e-5 * abs(ref.objective)
+    assert np.allclose(again.network["v_pu"], ref.network["v_pu"], atol=1e-6)
+    rebuilt = OPFProblem(rn33, [FixedLoads.from_network(rn33), *_flex(rn33)], T=T, dt_h=1.0,
+                         config=OPFConfig(v_min_pu=0.9, dpp=False))
+    rebuilt.set_data(**data)
+    assert abs(rebuilt.solve().objective - ref.objective) < 1e-5 * abs(ref.objective)
+
+
+def test_infeasible_voltage_band_is_diagnosed(rn33):
+    res = _base(rn33, OPFConfig(v_min_pu=0.94)).solve()
+    assert res.status == "infeasible"
+    assert any("voltage_band" in d for d in res.diagnosis)
+
+
+def test_solver_exception_becomes_status(rn33):
+    res = _base(rn33, OPFConfig(v_min_pu=0.9, solver_opts={"no_such_option": 1})).solve()
+    assert res.status == "solver_error" and res.diagnosis
+
+
+def test_missing_and_unknown_data_raise_config_error(rn33):
+    prob = OPFProblem(rn33, [FixedLoads.from_network(rn33)], T=2, dt_h=1.0)
+    with pytest.raises(ConfigError, match="price_import"):
+        prob.solve()
+    with pytest.raises(ConfigError, match="unknown key"):
+        prob.set_data(price_imp=[1, 2])
+    with pytest.raises(ConfigError, match="shape"):
+        prob.set_data(price_import=[1, 2, 3])
+    with pytest.raises(ConfigError, match="price_export"):
+        prob.set_data(price_import=[1, 2], price_export=[3, 3])
+
+
+def test_negative_price_raises_loss_price_and_keeps_relaxation_exact(rn33):
+    prob = _base(rn33, OPFConfig(v_min_pu=0.9))
+    prob.set_data(price_import=[-50, 20, 30, 40], price_export=[-60, 10, 10, 10])
+    assert prob.ctx.params["price_loss"].value[0] >= 60 + 1.0
+    with pytest.warns(RuntimeWarning, match="price_loss raised"):
+        prob.set_data(price_loss=np.full(T, 5.0))
+    res = prob.solve()
+    assert res.ok and res.gap_rel < 1e-6
+
+
+def test_tracking_and_peak_terms(rn33):
+    cfg = OPFConfig(v_min_pu=0.9, track={"grid.p_mw": 1e4, "ess.p_mw": 1.0})
+    prob = _base(rn33, cfg, extra=_flex(rn33)[:1])
+    ref = np.array([3.8, 4.05, 3.8, 4.05])  # reachable with the battery alone
+    prob.set_data(blocks={"ess": {"e0_mwh": 0.5}}, ref={"grid.p_mw": ref, "ess.p_mw": np.zeros((1, T))})
+    res = prob.solve()
+    assert res.ok and np.abs(res.network["p_grid_mw"] - ref).max() < 0.03
+    assert res.costs["track"] > 0
+    flat = _base(rn33, OPFConfig(v_min_pu=0.9, weights={"peak": 1e4}), extra=_flex(rn33)[:1])
+    flat.set_data(blocks={"ess": {"e0_mwh": 0.5}})
+    cheap = _base(rn33, OPFConfig(v_min_pu=0.9), extra=_flex(rn33)[:1])
+    cheap.set_data(blocks={"ess": {"e0_mwh": 0.5}})
+    assert flat.solve().network["p_grid_mw"].std() < cheap.solve().network["p_grid_mw"].std()
+
+
+def test_milp_with_highs_on_lindistflow(rn33):
+    b = rn33.bus_index([17, 29])
+    blocks = [Battery(b[:1], 1.0, 0.3, binary=True), CapacitorBanks(b[1:], 0.15, 4)]
+    cfg = OPFConfig(formulation="lindistflow", v_min_pu=0.9)
+    prob = _base(rn33, cfg, extra=blocks)
+    prob.set_data(blocks={"ess": {"e0_mwh": 0.5}})
+    exact = prob.solve(discrete="milp")
+    rounded = prob.solve(discrete="round")
+    assert exact.ok and exact.discrete_method == "milp-highs"
+    steps = exact.plan["cb"]["steps"]
+    assert np.allclose(steps, np.round(steps), atol=1e-6)
+    assert exact.objective <= rounded.objective * (1 + 1e-6)
+    with pytest.raises(ConfigError, match="lindistflow"):
+        _base(rn33, OPFConfig(v_min_pu=0.9), extra=[CapacitorBanks(b[1:], 0.15, 4)]).solve(discrete="milp")
