@@ -1,0 +1,134 @@
+"""Thin mosaik-api-v3 adapter of :class:`simulators.grid.GridModel` (time-based, ``step_size``).
+
+The world runs it in-process and passes the pandapower net as a create parameter::
+
+    world = mosaik.World({"Grid": {"python": "simulators.grid_sim:GridSim"}, ...})
+    grid = world.start("Grid", step_size=60).Grid(net=ieee33(), keep_net_loads=False)
+    buses = {e.eid: e for e in grid.children if e.type == "Bus"}    # "Bus_17" is bus index 17
+    world.connect(house, buses["Bus_17"], "p_mw", "q_mvar")
+
+``Grid`` is the only public model; its children carry the pandapower index in their eid:
+
+=========== ============================= =================================================
+entity      inputs                        outputs
+=========== ============================= =================================================
+Bus_<i>     p_mw, q_mvar (drawn, summed   vm_pu, va_degree (and the summed p_mw, q_mvar)
+            over all connected devices)
+Line_<i>                                  loading_percent, i_ka, pl_mw
+Trafo_<i>   tap_pos                       tap_pos (held), loading_percent
+Capacitor_i step                          step (held), q_mvar (consumer convention: < 0)
+SVC_<i>     q_mvar (setpoint, consumer    q_mvar (as applied)
+            convention: < 0 injects)
+Grid        -                             p_loss_mw, q_loss_mvar, p_ext_mw, q_ext_mvar,
+                                          converged (1/0), v_min_pu, v_max_pu
+=========== ============================= =================================================
+
+Each source's value is held until that source sends a new one and an input is the sum over its
+sources, so setpoints apply until replaced and an injection of a slower fleet stays in place.
+Timing as in :mod:`simulators.fleet`: outputs at time ``t`` are the power flow of the inputs held
+over ``[t, t + step_size)``. A step whose power flow diverges reports NaN and ``converged = 0``.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import mosaik_api_v3
+import numpy as np
+
+from cosim.errors import ConfigError
+from simulators.grid import GridModel
+from simulators.networks import devices
+
+#: entity type -> (input attributes, output attributes)
+MODELS = {
+    "Bus": (("p_mw", "q_mvar"), ("vm_pu", "va_degree")),
+    "Line": ((), ("loading_percent", "i_ka", "pl_mw")),
+    "Trafo": (("tap_pos",), ("loading_percent",)),
+    "Capacitor": (("step",), ("q_mvar",)),
+    "SVC": (("q_mvar",), ()),
+    "Grid": ((), ("p_loss_mw", "q_loss_mvar", "p_ext_mw", "q_ext_mvar", "converged",
+                  "v_min_pu", "v_max_pu")),
+}
+
+#: (entity type, attribute) -> GridModel input array / output key. Scalars of the Grid map 1:1.
+INPUT_KEY = {("Bus", "p_mw"): "p_mw", ("Bus", "q_mvar"): "q_mvar", ("Trafo", "tap_pos"): "tap_pos",
+             ("Capacitor", "step"): "cap_step", ("SVC", "q_mvar"): "svc_q_mvar"}
+OUTPUT_KEY = {("Trafo", "loading_percent"): "trafo_loading_percent",
+              ("Capacitor", "q_mvar"): "cap_q_mvar", ("SVC", "q_mvar"): "svc_q_mvar"}
+
+META = {
+    "api_version": "3.0",
+    "type": "time-based",
+    "models": {
+        model: {
+            "public": model == "Grid",
+            "params": ["net", "keep_net_loads", "backend", "recycle"] if model == "Grid" else [],
+            "attrs": sorted(set(ins) | set(outs)),
+            "any_inputs": False,
+        }
+        for model, (ins, outs) in MODELS.items()
+    },
+}
+
+
+class GridSim(mosaik_api_v3.Simulator):
+    def __init__(self):
+        super().__init__(META)
+        self.model: GridModel | None = None
+        self.where: dict[str, tuple[str, int]] = {}
+        self.sources: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
+        self.held: dict[str, np.ndarray] = {}
+        self.out: dict = {}
+        self.step_size = 60
+
+    def init(self, sid, time_resolution=1.0, step_size=60, **sim_params):
+        if step_size <= 0:
+            raise ConfigError(f"Grid step_size = {step_size} must be a positive integer")
+        self.sid = sid
+        self.step_size = int(step_size)
+        return self.meta
+
+    def create(self, num, model, net=None, keep_net_loads=False, backend="lightsim2grid",
+               recycle=True):
+        if self.model is not None or num != 1:
+            raise ConfigError(f"Grid: create one entity once per simulator instance (num = {num})")
+        if net is None:
+            raise ConfigError("Grid: create parameter net (a pandapower net) is missing")
+        self.model = GridModel(net, keep_net_loads=keep_net_loads, backend=backend, recycle=recycle)
+        self.held = self.model.default_inputs()
+        dev = devices(net)
+        indices = {"Bus": net.bus.index, "Line": net.line.index, "Trafo": dev["trafo"],
+                   "Capacitor": dev["cap"], "SVC": dev["svc"]}
+        children = []
+        for kind, index in indices.items():
+            for pos, i in enumerate(index):
+                eid = f"{kind}_{i}"
+                self.where[eid] = (kind, pos)
+                children.append({"eid": eid, "type": kind})
+        self.where["Grid"] = ("Grid", 0)
+        return [{"eid": "Grid", "type": "Grid", "children": children}]
+
+    def step(self, time, inputs, max_advance):
+        for eid, attrs in inputs.items():
+            kind, pos = self.where[eid]
+            for attr, values in attrs.items():
+                key = INPUT_KEY.get((kind, attr))
+                if key is None:
+                    raise ConfigError(f"{eid}.{attr} is an output of the grid, not an input")
+                held = self.sources[(eid, attr)]
+                held.update(values)
+                self.held[key][pos] = sum(held.values())
+        self.out = self.model.step(**{k: v.copy() for k, v in self.held.items()})
+        return time + self.step_size
+
+    def get_data(self, outputs):
+        return {eid: {attr: self._value(eid, attr) for attr in attrs} for eid, attrs in outputs.items()}
+
+    def _value(self, eid: str, attr: str) -> float:
+        kind, pos = self.where[eid]
+        if kind == "Grid":
+            return float(self.out[attr])
+        key = OUTPUT_KEY.get((kind, attr), attr)
+        if key in self.out:
+            return float(self.out[key][pos])
+        return float(self.held[INPUT_KEY[(kind, attr)]][pos])
