@@ -120,6 +120,24 @@ def test_lv_feeder_oltc_discrete_and_ac():
     assert np.array_equal(fixed.network["tap_pos"], [0, -1])
 
 
+def test_ieee33_with_substation_cb_and_svc_meets_band():
+    networks = pytest.importorskip("simulators.networks")
+    net = networks.ieee33(transformer=True)
+    rn = from_pandapower(net, exclude_shunts=net.shunt.index)
+    assert rn.oltc is not None and len(rn.oltc.positions) == 17
+    blocks = [FixedLoads.from_network(rn), CapacitorBanks.from_net(net, rn), SVC.from_net(net, rn)]
+    prob = OPFProblem(rn, blocks, T=2, dt_h=1.0)  # default band 0.94-1.06
+    prob.set_data(price_import=[40, 80], price_export=[20, 20])
+    res = prob.solve()
+    assert res.ok and res.discrete_method == "relax-round-fix"
+    steps = res.plan["cb"]["steps"]
+    assert np.array_equal(steps, np.round(steps)) and steps.max() <= 5
+    assert res.network["v_pu"][1:].min() >= 0.94 - 1e-6
+    for t in range(2):
+        v_ac, _ = _ac_voltages(net, rn, res, t, tap_pos=int(res.network["tap_pos"][t]))
+        assert np.abs(v_ac[1:] - res.network["v_pu"][1:, t]).max() < 0.002
+
+
 def test_resolve_equals_fresh_build(rn33):
     prob = _base(rn33, OPFConfig(v_min_pu=0.9), extra=_flex(rn33))
     _flex_data(prob)

@@ -315,6 +315,13 @@ class SVC(Block):
         if np.any(self.q_min_mvar > self.q_max_mvar):
             raise ConfigError("q_min_mvar is above q_max_mvar for some unit")
 
+    @classmethod
+    def from_net(cls, net, network, name: str = "svc") -> "SVC":
+        """SVCs from pandapower sgen rows of type "SVC" (limits min_q_mvar / max_q_mvar, generator
+        convention as in simulators.networks)."""
+        sg = net.sgen[net.sgen.type == "SVC"]
+        return cls(network.bus_index(sg.bus), sg.min_q_mvar.to_numpy(float), sg.max_q_mvar.to_numpy(float), name=name)
+
     def build(self, ctx: Context) -> None:
         self.q_gen_mvar = cp.Variable((self.n, ctx.T), name=f"{self.name}.q_gen_mvar")
         self.constraints = [self.q_gen_mvar >= self.q_min_mvar[:, None], self.q_gen_mvar <= self.q_max_mvar[:, None]]

@@ -464,6 +464,7 @@ class OPFProblem:
             raise ConfigError(f"Parameters without a value: {missing}; set them with set_data(...)")
 
     def _solve_once(self, problem: cp.Problem | None = None, solver=CLARABEL_SOLVER) -> OPFResult:
+        """One solve; Discrete entries fixed by lo = hi are reported at exactly that value."""
         prob = problem or self.problem
         opts = {**CLARABEL_OPTS, **self.cfg.solver_opts} if solver is CLARABEL_SOLVER else {}
         try:
@@ -478,6 +479,8 @@ class OPFProblem:
         res = OPFResult(status=status if status in OK or status is None else _plain(status),
                         solve_time_s=float(stats.solve_time or 0.0), iterations=int(stats.num_iters or 0))
         if res.ok:
+            for d in self.discretes:
+                d.var.value = np.where(d.lo.value == d.hi.value, d.lo.value, d.var.value)
             self._collect(res)
             res.objective = float(prob.value)
         return res
