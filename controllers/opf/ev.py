@@ -19,7 +19,7 @@ class EVBlock(Block):
     Per unit and period k (physics.md section 4; seed 002 eq. 39-48; seed 003 eq. 15-17):
 
         e[k+1] = e[k] + dt (eta_charge p_ch - p_dis / eta_discharge) - (trip[k] - trip_red[k])
-        p_ch <= p_charge_max avail (1 - v2g_on),  p_dis <= p_discharge_max avail v2g_on
+        p_ch <= p_charge_max min(avail, 1 - v2g_on),  p_dis <= p_discharge_max min(avail, v2g_on)
         p_ch <= p_charge_max (C - e[k+1]) / (C (1 - soc_taper))     CC-CV taper of the plant
         e[k+1] <= soc_max C,   e[k+1] + shortfall[k] >= max(soc_min C, e_need[k])
         0 <= trip_red <= trip_red_max_frac trip                      (seed 002: up to 10 %)
@@ -101,11 +101,14 @@ class EVBlock(Block):
             self.v2g_on = make_discrete(self.name, "v2g_on", (n, T), rule)
             self.discrete = [self.v2g_on]
             z = self.v2g_on.var
-            self.constraints += [self.p_ch_kw <= cp.multiply(ch_max, 1 - z), self.p_dis_kw <= cp.multiply(dis_max, z),
+            # Gate and availability as separate bounds (= the product for 0/1 z): a Parameter times
+            # a Variable of shape (n, T) would make cvxpy's DPP tensor grow as (n T)^2.
+            self.constraints += [self.p_ch_kw <= cp.multiply(cols(self.p_charge_max_kw, T), 1 - z),
+                                 self.p_dis_kw <= cp.multiply(cols(self.p_discharge_max_kw, T), z),
                                  z >= self.v2g_on.lo, z <= self.v2g_on.hi]
         else:
             self.v2g_on = None
-            self.constraints += [self.p_ch_kw <= ch_max, self.p_dis_kw == 0]
+        self.constraints += [self.p_ch_kw <= ch_max, self.p_dis_kw <= dis_max]
         self.p_kw = self.p_ch_kw - self.p_dis_kw
         self.p_mw = self.p_kw / 1000.0
         self.q_mvar = cp.multiply(cols(self.tan_phi, T), self.p_mw)
