@@ -110,11 +110,11 @@ class GridModel:
         net = self.net
         full = not (self._warm and self.recycle)
         if tap_pos is not None:
-            tap = self._integers("tap_pos", tap_pos, self.tap_min, self.tap_max)
+            tap = self._integers("tap_pos", tap_pos, self.tap_min, self.tap_max, len(self._trafo))
             full |= not np.array_equal(tap, net.trafo.tap_pos.to_numpy())
             net.trafo["tap_pos"] = tap
         if cap_step is not None:
-            step = self._integers("cap_step", cap_step, 0, self.cap_max_step)
+            step = self._integers("cap_step", cap_step, 0, self.cap_max_step, len(self._cap))
             full |= not np.array_equal(step, net.shunt.step.to_numpy())
             net.shunt["step"] = step
         if svc_q_mvar is not None:
@@ -134,8 +134,9 @@ class GridModel:
         self._warm = True
         return self._results()
 
-    def _integers(self, field: str, value, lo, hi) -> np.ndarray:
-        arr = check(field, check_shape(field, value, len(np.atleast_1d(lo))), lo, hi)
+    @staticmethod
+    def _integers(field: str, value, lo, hi, n: int) -> np.ndarray:
+        arr = check(field, check_shape(field, value, n), lo, hi)
         if np.any(arr != np.round(arr)):
             raise ConfigError(f"{field} = {arr.tolist()} must be whole numbers")
         return arr.astype(int)

@@ -73,7 +73,15 @@ def ieee33(transformer: bool = True) -> pp.pandapowerNet:
     The tap sits on the LV side so that the no-load feeder voltage is proportional to
     ``k = 1 + 0.0125 * tap_pos`` (positive tap raises the feeder voltage), the ratio seed 001's
     OLTC constraint ``V_m = k_OLTC V_0`` uses.
+
+    The net is built once per process and flag (pandapower's JSON loading takes about 0.5 s) and
+    a deep copy is returned per call.
     """
+    return copy.deepcopy(_ieee33(transformer))
+
+
+@functools.lru_cache(maxsize=2)
+def _ieee33(transformer: bool) -> pp.pandapowerNet:
     net = pn.case33bw()
     _rate_lines(net)
     for i, cb in enumerate(IEEE33_CB):
@@ -124,10 +132,11 @@ def lv_feeder(code: str = "1-LV-rural3--0-sw") -> pp.pandapowerNet:
 
     The default ``1-LV-rural3--0-sw`` has 128 LV buses (0.4 kV) plus its 20 kV MV bus (index 384,
     last in bus order) with the ext_grid (1.025 p.u.), a 0.4 MVA 20/0.4 kV transformer
-    (tap +-2 x 2.5 % on the HV side), 127 lines (NAYY, 270 A), 118 household loads (one per bus,
-    BDEW-like H0 profiles, 331 kW in total) and 17 rooftop PV units. Each load is one household
-    connection: :func:`load_sites` maps household ``i`` to its bus, so houses, EVs and PV are
-    placed per row. The yearly 15-min profiles stay in ``net.profiles``.
+    (tap +-2 x 2.5 % on the HV side), 127 lines (NAYY, 270 A), 118 loads at 118 distinct buses
+    (331 kW in total: 113 households with H0-* profiles, 5 small businesses with G* profiles)
+    and 17 rooftop PV units. Each load is one connection point: :func:`load_sites` maps
+    connection ``i`` to its bus (its ``profile`` tells households from businesses), so houses,
+    EVs and PV are placed per row. The yearly 15-min profiles stay in ``net.profiles``.
     The file is parsed once per process (about 4 s) and a deep copy is returned per call.
     """
     return copy.deepcopy(_simbench(code))
@@ -180,6 +189,6 @@ def bus_positions(net: pp.pandapowerNet, buses) -> np.ndarray:
     buses = np.atleast_1d(np.asarray(buses))
     unknown = ~np.isin(buses, net.bus.index)
     if unknown.any():
-        raise ConfigError(f"bus = {buses[unknown][0]!r} is not a bus of the net "
+        raise ConfigError(f"bus = {buses[unknown].tolist()[0]!r} is not a bus of the net "
                           f"(indices {net.bus.index.min()}..{net.bus.index.max()})")
     return net.bus.index.get_indexer(buses)
