@@ -222,3 +222,12 @@ def test_milp_with_highs_on_lindistflow(rn33):
     assert exact.objective <= rounded.objective * (1 + 1e-6)
     with pytest.raises(ConfigError, match="lindistflow"):
         _base(rn33, OPFConfig(v_min_pu=0.9), extra=[CapacitorBanks(b[1:], 0.15, 4)]).solve(discrete="milp")
+
+
+def test_permutation_restructure_matches_cvxpy_clarabel(rn33):
+    import cvxpy as cp
+    prob = _base(rn33, OPFConfig(v_min_pu=0.9), extra=_flex(rn33))
+    _flex_data(prob)
+    ours = prob.solve(discrete="relaxed")
+    prob.problem.solve(solver=cp.CLARABEL)
+    assert abs(prob.problem.value - ours.objective) < 1e-6 * abs(ours.objective)

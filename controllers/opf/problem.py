@@ -9,17 +9,24 @@ A bus-injection (W-matrix) formulation is not offered: on a radial network its S
 equivalent to the branch-flow one (Subhonmesh et al. 2012) and needs complex-valued W entries per
 branch, so it would add code without adding a result.
 
-Performance choices (measured on this machine, see benchmarks/bench_opf.py):
+Performance choices (measured on this 2-core machine, IEEE 33 with fixed loads unless noted):
   * Matrix variables (rows = branches/buses/units, columns = periods), sparse incidence matrices and
     one ``cp.SOC(axis=0)`` over all (branch, period) rows; no Python loops over t or buses.
-  * Everything that changes between solves is a cvxpy Parameter (prices, forecasts, initial states,
-    references, discrete bounds), so the problem is DPP: compiled once, then re-solved by setting
-    ``.value``; Clarabel's data-update path is used (warm_start=True, presolve off), which skips
-    its setup. Fixed loads are one Parameter per bus (grid_devices.FixedLoads aggregates them).
-  * ``OPFConfig.dpp=False`` solves with ``ignore_dpp=True`` instead, i.e. a fresh compile with
-    the Parameter values as constants each solve: no big one-off compile (cvxpy issue #1332) but a
-    compile on every solve. The default (DPP with cvxpy's COO canonicalization backend) and the
-    trade-off are given by the benchmark; see the module-level constant ``CANON_BACKEND``.
+  * DPP: everything that changes between solves is a cvxpy Parameter (prices, forecasts, initial
+    states, references, discrete bounds); the problem is compiled once in ``__init__`` and re-solved
+    by setting ``.value``. Clarabel's data-update path is used (warm_start=True, presolve off),
+    which skips its setup. Fixed loads are one Parameter row per bus (FixedLoads.from_network).
+  * cvxpy 1.9.3's DPP compile of a SOC problem was O(variables x parameter entries) (issue #1332):
+    build T=96 took 2.7 s (CPP backend) / 7.2 s (SCIPY); the whole cost is one sparse matmul in
+    ConicSolver.format_constraints. ``_Clarabel`` replaces that operator by the equivalent signed
+    row permutation (O(nnz)): build T=96 0.12 s, T=24 0.03 s, identical results (tested).
+    The COO canonicalization backend is used (it failed on a parametric product with a promoted
+    constant, avoided by scaling incidence matrices instead of dividing expressions).
+  * ``OPFConfig(dpp=False)`` re-solves with ``ignore_dpp=True`` (a fresh compile with the values as
+    constants): +15-75 ms per solve on IEEE 33 (T=3..96), so DPP is the default; see
+    benchmarks/bench_opf.py for the current figures of both.
+  * QOCO (evaluated, not a dependency): same optimum, solver time 0.6-1.4x Clarabel's, but no
+    data-update path in cvxpy, so wall time per re-solve is not lower.
 
 Discrete decisions (``Discrete`` of the blocks, the OLTC tap): ``solve(discrete="round")`` solves
 the relaxation, rounds every free Discrete to its grid, fixes it through its lo/hi Parameters and
@@ -119,6 +126,7 @@ FORMULATIONS = ("socp", "lindistflow")
 DISCRETE_METHODS = ("round", "relaxed", "milp")
 CANON_BACKEND = "COO"
 OK = ("optimal", "optimal_inaccurate")
+GAP_WARN = 1e-4  # relative relaxation gap above which the result carries a diagnosis note
 CLARABEL_OPTS = dict(direct_solve_method="qdldl", presolve_enable=False)
 
 
@@ -555,6 +563,10 @@ class OPFProblem:
             gap = l * vp - self.P.value**2 - self.Q.value**2
             res.gap_abs = float(gap.max())
             res.gap_rel = float(gap.max() / max((l * vp).max(), 1e-12))
+            if res.gap_rel > GAP_WARN:
+                k, t = np.unravel_index(gap.argmax(), gap.shape)
+                res.diagnosis.append(f"SOCP relaxation inexact: gap_rel {res.gap_rel:.2g} at branch {n.branch_ids[k]}, "
+                                     f"period {t} (binding upper voltage bound or an objective rewarding losses?)")
         else:
             net["i_ka"] = np.sqrt(self.P.value**2 + self.Q.value**2 / np.maximum(v[n.parent], 1e-6)) * i_base
             net["loss_mw"] = n.g_pu @ v * s

@@ -1,0 +1,117 @@
+"""Benchmark of the OPF core: build + compile time and re-solve time against Clarabel's own time.
+
+Run: ``.venv/bin/python benchmarks/bench_opf.py [--repeats N] [--horizons 3 16 24 96]``
+
+Cases: IEEE 33 with the substation OLTC, capacitor banks and SVC of simulators.networks.ieee33
+plus two batteries, two PV inverters (apparent-power circle) and a ramp-limited micro-turbine;
+the SimBench LV feeder (simulators.networks.lv_feeder) with its 118 loads and 17 PV units. Slow
+decisions (tap, CB steps) are fixed through their Parameters, as in the intraday/real-time stages,
+so each solve is one SOCP. Every re-solve sets new load, PV and price data first.
+
+Printed per case and horizon (medians over the repeats): build (construction + DPP compile),
+re-solve wall time of OPFProblem.solve, Clarabel's own solve time, their ratio, and the wall time
+of the same solve compiled from scratch with constants (``OPFConfig(dpp=False)``).
+Targets: re-solve <= 1.2 x Clarabel at every horizon; build <= 0.5 s at T = 96 on IEEE 33.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from controllers.opf.grid_devices import SVC, Battery, CapacitorBanks, FixedLoads, MicroTurbine, Renewables
+from controllers.opf.network import from_pandapower
+from controllers.opf.problem import OPFConfig, OPFProblem
+from simulators.networks import ieee33, lv_feeder
+
+
+def ieee33_case(T: int, dpp: bool):
+    net = ieee33(transformer=True)
+    rn = from_pandapower(net, exclude_shunts=net.shunt.index)
+    b = rn.bus_index([17, 32, 24, 13, 29])
+    blocks = [FixedLoads.from_network(rn), CapacitorBanks.from_net(net, rn), SVC.from_net(net, rn),
+              Battery(b[:2], e_max_mwh=1.0, p_max_mw=0.3, cost_per_mwh=2.0),
+              Renewables(b[2:4], s_rated_mva=0.6, q_mode="circle", name="pv"),
+              MicroTurbine(b[4:], 0.0, 0.5, cost_per_mwh=60.0, ramp_mw_per_h=0.5, q_max_mvar=0.2)]
+    prob = OPFProblem(rn, blocks, T=T, dt_h=24 / T, config=OPFConfig(dpp=dpp))
+    fixed = dict(tap_pos=np.zeros(T, int), blocks={"cb": {"steps": np.full((2, T), 3.0)},
+                                                "ess": {"e0_mwh": [0.5, 0.5]}, "mt": {"p0_mw": 0.2}})
+    prob.set_data(**fixed)
+    return prob, rn
+
+
+def lv_case(T: int, dpp: bool):
+    net = lv_feeder()
+    rn = from_pandapower(net)
+    sg = net.sgen[net.sgen.type != "SVC"]
+    pv = Renewables(rn.bus_index(sg.bus), s_rated_mva=sg.sn_mva.fillna(sg.p_mw).to_numpy(float),
+                    q_mode="pf", pf_min=0.9, name="pv")
+    loads = FixedLoads.from_network(rn)
+    prob = OPFProblem(rn, [loads, pv], T=T, dt_h=24 / T, config=OPFConfig(dpp=dpp))
+    if rn.oltc is not None:
+        prob.set_data(tap_pos=np.zeros(T, int))
+    return prob, rn
+
+
+def new_data(prob, rn, rng, T):
+    """Fresh load, PV and price data (a daily shape with noise)."""
+    hours = np.arange(T) * 24 / T
+    shape = 0.7 + 0.3 * np.sin((hours - 6) / 24 * 2 * np.pi) + 0.05 * rng.standard_normal(T)
+    load = prob.blocks["load"]
+    k = load.bus
+    price = 40 + 40 * (np.abs(hours - 13) < 3) + 10 * rng.random(T)
+    sun = np.clip(np.sin((hours - 6) / 12 * np.pi), 0, None)
+    pv = prob.blocks["pv"]
+    prob.set_data(price_import=price, price_export=0.5 * price,
+                  blocks={"load": {"p_mw": rn.p_mw[k, None] * shape, "q_mvar": rn.q_mvar[k, None] * shape},
+                          "pv": {"p_avail_mw": pv.s_rated_mva[:, None] * sun * (0.9 + 0.1 * rng.random((pv.n, T)))}})
+
+
+def measure(case, T: int, repeats: int, dpp: bool = True):
+    rng = np.random.default_rng(T)
+    t0 = time.perf_counter()
+    prob, rn = case(T, dpp)
+    build = time.perf_counter() - t0
+    if dpp:
+        build = prob.build_time_s
+    walls, own, gaps = [], [], []
+    for i in range(repeats + 1):
+        new_data(prob, rn, rng, T)
+        t1 = time.perf_counter()
+        res = prob.solve()
+        wall = time.perf_counter() - t1
+        if not res.ok:
+            raise SystemExit(f"{case.__name__} T={T}: {res.status} {res.diagnosis}")
+        if i:  # the first solve sets up Clarabel's cached solver
+            walls.append(wall)
+            own.append(res.solve_time_s)
+            gaps.append(res.gap_rel)
+    return build, float(np.median(walls)), float(np.median(own)), max(gaps)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--horizons", type=int, nargs="+", default=[3, 16, 24, 96])
+    args = ap.parse_args()
+    met = []
+    print(f"{'case':8s} {'T':>3s} {'build_s':>8s} {'resolve_s':>9s} {'clarabel_s':>10s} {'ratio':>6s} "
+          f"{'rebuild_s':>9s} {'gap_rel':>8s}")
+    for case in (ieee33_case, lv_case):
+        for T in args.horizons:
+            build, wall, own, gap = measure(case, T, args.repeats)
+            _, rebuild, _, _ = measure(case, T, max(2, args.repeats // 3), dpp=False)
+            ratio = wall / own
+            name = case.__name__.removesuffix("_case")
+            print(f"{name:8s} {T:3d} {build:8.3f} {wall:9.4f} {own:10.4f} {ratio:6.2f} {rebuild:9.4f} {gap:8.1e}")
+            met.append((f"{name} T={T} re-solve <= 1.2 x Clarabel", ratio <= 1.2))
+            if case is ieee33_case and T == 96:
+                met.append(("ieee33 T=96 build <= 0.5 s", build <= 0.5))
+    print("\ntargets:")
+    for text, ok in met:
+        print(f"  {'MET    ' if ok else 'NOT MET'} {text}")
+
+
+if __name__ == "__main__":
+    main()
