@@ -27,8 +27,9 @@ from cosim.errors import ConfigError, check, check_shape
 from simulators.networks import devices
 
 #: ``runpp`` options per backend. Loads are constant power (``voltage_depend_loads=False``), which
-#: lightsim2grid requires and the injections of the device fleets are. "numba" needs the numba
-#: package; without it pandapower falls back to its pure-python Newton-Raphson.
+#: lightsim2grid requires and the injections of the device fleets are. The numba backends need
+#: the numba package (a ConfigError otherwise). All four agree to 1e-12 p.u.; "lightsim2grid" with
+#: ``recycle=True`` measured fastest (benchmarks/bench_grid.py) and is the default.
 BACKENDS = {
     "pandapower": {"numba": False, "lightsim2grid": False},
     "numba": {"numba": True, "lightsim2grid": False},
@@ -50,6 +51,8 @@ class GridModel:
     base loads) as constant-power base, with the injections added on top; otherwise they are set
     out of service and all demand comes from the injections. The SVC sgen is always controlled.
     Outputs of a step whose power flow does not converge are NaN with ``converged = False``.
+    Change the net only through :meth:`step` once stepping began: the recycled power flow would
+    not see other edits.
     """
 
     def __init__(self, net: pp.pandapowerNet, *, keep_net_loads: bool = False,
@@ -142,17 +145,18 @@ class GridModel:
         return arr.astype(int)
 
     def _results(self) -> dict:
+        """Copies of the result tables (pandapower overwrites them in place on the next run)."""
         net = self.net
-        vm_pu = net.res_bus.vm_pu.to_numpy(float)
+        vm_pu = net.res_bus.vm_pu.to_numpy(float, copy=True)
         return {
             "vm_pu": vm_pu,
-            "va_degree": net.res_bus.va_degree.to_numpy(float),
-            "loading_percent": net.res_line.loading_percent.to_numpy(float),
-            "i_ka": net.res_line.i_ka.to_numpy(float),
-            "pl_mw": net.res_line.pl_mw.to_numpy(float),
-            "trafo_loading_percent": net.res_trafo.loading_percent.to_numpy(float),
-            "cap_q_mvar": net.res_shunt.q_mvar.to_numpy(float),
-            "svc_q_mvar": -net.res_sgen.q_mvar.loc[self._svc].to_numpy(float),
+            "va_degree": net.res_bus.va_degree.to_numpy(float, copy=True),
+            "loading_percent": net.res_line.loading_percent.to_numpy(float, copy=True),
+            "i_ka": net.res_line.i_ka.to_numpy(float, copy=True),
+            "pl_mw": net.res_line.pl_mw.to_numpy(float, copy=True),
+            "trafo_loading_percent": net.res_trafo.loading_percent.to_numpy(float, copy=True),
+            "cap_q_mvar": net.res_shunt.q_mvar.to_numpy(float, copy=True),
+            "svc_q_mvar": -net.res_sgen.q_mvar.loc[self._svc].to_numpy(float, copy=True),
             "p_loss_mw": float(net.res_line.pl_mw.sum() + net.res_trafo.pl_mw.sum()),
             "q_loss_mvar": float(net.res_line.ql_mvar.sum() + net.res_trafo.ql_mvar.sum()),
             "p_ext_mw": float(net.res_ext_grid.p_mw.iloc[0]),

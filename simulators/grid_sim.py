@@ -9,19 +9,16 @@ The world runs it in-process and passes the pandapower net as a create parameter
 
 ``Grid`` is the only public model; its children carry the pandapower index in their eid:
 
-=========== ============================= =================================================
-entity      inputs                        outputs
-=========== ============================= =================================================
-Bus_<i>     p_mw, q_mvar (drawn, summed   vm_pu, va_degree (and the summed p_mw, q_mvar)
-            over all connected devices)
-Line_<i>                                  loading_percent, i_ka, pl_mw
-Trafo_<i>   tap_pos                       tap_pos (held), loading_percent
-Capacitor_i step                          step (held), q_mvar (consumer convention: < 0)
-SVC_<i>     q_mvar (setpoint, consumer    q_mvar (as applied)
-            convention: < 0 injects)
-Grid        -                             p_loss_mw, q_loss_mvar, p_ext_mw, q_ext_mvar,
-                                          converged (1/0), v_min_pu, v_max_pu
-=========== ============================= =================================================
+- ``Bus_<i>``: inputs ``p_mw``, ``q_mvar`` (drawn, consumer convention, summed over all connected
+  devices); outputs ``vm_pu``, ``va_degree`` (and the summed ``p_mw``, ``q_mvar``).
+- ``Line_<i>``: outputs ``loading_percent``, ``i_ka``, ``pl_mw``.
+- ``Trafo_<i>``: input ``tap_pos``; outputs ``tap_pos`` (held), ``loading_percent``.
+- ``Capacitor_<i>``: input ``step``; outputs ``step`` (held), ``q_mvar`` (consumer convention,
+  negative while the bank supplies reactive power).
+- ``SVC_<i>``: input ``q_mvar`` (setpoint, consumer convention: negative injects); output
+  ``q_mvar`` as applied.
+- ``Grid``: outputs ``p_loss_mw``, ``q_loss_mvar``, ``p_ext_mw``, ``q_ext_mvar`` (import from the
+  upstream grid), ``converged`` (1/0), ``v_min_pu``, ``v_max_pu``.
 
 Each source's value is held until that source sends a new one and an input is the sum over its
 sources, so setpoints apply until replaced and an injection of a slower fleet stays in place.
