@@ -105,8 +105,9 @@ class BuildingFleet(Fleet):
         local = {
             "p_hp_kw": np.where(self.heating, p["p_hp_max_kw"], 0.0),
             "p_st_kw": np.where(in_valley & has_st & (self.e_st < p["e_st_max_kwh"]), p["p_st_max_kw"], 0.0),
+            # Release stored heat outside the valley; heat directly in the valley or when empty.
             "q_rel_kw": np.where(self.heating & ~in_valley, p["q_rel_max_kw"], 0.0),
-            "p_eh_kw": np.where(self.heating & (self.e_st <= 0) & ~in_valley, p["p_eh_max_kw"], 0.0),
+            "p_eh_kw": np.where(self.heating & (in_valley | (self.e_st <= 0)), p["p_eh_max_kw"], 0.0),
         }
         return {k: np.where(np.isnan(u[k]), local[k], u[k]) for k in local}
 

@@ -1,0 +1,274 @@
+"""The true plant of a run: a network with its device fleets, as mosaik entities wired to the grid.
+
+:func:`build_plant` starts one simulator per fleet in a mosaik world, creates one entity per unit
+and connects every unit's ``p_mw``/``q_mvar`` to the bus entity of the grid simulator it sits at.
+Controllers (and recorders) connect to the entities it returns. :func:`default_devices` is the
+shipped device set of a network; every number there is an assumption stated next to it.
+
+Until the closed loop exists, ``cosim run`` steps this plant alone for a day: every device then
+follows its own local behaviour (thermostats, TSEH night timer, uncontrolled EV charging, idle
+storage, micro-turbines off), i.e. the uncoordinated case of the seeds.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import mosaik
+import numpy as np
+import pandas as pd
+
+from cosim.collector import collector_of
+from cosim.errors import ConfigError, check
+from cosim.seeds import stream
+from simulators import data, networks
+from simulators.building import BuildingFleet
+from simulators.ev import EVFleet, sample_sessions
+from simulators.loads import BaseLoadFleet
+from simulators.microturbine import MicroTurbineFleet
+from simulators.pv import PVFleet
+from simulators.storage import BatteryFleet
+from simulators.wind import WindFleet
+
+#: mosaik simulator of each fleet kind (all in-process) and the model each one exposes.
+SIMULATORS = {
+    "Grid": ("simulators.grid_sim:GridSim", None),
+    "Load": ("simulators.loads_sim:BaseLoadSim", "BaseLoad"),
+    "Building": ("simulators.building_sim:BuildingSim", "Building"),
+    "EV": ("simulators.ev_sim:EVSim", "EV"),
+    "PV": ("simulators.pv_sim:PVSim", "PV"),
+    "Wind": ("simulators.wind_sim:WindSim", "Wind"),
+    "Battery": ("simulators.storage_sim:BatterySim", "Battery"),
+    "MicroTurbine": ("simulators.microturbine_sim:MicroTurbineSim", "MicroTurbine"),
+    "Collector": ("cosim.collector:Collector", "Monitor"),
+}
+
+
+@dataclass(frozen=True)
+class PlantSpec:
+    """What plant to run: network, calendar window, plant step and seed."""
+
+    network: str = "ieee33"
+    start: str = "2024-01-15 00:00"  # a winter Monday
+    duration_s: int = 86400
+    step_s: int = 60
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.network not in NETWORKS:
+            raise ConfigError(f"network = {self.network!r} must be one of {sorted(NETWORKS)}")
+        check("duration_s", self.duration_s, 1)
+        check("step_s", self.step_s, 1, 3600)
+        if self.duration_s % self.step_s:
+            raise ConfigError(f"duration_s = {self.duration_s} must be a multiple of step_s = {self.step_s}")
+        pd.Timestamp(self.start)  # raises on an unreadable date
+
+
+@dataclass
+class Devices:
+    """Fleet objects of a plant and the bus position (row of networks.bus_table) of each unit."""
+
+    fleets: dict[str, object] = field(default_factory=dict)
+    bus_pos: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def add(self, kind: str, fleet, bus_pos) -> None:
+        self.fleets[kind] = fleet
+        self.bus_pos[kind] = np.asarray(bus_pos, dtype=int)
+
+
+def _in_run(sessions: pd.DataFrame, spec: PlantSpec) -> pd.DataFrame:
+    """Sessions that begin inside the run (the sampler draws whole days)."""
+    return sessions[sessions.arrival_s < spec.duration_s].reset_index(drop=True)
+
+
+def _ieee33_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
+    """Seed-001-like device set on IEEE 33 (all sizes est.; the seed's tables are not in its text).
+
+    Base loads: SimBench's aggregated ``mv_semiurb`` profile scaled so that its peak over the run
+    equals the case's bus loads (the usual daily load curve of IEEE 33 studies), at the case's
+    power factors. Heat-pump houses: 5 per load bus (160, 3 kW el.). TSEH clusters: 25 houses
+    each at buses 8, 14, 24, 30 (8 kW charging, 50 kWh, 6 kW release, 6 kW direct heating).
+    EVs: 3 per load bus (96, 7.4 kW, 60 kWh). PV: 8 x 200 kWp; wind: 2 x 500 kW at buses 13 and
+    29; batteries: 3 x 300 kWh / 150 kW at 10, 16, 31; micro-turbines: 2 x 300 kW at 7 and 24.
+    """
+    w = data.weather(spec.start, spec.duration_s, spec.step_s)
+    sites = networks.load_sites(net)
+    n_b = len(sites)
+    profile = data.load_profiles(spec.start, spec.duration_s, spec.step_s, ["mv_semiurb"] * n_b)
+    profile = profile / profile.to_numpy().max()  # the case loads are the run's peak
+    s = np.hypot(sites.p_mw, sites.q_mvar)
+    dev = Devices()
+    dev.add("Load", BaseLoadFleet(n_b, sites.p_mw.to_numpy() * 1e3, pf=(sites.p_mw / s).to_numpy(),
+                                  profile_pu=profile), sites.pos)
+    hp_pos = np.repeat(sites.pos.to_numpy(), 5)
+    tseh_pos = np.repeat([8, 14, 24, 30], 25)
+    n_hp, n_ts = len(hp_pos), len(tseh_pos)
+    dev.add("Building", BuildingFleet(
+        n_hp + n_ts, w.frame, start=spec.start,
+        p_hp_max_kw=np.r_[np.full(n_hp, 3.0), np.zeros(n_ts)],
+        p_st_max_kw=np.r_[np.zeros(n_hp), np.full(n_ts, 8.0)],
+        e_st_max_kwh=np.r_[np.zeros(n_hp), np.full(n_ts, 50.0)],
+        e_st0_kwh=np.r_[np.zeros(n_hp), np.full(n_ts, 15.0)],
+        q_rel_max_kw=np.r_[np.zeros(n_hp), np.full(n_ts, 6.0)],
+        p_eh_max_kw=np.r_[np.zeros(n_hp), np.full(n_ts, 6.0)],
+        t_in0_c=rng.uniform(20.5, 21.5, n_hp + n_ts)), np.r_[hp_pos, tseh_pos])
+    ev_pos = np.repeat(sites.pos.to_numpy(), 3)
+    start_h = pd.Timestamp(spec.start).hour + pd.Timestamp(spec.start).minute / 60
+    n_days = int(np.ceil(spec.duration_s / 86400))
+    sessions = _in_run(sample_sessions(len(ev_pos), n_days, rng, start_h), spec)
+    dev.add("EV", EVFleet(len(ev_pos), sessions, capacity_kwh=60.0, p_charge_max_kw=7.4,
+                          soc_init=rng.uniform(0.3, 0.8, len(ev_pos)), horizon_s=spec.duration_s), ev_pos)
+    pv_pos = [5, 9, 13, 17, 21, 24, 28, 31]
+    dev.add("PV", PVFleet(len(pv_pos), w, p_dc0_kw=200.0), pv_pos)
+    dev.add("Wind", WindFleet(2, w, p_rated_kw=500.0), [13, 29])
+    dev.add("Battery", BatteryFleet(3, capacity_kwh=300.0, p_max_kw=150.0), [10, 16, 31])
+    dev.add("MicroTurbine", MicroTurbineFleet(2, p_max_kw=300.0), [7, 24])
+    return dev
+
+
+def _lv_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
+    """Seed-000-like LV feeder: per household connection a SimBench household profile (3 kWp
+    annual-peak scale, est.), a heat-pump house; an EV at every second house (11 kW, 60 kWh) and
+    the feeder's own PV units (SimBench ratings)."""
+    w = data.weather(spec.start, spec.duration_s, spec.step_s)
+    sites = networks.load_sites(net)
+    n = len(sites)
+    kinds = data.household_mix(n)
+    profile = data.load_profiles(spec.start, spec.duration_s, spec.step_s, kinds)
+    dev = Devices()
+    dev.add("Load", BaseLoadFleet(n, sites.p_mw.to_numpy() * 1e3, pf=0.97, profile_pu=profile), sites.pos)
+    dev.add("Building", BuildingFleet(n, w.frame, start=spec.start,
+                                      t_in0_c=rng.uniform(20.5, 21.5, n)), sites.pos)
+    ev_pos = sites.pos.to_numpy()[::2]
+    start_h = pd.Timestamp(spec.start).hour + pd.Timestamp(spec.start).minute / 60
+    sessions = _in_run(sample_sessions(len(ev_pos), int(np.ceil(spec.duration_s / 86400)), rng, start_h), spec)
+    dev.add("EV", EVFleet(len(ev_pos), sessions, p_charge_max_kw=11.0,
+                          soc_init=rng.uniform(0.3, 0.8, len(ev_pos)), horizon_s=spec.duration_s), ev_pos)
+    pv = networks.load_sites(net, "sgen")
+    dev.add("PV", PVFleet(len(pv), w, p_dc0_kw=pv.p_mw.to_numpy() * 1e3), pv.pos)
+    return dev
+
+
+NETWORKS = {
+    "ieee33": (lambda: networks.ieee33(transformer=True), _ieee33_devices),
+    "lv": (networks.lv_feeder, _lv_devices),
+}
+
+
+def default_devices(spec: PlantSpec):
+    """The network (pandapower net) and the shipped device set of ``spec.network``."""
+    build_net, build_devices = NETWORKS[spec.network]
+    net = build_net()
+    return net, build_devices(net, spec, stream(spec.seed, "plant", "devices"))
+
+
+@dataclass
+class Plant:
+    """Entities of a built plant: the grid's entity and children, and each fleet's units."""
+
+    net: object
+    devices: Devices
+    grid: object
+    buses: dict = field(default_factory=dict)  # pandapower bus index -> Bus entity
+    units: dict = field(default_factory=dict)  # fleet kind -> list of entities
+
+
+def build_plant(world: mosaik.World, spec: PlantSpec, net=None, devices: Devices | None = None) -> Plant:
+    """Start the grid and every fleet of ``devices`` in ``world`` and connect units to buses.
+
+    ``world`` must know :data:`SIMULATORS` (see :func:`sim_config`). Defaults: the network and
+    devices of :func:`default_devices`.
+    """
+    if net is None or devices is None:
+        net, devices = default_devices(spec)
+    grid = world.start("Grid", step_size=spec.step_s).Grid(net=net)
+    buses = {int(e.eid.split("_", 1)[1]): e for e in grid.children if e.type == "Bus"}
+    bus_index = networks.bus_table(net).bus.to_numpy()
+    plant = Plant(net, devices, grid, buses)
+    for kind, fleet in devices.fleets.items():
+        module, model = SIMULATORS[kind]
+        sim = world.start(kind, step_size=spec.step_s)
+        units = getattr(sim, model).create(fleet.n, fleet=fleet)
+        for unit, pos in zip(units, devices.bus_pos[kind]):
+            world.connect(unit, buses[int(bus_index[pos])], "p_mw", "q_mvar")
+        plant.units[kind] = units
+    return plant
+
+
+def sim_config() -> dict:
+    """mosaik sim_config of every simulator a plant may use (all in-process)."""
+    return {name: {"python": target} for name, (target, _) in SIMULATORS.items()}
+
+
+#: What the plant-only run records: (fleet kind or "Grid"/"Bus"/"Line", attributes).
+RECORDED = {
+    "Grid": ("p_loss_mw", "p_ext_mw", "q_ext_mvar", "converged", "v_min_pu", "v_max_pu"),
+    "Bus": ("vm_pu",),
+    "Line": ("loading_percent",),
+    "Building": ("t_in_c", "p_mw", "discomfort_kh"),
+    "EV": ("p_mw", "soc", "e_missing_kwh"),
+    "PV": ("p_mw",),
+    "Wind": ("p_mw",),
+    "Load": ("p_mw",),
+    "Battery": ("p_mw",),
+    "MicroTurbine": ("p_mw",),
+}
+
+
+def run_plant(spec: PlantSpec = PlantSpec(), progress: bool = False) -> dict:
+    """Step the plant alone (local control everywhere) and return frames and a summary."""
+    t0 = time.perf_counter()
+    world = mosaik.World(sim_config(), skip_greetings=True, configure_logging=False)
+    try:
+        plant = build_plant(world, spec)
+        mon = world.start("Collector", step_size=spec.step_s).Monitor()
+        world.connect(plant.grid, mon, *RECORDED["Grid"])
+        for e in plant.grid.children:
+            if e.type in ("Bus", "Line"):
+                world.connect(e, mon, *RECORDED[e.type])
+        for kind, units in plant.units.items():
+            for u in units:
+                world.connect(u, mon, *RECORDED[kind])
+        t_build = time.perf_counter() - t0
+        world.run(until=spec.duration_s, print_progress=progress)
+    finally:
+        world.shutdown()
+    col = collector_of(world, mon)
+    frames = {attr: col.frame(attr) for attrs in RECORDED.values() for attr in attrs}
+    return {"frames": frames, "summary": summarize(frames, plant, spec),
+            "build_s": t_build, "wall_s": time.perf_counter() - t0}
+
+
+def summarize(frames: dict[str, pd.DataFrame], plant: Plant, spec: PlantSpec,
+              v_band=(0.94, 1.06)) -> dict[str, float]:
+    """Energy, network and comfort figures of a plant-only run (energies in MWh, times in h)."""
+    dt_h = spec.step_s / 3600
+    bus_v = frames["vm_pu"].filter(like="Bus_")
+    hv = [f"Bus_{b}" for b in plant.net.ext_grid.bus] + [
+        f"Bus_{b}" for b in plant.net.trafo.hv_bus]
+    v = bus_v.drop(columns=[c for c in hv if c in bus_v.columns])
+    outside = (v < v_band[0]) | (v > v_band[1])
+
+    def kind_energy(kind):
+        cols = [f"{m}_{i}" for m in (SIMULATORS[kind][1],) for i in range(len(plant.units.get(kind, [])))]
+        return float(frames["p_mw"][cols].sum().sum() * dt_h) if cols else 0.0
+
+    ext = frames["p_ext_mw"]["Grid"]
+    return {
+        "import_mwh": float(ext.clip(lower=0).sum() * dt_h),
+        "export_mwh": float(-ext.clip(upper=0).sum() * dt_h),
+        "peak_import_mw": float(ext.max()),
+        "losses_mwh": float(frames["p_loss_mw"]["Grid"].sum() * dt_h),
+        "v_min_pu": float(np.nanmin(v.to_numpy())),
+        "v_max_pu": float(np.nanmax(v.to_numpy())),
+        "bus_hours_outside_band": float(outside.sum().sum() * dt_h),
+        "max_line_loading_pct": float(np.nanmax(frames["loading_percent"].filter(like="Line_").to_numpy())),
+        "diverged_steps": int((frames["converged"]["Grid"] == 0).sum()),
+        "load_mwh": kind_energy("Load"),
+        "buildings_mwh": kind_energy("Building"),
+        "ev_mwh": kind_energy("EV"),
+        "pv_mwh": -kind_energy("PV"),
+        "wind_mwh": -kind_energy("Wind"),
+        "discomfort_kh": float(frames["discomfort_kh"].iloc[-1].sum()),
+        "ev_missing_kwh": float(frames["e_missing_kwh"].iloc[-1].sum()),
+    }
