@@ -48,6 +48,11 @@ def check(field: str, value, lo=None, hi=None, *, lo_open: bool = False, hi_open
     return arr
 
 
+def per_unit(field: str, value, n: int, lo=None, hi=None, **kw) -> np.ndarray:
+    """``value`` broadcast to shape (n,) (see :func:`check_shape`) and range-checked (:func:`check`)."""
+    return check(field, check_shape(field, value, n), lo, hi, **kw)
+
+
 def check_shape(field: str, value, n: int) -> np.ndarray:
     """Broadcast a scalar or length-``n`` sequence to shape (n,); anything else is a ConfigError."""
     arr = np.asarray(value, dtype=float)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from cosim.errors import ConfigError, DataError, check, check_shape
-from simulators.fleet import Fleet, row_at
+from simulators.fleet import Fleet, row_at, tan_phi
 from simulators.rc import discretize_zoh
 from simulators.thermal import (cop_staffell_ashp, rc_3r2c_matrices, storage_step,
                                 supply_temp_c)
@@ -143,7 +143,7 @@ class BuildingFleet(Fleet):
         }
         p_kw = p_hp + p_eh + p_st
         out["p_mw"] = p_kw / 1000.0
-        out["q_mvar"] = out["p_mw"] * np.tan(np.arccos(p["pf"]))
+        out["q_mvar"] = out["p_mw"] * tan_phi(p["pf"])
         # Advance: exact ZOH states; discomfort by the left Riemann sum at the plant step.
         self.x = np.einsum("nij,nj->ni", ad, self.x) + np.einsum("nij,nj->ni", bd, uu)
         self.e_st = e_next

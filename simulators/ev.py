@@ -23,7 +23,9 @@ from scipy.stats import truncnorm
 
 from cosim.errors import ConfigError, check
 from simulators.fleet import Fleet
-from simulators.storage import grid_power_kw, per_unit, tan_phi
+from cosim.errors import per_unit
+from simulators.fleet import tan_phi
+from simulators.storage import grid_power_kw
 
 SESSION_COLUMNS = ("ev", "arrival_s", "departure_s")
 TRIP_COLUMNS = ("trip_kwh", "trip_km")

@@ -39,6 +39,11 @@ class Fleet:
         return {k: np.full(self.n, v, dtype=float) for k, v in self.INPUTS.items()}
 
 
+def tan_phi(pf) -> np.ndarray:
+    """Q/P ratio of constant power factor operation (lagging): q = p tan(arccos(pf))."""
+    return np.tan(np.arccos(np.asarray(pf, float)))
+
+
 def row_at(index_s: np.ndarray, t_s: float) -> int:
     """Row of a series indexed by seconds since start that holds at ``t_s`` (zero-order hold)."""
     return max(int(np.searchsorted(index_s, t_s, side="right")) - 1, 0)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cosim.errors import ConfigError, DataError, check, check_shape
-from simulators.fleet import Fleet, row_at
+from simulators.fleet import Fleet, row_at, tan_phi
 from simulators.thermal import chp_operating_point, storage_step
 
 DEFAULTS = dict(
@@ -90,6 +90,6 @@ class HeatHubFleet(Fleet):
             "q_demand_kw": q_dem.copy(), "q_unmet_kw": unmet, "q_dumped_kw": dumped,
         }
         out["p_mw"] = (p_eb - p_chp) / 1000.0
-        out["q_mvar"] = out["p_mw"] * np.tan(np.arccos(p["pf"]))
+        out["q_mvar"] = out["p_mw"] * tan_phi(p["pf"])
         self.e = np.clip(e_next, 0.0, p["e_tank_max_kwh"])
         return out

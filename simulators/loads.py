@@ -5,12 +5,7 @@ import numpy as np
 import pandas as pd
 
 from cosim.errors import ConfigError, DataError, check, check_shape
-from simulators.fleet import Fleet
-
-
-def q_from_pf_kvar(p_kw, pf):
-    """Reactive power q = p tan(acos(pf)) of a lagging (inductive) load, pf in (0, 1]."""
-    return np.asarray(p_kw, float) * np.tan(np.arccos(pf))
+from simulators.fleet import Fleet, tan_phi
 
 
 class BaseLoadFleet(Fleet):
@@ -55,4 +50,4 @@ class BaseLoadFleet(Fleet):
 
     def step(self, t_s, dt_s, inputs):
         p_kw = self.p_peak_kw * self._profile_mean(t_s, dt_s)
-        return {"p_mw": p_kw / 1000.0, "q_mvar": q_from_pf_kvar(p_kw, self.pf) / 1000.0}
+        return {"p_mw": p_kw / 1000.0, "q_mvar": p_kw * tan_phi(self.pf) / 1000.0}

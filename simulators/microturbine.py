@@ -18,7 +18,8 @@ import numpy as np
 
 from cosim.errors import check
 from simulators.fleet import Fleet
-from simulators.storage import per_unit, tan_phi
+from cosim.errors import per_unit
+from simulators.fleet import tan_phi
 from simulators.thermal import CHP_TABLE_KW
 
 ETA_EL_MAX = CHP_TABLE_KW[-1, 0] / CHP_TABLE_KW[-1, 2]

@@ -9,6 +9,19 @@ import numpy as np
 from scipy.linalg import expm
 
 
+def first_order_zoh(sigma_per_h, dt_h: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(decay, gain)`` with x(t+dt) = decay x + gain u for dx/dt = -sigma x + u, u held.
+
+    The scalar case of :func:`discretize_zoh`: decay = e^{-sigma dt}, gain = (1 - e^{-sigma dt})
+    / sigma, which tends to dt as sigma -> 0 (storage self-loss, physics.md section 3).
+    """
+    sigma = np.asarray(sigma_per_h, float)
+    decay = np.exp(-sigma * dt_h)
+    safe = np.where(sigma > 0, sigma, 1.0)
+    gain = np.where(sigma > 0, -np.expm1(-sigma * dt_h) / safe, dt_h)
+    return decay, gain
+
+
 def discretize_zoh(a: np.ndarray, b: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(ad, bd)`` with ``x[k+1] = ad x[k] + bd u[k]`` for ``dx/dt = a x + b u``.
 

@@ -18,29 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.errors import check, check_shape
-from simulators.fleet import Fleet
-
-
-def per_unit(field: str, value, n: int, lo=None, hi=None, **kw) -> np.ndarray:
-    """``value`` broadcast to shape (n,) and range-checked (see :func:`cosim.errors.check`)."""
-    return check(field, check_shape(field, value, n), lo, hi, **kw)
-
-
-def tan_phi(pf: np.ndarray) -> np.ndarray:
-    """Q/P ratio of constant power factor operation: q = p tan(arccos(pf))."""
-    return np.tan(np.arccos(pf))
-
-
-def self_discharge_gain(sigma_per_h: np.ndarray, dt_h: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(decay, gain)`` with E(t+dt) = decay E + gain u for dE/dt = -sigma E + u, u held.
-
-    decay = e^{-sigma dt}, gain = (1 - e^{-sigma dt}) / sigma, which is dt for sigma = 0.
-    """
-    decay = np.exp(-sigma_per_h * dt_h)
-    safe = np.where(sigma_per_h > 0, sigma_per_h, 1.0)
-    gain = np.where(sigma_per_h > 0, -np.expm1(-sigma_per_h * dt_h) / safe, dt_h)
-    return decay, gain
+from cosim.errors import check, per_unit
+from simulators.fleet import Fleet, tan_phi
+from simulators.rc import first_order_zoh
 
 
 def battery_power_kw(p_grid_kw: np.ndarray, eta_charge: np.ndarray,
@@ -95,7 +75,7 @@ class BatteryFleet(Fleet):
                "e_throughput_kwh": self.e_throughput_kwh.copy(), "e_loss_kwh": self.e_loss_kwh.copy()}
         p_kw = np.clip(inputs["p_set_kw"], -self.p_max_kw, self.p_max_kw)
         u = battery_power_kw(p_kw, self.eta_charge, self.eta_discharge)
-        decay, gain = self_discharge_gain(self.sigma_per_h, dt_h)
+        decay, gain = first_order_zoh(self.sigma_per_h, dt_h)
         free = self.e_kwh * decay  # energy at t + dt without any power
         u_hi = np.maximum((self.soc_max * self.capacity_kwh - free) / gain, 0.0)
         u_lo = np.minimum((self.soc_min * self.capacity_kwh - free) / gain, 0.0)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulators.rc import first_order_zoh
+
 #: Input order of the 3R2C model's B matrix.
 RC_INPUTS = ("t_out_c", "ghi_kw_m2", "phi_int_kw", "phi_heat_kw")
 
@@ -79,9 +81,7 @@ def storage_step(e_kwh, p_in_kw, q_out_kw, dt_h, loss_per_h, eta_in=1.0):
     E(t+dt) = E e^{-sigma dt} + (eta P_in - Q_out) (1 - e^{-sigma dt}) / sigma  (-> dt as sigma -> 0).
     Returns (E at t+dt, heat lost over the step in kWh). physics.md section 3.
     """
-    sigma = np.asarray(loss_per_h, float)
-    decay = np.exp(-sigma * dt_h)
-    gain = np.where(sigma > 0, -np.expm1(-sigma * dt_h) / np.where(sigma > 0, sigma, 1.0), dt_h)
+    decay, gain = first_order_zoh(loss_per_h, dt_h)
     net = eta_in * np.asarray(p_in_kw, float) - np.asarray(q_out_kw, float)
     e_next = e_kwh * decay + net * gain
     lost = e_kwh + net * dt_h - e_next

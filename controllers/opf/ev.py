@@ -10,7 +10,8 @@ import numpy as np
 from controllers.opf.block import Block, Context
 from controllers.opf.thermal import cols, make_discrete, make_spec, mode_rule, set_params
 from cosim.errors import check, check_shape
-from simulators.storage import per_unit, tan_phi
+from cosim.errors import per_unit
+from simulators.fleet import tan_phi
 
 
 class EVBlock(Block):

@@ -12,6 +12,7 @@ import numpy as np
 
 from controllers.opf.block import Block, Context, Discrete
 from cosim.errors import ConfigError, check, check_shape
+from simulators.fleet import tan_phi
 
 
 def _param(shape, name, value=None, **kw) -> cp.Parameter:
@@ -107,7 +108,7 @@ class Renewables(Block):
             self.q_gen_mvar = cp.Variable(shape, name=f"{self.name}.q_gen_mvar")
             self.q_mvar = -self.q_gen_mvar
         if self.q_mode == "pf":
-            k = np.tan(np.arccos(self.pf_min))
+            k = tan_phi(self.pf_min)
             self.constraints += [cp.abs(self.q_gen_mvar) <= k * self.p_gen_mw]
         elif self.q_mode == "circle":
             self.constraints.append(_stacked_soc(self.s_rated_mva, self.p_gen_mw, self.q_gen_mvar))

@@ -23,7 +23,8 @@ import numpy as np
 from controllers.opf.block import Block, Context, Discrete
 from cosim.errors import ConfigError, check, check_shape
 from simulators.rc import discretize_zoh
-from simulators.storage import per_unit, tan_phi
+from cosim.errors import per_unit
+from simulators.fleet import tan_phi
 from simulators.thermal import CHP_TABLE_KW, rc_3r2c_matrices, storage_step
 
 BIG_KW = 1e6  # "no limit" default of adjustment bounds
