@@ -18,7 +18,7 @@ import pandas as pd
 
 from cosim.errors import ConfigError, DataError, check, check_shape
 from simulators.fleet import Fleet, row_at, tan_phi
-from simulators.rc import discretize_zoh
+from simulators.rc import discretize_zoh, first_order_zoh
 from simulators.thermal import (cop_staffell_ashp, rc_3r2c_matrices, storage_step,
                                 supply_temp_c)
 
@@ -120,9 +120,12 @@ class BuildingFleet(Fleet):
         cop = cop_staffell_ashp(supply_temp_c(t_out), t_out)
         q_hp = cop * p_hp
         # TSEH: no simultaneous storing and releasing (seed 001): charging wins, release is held at 0.
+        # Charging below 1 W is solver noise and counts as none.
         p_st = np.clip(u["p_st_kw"], 0.0, p["p_st_max_kw"])
-        room = np.maximum(p["e_st_max_kwh"] - self.e_st, 0.0) / (p["eta_st"] * dt_h)
-        p_st = np.minimum(p_st, room)
+        p_st = np.where(p_st < 1e-3, 0.0, p_st)
+        decay, gain = first_order_zoh(p["st_loss_per_h"], dt_h)
+        room = np.maximum(p["e_st_max_kwh"] - self.e_st * decay, 0.0) / (p["eta_st"] * gain)
+        p_st = np.minimum(p_st, room)  # ends the step at most full, self-loss included
         q_rel = np.where(p_st > 0, 0.0, np.clip(u["q_rel_kw"], 0.0, p["q_rel_max_kw"]))
         q_rel = np.minimum(q_rel, self.e_st / dt_h)
         p_eh = np.clip(u["p_eh_kw"], 0.0, p["p_eh_max_kw"])

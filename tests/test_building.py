@@ -90,6 +90,12 @@ def test_tseh_storage_no_simultaneous_charge_and_release_and_limits():
     out = fleet.step(3600, 3600, setpoints(1, p_st_kw=3.0))  # only 2.3 kWh of room left
     assert fleet.e_st[0] == pytest.approx(10.0)
     assert out["p_st_kw"][0] == pytest.approx(2.3 / 0.9)
+    lossy = BuildingFleet(1, flat_weather(), p_hp_max_kw=0, p_st_max_kw=3.0, e_st_max_kwh=10.0,
+                          q_rel_max_kw=2.0, st_loss_per_h=0.05, e_st0_kwh=9.0)
+    lossy.step(0, 3600, setpoints(1, p_st_kw=3.0))
+    assert lossy.e_st[0] == pytest.approx(10.0)  # filled exactly, self-loss included
+    out = lossy.step(3600, 60, setpoints(1, p_st_kw=1e-9, q_rel_kw=2.0))
+    assert out["q_rel_kw"][0] == 2.0  # solver noise on charging does not block release
     e_next, lost = storage_step(np.array([10.0]), 0.0, 0.0, 24.0, 0.01)
     assert e_next[0] == pytest.approx(10 * np.exp(-0.24)) and lost[0] == pytest.approx(10 - e_next[0])
 
