@@ -64,3 +64,20 @@ def test_bad_parameters_name_the_field():
         HeatHubFleet(2, demand(1.0))
     with pytest.raises(ConfigError, match="heat_demand"):
         HeatHubFleet(1, demand(-1.0))
+
+
+def test_heat_hub_adapter_in_a_mosaik_world():
+    import mosaik
+
+    from cosim.collector import collector_of
+
+    world = mosaik.World({"H": {"python": "simulators.heat_hub_sim:HeatHubSim"},
+                          "Collector": {"python": "cosim.collector:Collector"}},
+                         skip_greetings=True, configure_logging=False)
+    hubs = world.start("H", step_size=900).HeatHub.create(2, heat_demand=demand(4.0, n=2),
+                                                          e_tank0_kwh=[2.0, 18.0])
+    mon = world.start("Collector", step_size=900).Monitor()
+    world.connect(hubs[0], mon, "e_tank_kwh", "p_mw")
+    world.run(until=3600)
+    e = collector_of(world, mon).frame("e_tank_kwh")["HeatHub_0"]
+    assert e.iloc[0] == 2.0 and e.iloc[-1] > e.iloc[0]  # local control starts the CHP when low
