@@ -8,18 +8,39 @@ A concrete adapter only names its model and fleet class::
 
 ``create(num, model, **params)`` builds ``fleet_cls(n=num, **params)`` (per-unit parameters as
 length-``num`` sequences or scalars), or takes a ready object via ``fleet=...`` (in-process use).
-Received inputs are summed over their sources and then held per unit until the next value
-arrives, so setpoints apply from the time they are sent until they are replaced.
+Each source's value is held until that source sends a new one, and an input is the sum over its
+sources (:class:`HeldInputs`), so setpoints apply until replaced and a slower source stays in place.
 """
 from __future__ import annotations
 
 import inspect
+from collections import defaultdict
 
 import mosaik_api_v3
 import numpy as np
 
 from cosim.errors import ConfigError
 from simulators.fleet import Fleet
+
+
+class HeldInputs:
+    """Latest value of every source per (entity, attribute); an input is the sum over its sources."""
+
+    def __init__(self):
+        self.sources: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
+
+    def update(self, eid: str, attr: str, values: dict[str, float]) -> float:
+        """Store the values just received from their sources; return the input's new sum."""
+        held = self.sources[(eid, attr)]
+        held.update(values)
+        return sum(held.values())
+
+
+def checked_step_size(model: str, step_size) -> int:
+    """``step_size`` as a positive int, else a ConfigError naming ``model``."""
+    if step_size <= 0:
+        raise ConfigError(f"{model} step_size = {step_size} must be a positive integer")
+    return int(step_size)
 
 
 def fleet_meta(model: str, fleet_cls: type[Fleet]) -> dict:
@@ -49,15 +70,14 @@ class FleetSim(mosaik_api_v3.Simulator):
         self.fleet: Fleet | None = None
         self.eids: list[str] = []
         self.held: dict[str, np.ndarray] = {}
+        self.sources = HeldInputs()
         self.out: dict[str, np.ndarray] = {}
         self.step_size = 60
         self.time_resolution = 1.0
 
     def init(self, sid, time_resolution=1.0, step_size=60, **sim_params):
-        if step_size <= 0:
-            raise ConfigError(f"{self.model} step_size = {step_size} must be a positive integer")
         self.sid = sid
-        self.step_size = int(step_size)
+        self.step_size = checked_step_size(self.model, step_size)
         self.time_resolution = float(time_resolution)
         return self.meta
 
@@ -76,8 +96,8 @@ class FleetSim(mosaik_api_v3.Simulator):
     def step(self, time, inputs, max_advance):
         for eid, attrs in inputs.items():
             i = self.index[eid]
-            for attr, sources in attrs.items():
-                self.held[attr][i] = sum(sources.values())
+            for attr, values in attrs.items():
+                self.held[attr][i] = self.sources.update(eid, attr, values)
         t_s = int(round(time * self.time_resolution))
         dt_s = self.step_size * self.time_resolution
         self.out = self.fleet.step(t_s, dt_s, {k: v.copy() for k, v in self.held.items()})

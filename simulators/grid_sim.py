@@ -27,12 +27,11 @@ over ``[t, t + step_size)``. A step whose power flow diverges reports NaN and ``
 """
 from __future__ import annotations
 
-from collections import defaultdict
-
 import mosaik_api_v3
 import numpy as np
 
 from cosim.errors import ConfigError
+from simulators.fleet_sim import HeldInputs, checked_step_size
 from simulators.grid import GridModel
 from simulators.networks import devices
 
@@ -73,16 +72,14 @@ class GridSim(mosaik_api_v3.Simulator):
         super().__init__(META)
         self.model: GridModel | None = None
         self.where: dict[str, tuple[str, int]] = {}
-        self.sources: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
+        self.sources = HeldInputs()
         self.held: dict[str, np.ndarray] = {}
         self.out: dict = {}
         self.step_size = 60
 
     def init(self, sid, time_resolution=1.0, step_size=60, **sim_params):
-        if step_size <= 0:
-            raise ConfigError(f"Grid step_size = {step_size} must be a positive integer")
         self.sid = sid
-        self.step_size = int(step_size)
+        self.step_size = checked_step_size("Grid", step_size)
         return self.meta
 
     def create(self, num, model, net=None, keep_net_loads=False, backend="lightsim2grid",
@@ -112,9 +109,7 @@ class GridSim(mosaik_api_v3.Simulator):
                 key = INPUT_KEY.get((kind, attr))
                 if key is None:
                     raise ConfigError(f"{eid}.{attr} is an output of the grid, not an input")
-                held = self.sources[(eid, attr)]
-                held.update(values)
-                self.held[key][pos] = sum(held.values())
+                self.held[key][pos] = self.sources.update(eid, attr, values)
         self.out = self.model.step(**{k: v.copy() for k, v in self.held.items()})
         return time + self.step_size
 
