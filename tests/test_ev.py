@@ -8,31 +8,9 @@ from scipy.integrate import solve_ivp
 from cosim.collector import collector_of
 from cosim.errors import ConfigError
 from simulators.ev import EVFleet, cccv_charge_kwh, sample_sessions, validate_sessions
-from simulators.fleet import Fleet
-from simulators.fleet_sim import FleetSim
+from tests.sources import ConstSource
 
 DAY_S = 86400
-
-
-class ConstSource(Fleet):
-    """Sends fixed per-unit values (e.g. setpoints) every step; a stand-in controller."""
-
-    def __init__(self, n, **values):
-        self.n = n
-        self.values = {k: np.broadcast_to(np.asarray(v, float), (n,)).copy() for k, v in values.items()}
-        self.OUTPUTS = tuple(values)
-
-    def step(self, t_s, dt_s, inputs):
-        return {k: v.copy() for k, v in self.values.items()}
-
-
-class SourceSim(FleetSim):
-    model = "Source"
-    fleet_cls = ConstSource
-
-    def __init__(self):
-        super().__init__()
-        self.meta["models"]["Source"]["attrs"] = ["p_set_kw", "on"]
 
 
 def one_session(arrival_s=0, departure_s=DAY_S, trip_kwh=0.0, **kw):
@@ -185,7 +163,7 @@ def test_ev_adapter_in_a_mosaik_world():
     fleet = EVFleet(2, pd.DataFrame({"ev": [0, 1], "arrival_s": [0, 0], "departure_s": [DAY_S] * 2,
                                      "trip_kwh": [0.0, 0.0]}), soc_init=0.2)
     world = mosaik.World({"EV": {"python": "simulators.ev_sim:EVSim"},
-                          "Src": {"python": "tests.test_ev:SourceSim"},
+                          "Src": {"python": "tests.sources:SourceSim"},
                           "Collector": {"python": "cosim.collector:Collector"}})
     evs = world.start("EV", step_size=60).EV.create(2, fleet=fleet)
     src = world.start("Src", step_size=60).Source.create(1, fleet=ConstSource(1, p_set_kw=7.4))

@@ -6,7 +6,7 @@ import pytest
 from cosim.collector import collector_of
 from cosim.errors import ConfigError
 from simulators.microturbine import ETA_EL_MAX, ETA_EL_MIN, MicroTurbineFleet
-from tests.test_ev import ConstSource
+from tests.sources import ConstSource
 
 
 def run(fleet, p_set_kw, on, n_steps, dt_s=60):
@@ -56,7 +56,7 @@ def test_bad_parameters_name_the_field(kw, field):
 
 def test_microturbine_adapter_in_a_mosaik_world():
     world = mosaik.World({"MT": {"python": "simulators.microturbine_sim:MicroTurbineSim"},
-                          "Src": {"python": "tests.test_ev:SourceSim"},
+                          "Src": {"python": "tests.sources:SourceSim"},
                           "Collector": {"python": "cosim.collector:Collector"}})
     mts = world.start("MT", step_size=60).MicroTurbine.create(
         1, fleet=MicroTurbineFleet(1, p_max_kw=65.0, ramp_kw_per_min=10.0))

@@ -6,7 +6,8 @@ import pytest
 from cosim.collector import collector_of
 from cosim.errors import ConfigError
 from simulators.storage import BatteryFleet
-from tests.test_ev import ConstSource, run
+from tests.sources import ConstSource
+from tests.test_ev import run
 
 
 def test_charging_stops_exactly_at_soc_max_with_a_reduced_last_step():
@@ -58,7 +59,7 @@ def test_bad_parameters_name_the_field(kw, field):
 
 def test_battery_adapter_in_a_mosaik_world():
     world = mosaik.World({"Bat": {"python": "simulators.storage_sim:BatterySim"},
-                          "Src": {"python": "tests.test_ev:SourceSim"},
+                          "Src": {"python": "tests.sources:SourceSim"},
                           "Collector": {"python": "cosim.collector:Collector"}})
     bats = world.start("Bat", step_size=60).Battery.create(2, fleet=BatteryFleet(2, capacity_kwh=[100.0, 50.0]))
     src = world.start("Src", step_size=60).Source.create(2, fleet=ConstSource(2, p_set_kw=[-30.0, 10.0]))
