@@ -76,9 +76,14 @@ class Devices:
         self.bus_pos[kind] = np.asarray(bus_pos, dtype=int)
 
 
-def _in_run(sessions: pd.DataFrame, spec: PlantSpec) -> pd.DataFrame:
-    """Sessions that begin inside the run (the sampler draws whole days)."""
-    return sessions[sessions.arrival_s < spec.duration_s].reset_index(drop=True)
+def _ev_fleet(spec: PlantSpec, rng: np.random.Generator, n: int, **params) -> EVFleet:
+    """``n`` EVs with sessions sampled for the run (those that begin inside it) and a random
+    initial SOC in 0.3-0.8."""
+    start = pd.Timestamp(spec.start)
+    n_days = int(np.ceil(spec.duration_s / 86400))
+    sessions = sample_sessions(n, n_days, rng, start.hour + start.minute / 60)
+    sessions = sessions[sessions.arrival_s < spec.duration_s].reset_index(drop=True)
+    return EVFleet(n, sessions, soc_init=rng.uniform(0.3, 0.8, n), horizon_s=spec.duration_s, **params)
 
 
 def _ieee33_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
@@ -113,11 +118,7 @@ def _ieee33_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
         p_eh_max_kw=np.r_[np.zeros(n_hp), np.full(n_ts, 6.0)],
         t_in0_c=rng.uniform(20.5, 21.5, n_hp + n_ts)), np.r_[hp_pos, tseh_pos])
     ev_pos = np.repeat(sites.pos.to_numpy(), 3)
-    start_h = pd.Timestamp(spec.start).hour + pd.Timestamp(spec.start).minute / 60
-    n_days = int(np.ceil(spec.duration_s / 86400))
-    sessions = _in_run(sample_sessions(len(ev_pos), n_days, rng, start_h), spec)
-    dev.add("EV", EVFleet(len(ev_pos), sessions, capacity_kwh=60.0, p_charge_max_kw=7.4,
-                          soc_init=rng.uniform(0.3, 0.8, len(ev_pos)), horizon_s=spec.duration_s), ev_pos)
+    dev.add("EV", _ev_fleet(spec, rng, len(ev_pos), capacity_kwh=60.0, p_charge_max_kw=7.4), ev_pos)
     pv_pos = [5, 9, 13, 17, 21, 24, 28, 31]
     dev.add("PV", PVFleet(len(pv_pos), w, p_dc0_kw=200.0), pv_pos)
     dev.add("Wind", WindFleet(2, w, p_rated_kw=500.0), [13, 29])
@@ -140,10 +141,7 @@ def _lv_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     dev.add("Building", BuildingFleet(n, w.frame, start=spec.start,
                                       t_in0_c=rng.uniform(20.5, 21.5, n)), sites.pos)
     ev_pos = sites.pos.to_numpy()[::2]
-    start_h = pd.Timestamp(spec.start).hour + pd.Timestamp(spec.start).minute / 60
-    sessions = _in_run(sample_sessions(len(ev_pos), int(np.ceil(spec.duration_s / 86400)), rng, start_h), spec)
-    dev.add("EV", EVFleet(len(ev_pos), sessions, p_charge_max_kw=11.0,
-                          soc_init=rng.uniform(0.3, 0.8, len(ev_pos)), horizon_s=spec.duration_s), ev_pos)
+    dev.add("EV", _ev_fleet(spec, rng, len(ev_pos), p_charge_max_kw=11.0), ev_pos)
     pv = networks.load_sites(net, "sgen")
     dev.add("PV", PVFleet(len(pv), w, p_dc0_kw=pv.p_mw.to_numpy() * 1e3), pv.pos)
     return dev
@@ -250,8 +248,8 @@ def summarize(frames: dict[str, pd.DataFrame], plant: Plant, spec: PlantSpec,
     outside = (v < v_band[0]) | (v > v_band[1])
 
     def kind_energy(kind):
-        cols = [f"{m}_{i}" for m in (SIMULATORS[kind][1],) for i in range(len(plant.units.get(kind, [])))]
-        return float(frames["p_mw"][cols].sum().sum() * dt_h) if cols else 0.0
+        cols = [u.eid for u in plant.units.get(kind, [])]
+        return float(frames["p_mw"][cols].to_numpy().sum() * dt_h)
 
     ext = frames["p_ext_mw"]["Grid"]
     return {

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from cosim.errors import ConfigError, DataError, check, check_shape
-from simulators.fleet import Fleet, row_at, tan_phi
+from simulators.fleet import Fleet, or_local, row_at, tan_phi
 from simulators.rc import discretize_zoh, first_order_zoh
 from simulators.thermal import (cop_staffell_ashp, rc_3r2c_matrices, storage_step,
                                 supply_temp_c)
@@ -109,7 +109,7 @@ class BuildingFleet(Fleet):
             "q_rel_kw": np.where(self.heating & ~in_valley, p["q_rel_max_kw"], 0.0),
             "p_eh_kw": np.where(self.heating & (in_valley | (self.e_st <= 0)), p["p_eh_max_kw"], 0.0),
         }
-        return {k: np.where(np.isnan(u[k]), local[k], u[k]) for k in local}
+        return or_local(u, local)
 
     def step(self, t_s, dt_s, inputs):
         p = self.p

@@ -24,7 +24,7 @@ from scipy.stats import truncnorm
 from cosim.errors import ConfigError, check
 from simulators.fleet import Fleet
 from cosim.errors import per_unit
-from simulators.fleet import tan_phi
+from simulators.fleet import or_local, tan_phi
 from simulators.storage import grid_power_kw
 
 SESSION_COLUMNS = ("ev", "arrival_s", "departure_s")
@@ -249,7 +249,7 @@ class EVFleet(Fleet):
         dep = self._dep[self._rows, k]
         connected = (self._arr[self._rows, k] <= t_s) & (t1 <= dep)
         out = self._state_outputs(t_s, connected, dep, self._target_kwh[self._rows, k])
-        p_set = np.where(np.isnan(inputs["p_set_kw"]), self.p_charge_max_kw, inputs["p_set_kw"])
+        p_set = or_local(inputs, {"p_set_kw": self.p_charge_max_kw})["p_set_kw"]
         e_next = self._power_step(np.where(connected, p_set, 0.0), dt_h)
         p_batt_kw = (e_next - self.e_kwh) / dt_h
         self.e_kwh = e_next

@@ -39,6 +39,11 @@ class Fleet:
         return {k: np.full(self.n, v, dtype=float) for k, v in self.INPUTS.items()}
 
 
+def or_local(setpoints: dict[str, np.ndarray], local: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The received setpoints, with the unit's own control ``local`` wherever a setpoint is NaN."""
+    return {k: np.where(np.isnan(setpoints[k]), local[k], setpoints[k]) for k in local}
+
+
 def tan_phi(pf) -> np.ndarray:
     """Q/P ratio of constant power factor operation (lagging): q = p tan(arccos(pf))."""
     return np.tan(np.arccos(np.asarray(pf, float)))

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cosim.errors import ConfigError, DataError, check, check_shape
-from simulators.fleet import Fleet, row_at, tan_phi
+from simulators.fleet import Fleet, or_local, row_at, tan_phi
 from simulators.thermal import chp_operating_point, storage_step
 
 DEFAULTS = dict(
@@ -67,7 +67,7 @@ class HeatHubFleet(Fleet):
         q_gb = np.minimum(short, p["q_gb_max_kw"])
         p_eb = np.minimum((short - q_gb) / p["eta_eb"], p["p_eb_max_kw"])
         local = {"p_chp_kw": p_chp, "p_eb_kw": p_eb, "q_gb_kw": q_gb}
-        return {k: np.where(np.isnan(u[k]), local[k], u[k]) for k in local}
+        return or_local(u, local)
 
     def step(self, t_s, dt_s, inputs):
         p = self.p
