@@ -5,11 +5,10 @@ import pandas as pd
 import pytest
 
 from controllers.opf.block import Context
-from controllers.opf.thermal import (BuildingHPBlock, HeatHubBlock, TSEHBlock, chp_linear_fit,
-                                     storage_coefficients)
+from controllers.opf.thermal import BuildingHPBlock, HeatHubBlock, TSEHBlock, chp_linear_fit
 from cosim.errors import ConfigError
 from simulators.building import BuildingFleet
-from simulators.rc import discretize_zoh
+from simulators.rc import discretize_zoh, first_order_zoh
 from simulators.thermal import chp_operating_point, rc_3r2c_matrices, storage_step
 
 T = 24
@@ -147,7 +146,7 @@ def test_tseh_rules_after_rounding_and_plan_equals_the_building_plant():
         np.testing.assert_allclose(e[:, k + 1], e_next, atol=1e-6)
         np.testing.assert_allclose(p["q_loss_kw"][:, k], lost, atol=1e-6)
     assert np.all(p["q_loss_kw"][e[:, :-1] > 1] > 0)
-    decay, _ = storage_coefficients(np.array([0.02, 0.05]), 1.0)
+    decay, _ = first_order_zoh(np.array([0.02, 0.05]), 1.0)
     np.testing.assert_allclose(decay, np.exp(-np.array([0.02, 0.05])))
     assert np.all(p["discomfort_kh"] < 1e-6)
     assert p["p_st_kw"][:, HOURS < 6].sum() > 20 and p["p_tseh_kw"][:, PEAK].sum() < 1e-4  # valley charging

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import cvxpy as cp
 import numpy as np
 
+from cosim.errors import ConfigError, check
+
 
 @dataclass
 class Context:
@@ -104,3 +106,39 @@ class Block:
     def plan(self) -> dict[str, np.ndarray]:
         """After a solve: the block's decisions and states as arrays (n_units, T) or (n_units, T+1)."""
         raise NotImplementedError
+
+
+def set_params(owner: str, spec: dict, data: dict) -> None:
+    """Validate ``data`` against ``spec`` (key -> (Parameter, lo, hi)) and set the values.
+
+    A Parameter of shape (n, T) accepts a scalar, (T,) (same for all units) or (n, T); one of
+    shape (n,) or (T,) accepts a scalar or that shape. Unknown keys, other shapes and values out
+    of [lo, hi] raise ConfigError naming ``owner.key``.
+    """
+    unknown = set(data) - set(spec)
+    if unknown:
+        raise ConfigError(f"{owner}.set_data: unknown key(s) {sorted(unknown)}; allowed: {sorted(spec)}")
+    for key, value in data.items():
+        param, lo, hi = spec[key]
+        arr = np.asarray(value, dtype=float)
+        shape = param.shape
+        if arr.shape not in {(), shape, shape[1:]}:
+            alt = f", {shape[1:]}" if len(shape) == 2 else ""
+            raise ConfigError(f"{owner}.set_data: {key} has shape {arr.shape}, expected {shape}"
+                              f" (or a scalar{alt})")
+        param.value = np.broadcast_to(check(f"{owner}.{key}", arr, lo, hi), shape).copy()
+
+
+def make_spec(owner: str, entries: dict) -> dict:
+    """Parameters of a block for :func:`set_params`: key -> (shape, default or None, lo, hi).
+
+    Each Parameter is named ``owner.key`` (the core lists unset Parameters by name), is nonneg
+    when ``lo`` >= 0 (so it may scale a cost in DPP) and starts at ``default`` if one is given.
+    """
+    spec = {}
+    for key, (shape, default, lo, hi) in entries.items():
+        p = cp.Parameter(shape, name=f"{owner}.{key}", nonneg=lo is not None and lo >= 0)
+        if default is not None:
+            p.value = np.broadcast_to(np.asarray(default, float), shape).copy()
+        spec[key] = (p, lo, hi)
+    return spec

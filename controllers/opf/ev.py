@@ -7,10 +7,9 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 
-from controllers.opf.block import Block, Context
-from controllers.opf.thermal import cols, make_discrete, make_spec, mode_rule, set_params
-from cosim.errors import check, check_shape
-from cosim.errors import per_unit
+from controllers.opf.block import Block, Context, make_spec, set_params
+from controllers.opf.thermal import cols, make_discrete, mode_rule
+from cosim.errors import check, check_shape, per_unit
 from simulators.fleet import tan_phi
 
 

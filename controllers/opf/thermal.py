@@ -20,53 +20,16 @@ from typing import Callable
 import cvxpy as cp
 import numpy as np
 
-from controllers.opf.block import Block, Context, Discrete
-from cosim.errors import ConfigError, check, check_shape
-from simulators.rc import discretize_zoh
-from cosim.errors import per_unit
+from controllers.opf.block import Block, Context, Discrete, make_spec, set_params
+from cosim.errors import check, check_shape, per_unit
 from simulators.fleet import tan_phi
-from simulators.thermal import CHP_TABLE_KW, rc_3r2c_matrices, storage_step
+from simulators.rc import discretize_zoh, first_order_zoh
+from simulators.thermal import CHP_TABLE_KW, rc_3r2c_matrices
 
 BIG_KW = 1e6  # "no limit" default of adjustment bounds
 
 
 # ----------------------------------------------------------------------------- shared helpers
-
-def set_params(owner: str, spec: dict, data: dict) -> None:
-    """Validate ``data`` against ``spec`` (key -> (Parameter, lo, hi)) and set the values.
-
-    A Parameter of shape (n, T) accepts a scalar, (T,) (same for all units) or (n, T); one of
-    shape (n,) or (T,) accepts a scalar or that shape. Unknown keys, other shapes and values out
-    of [lo, hi] raise ConfigError naming ``owner.key``.
-    """
-    unknown = set(data) - set(spec)
-    if unknown:
-        raise ConfigError(f"{owner}.set_data: unknown key(s) {sorted(unknown)}; allowed: {sorted(spec)}")
-    for key, value in data.items():
-        param, lo, hi = spec[key]
-        arr = np.asarray(value, dtype=float)
-        shape = param.shape
-        if arr.shape not in {(), shape, shape[1:]}:
-            alt = f", {shape[1:]}" if len(shape) == 2 else ""
-            raise ConfigError(f"{owner}.set_data: {key} has shape {arr.shape}, expected {shape}"
-                              f" (or a scalar{alt})")
-        param.value = np.broadcast_to(check(f"{owner}.{key}", arr, lo, hi), shape).copy()
-
-
-def make_spec(owner: str, entries: dict) -> dict:
-    """Parameters of a block for :func:`set_params`: key -> (shape, default or None, lo, hi).
-
-    Each Parameter is named ``owner.key`` (the core lists unset Parameters by name), is nonneg
-    when ``lo`` >= 0 (so it may scale a cost in DPP) and starts at ``default`` if one is given.
-    """
-    spec = {}
-    for key, (shape, default, lo, hi) in entries.items():
-        p = cp.Parameter(shape, name=f"{owner}.{key}", nonneg=lo is not None and lo >= 0)
-        if default is not None:
-            p.value = np.broadcast_to(np.asarray(default, float), shape).copy()
-        spec[key] = (p, lo, hi)
-    return spec
-
 
 @dataclass
 class GatedDiscrete(Discrete):
@@ -107,14 +70,6 @@ def cols(v: np.ndarray, T: int) -> np.ndarray:
 def _row(p: cp.Expression, n: int) -> cp.Expression:
     """A (T,) expression repeated over n units: (n, T)."""
     return np.ones((n, 1)) @ cp.reshape(p, (1, p.shape[0]), order="C")
-
-
-def storage_coefficients(loss_per_h, dt_h: float) -> tuple[np.ndarray, np.ndarray]:
-    """(decay, gain) with E[k+1] = decay E[k] + gain (eta P_in - Q_out): the exact step of
-    simulators.thermal.storage_step (physics.md section 3), read off that function itself."""
-    decay, _ = storage_step(1.0, 0.0, 0.0, dt_h, loss_per_h)
-    gain, _ = storage_step(0.0, 1.0, 0.0, dt_h, loss_per_h)
-    return decay, gain
 
 
 # ----------------------------------------------------------------------------- buildings
@@ -288,7 +243,7 @@ class TSEHBlock(BuildingHPBlock):
         self.st_mode = make_discrete(self.name, "st_mode", (n, T), rule)
         self.discrete = [self.st_mode]
         m = self.st_mode.var
-        decay, gain = storage_coefficients(d["st_loss_per_h"], dt)
+        decay, gain = first_order_zoh(d["st_loss_per_h"], dt)
         e, net = self.e_st_kwh, cp.multiply(cols(d["eta_st"], T), self.p_st_kw) - self.q_rel_kw
         self.p_tseh_kw = self.p_eh_kw + self.p_st_kw
         self.q_loss_kw = (e[:, :-1] - e[:, 1:]) / dt + net  # storage_step's "lost" per hour
@@ -418,7 +373,7 @@ class HeatHubBlock(Block):
                        + cp.multiply(cols(1 / d["eta_gb"], T), self.q_gb_kw))
         q_in = (self.q_chp_kw + cp.multiply(cols(d["eta_eb"], T), self.p_eb_kw) + self.q_gb_kw
                 + self.q_unmet_kw - self.q_dump_kw - par["q_demand_kw"])
-        decay, gain = storage_coefficients(d["tank_loss_per_h"], dt)
+        decay, gain = first_order_zoh(d["tank_loss_per_h"], dt)
         self.constraints = [
             e[:, 1:] == cp.multiply(cols(decay, T), e[:, :-1]) + cp.multiply(cols(gain, T), q_in),
             e[:, 0] == par["e_tank0_kwh"], e[:, T] >= par["e_tank_end_kwh"],
