@@ -89,9 +89,9 @@ def _ev_fleet(spec: PlantSpec, rng: np.random.Generator, n: int, **params) -> EV
 def _ieee33_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     """Seed-001-like device set on IEEE 33 (all sizes est.; the seed's tables are not in its text).
 
-    Base loads: SimBench's aggregated ``mv_semiurb`` profile scaled so that its peak over the run
-    equals the case's bus loads (the usual daily load curve of IEEE 33 studies), at the case's
-    power factors. Heat-pump houses: 5 per load bus (160, 3 kW el.). TSEH clusters: 25 houses
+    Base loads: SimBench's aggregated ``mv_semiurb`` profile (each bus a different real week, see
+    data.load_profiles) scaled so that each bus's peak over the run equals its case load (the
+    usual daily load curve of IEEE 33 studies), at the case's power factors. Heat-pump houses: 5 per load bus (160, 3 kW el.). TSEH clusters: 25 houses
     each at buses 8, 14, 24, 30 (8 kW charging, 50 kWh, 6 kW release, 6 kW direct heating).
     EVs: 3 per load bus (96, 7.4 kW, 60 kWh). PV: 8 x 200 kWp; wind: 2 x 500 kW at buses 13 and
     29; batteries: 3 x 300 kWh / 150 kW at 10, 16, 31; micro-turbines: 2 x 300 kW at 7 and 24.
@@ -100,7 +100,8 @@ def _ieee33_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     sites = networks.load_sites(net)
     n_b = len(sites)
     profile = data.load_profiles(spec.start, spec.duration_s, spec.step_s, ["mv_semiurb"] * n_b)
-    profile = profile / profile.to_numpy().max()  # the case loads are the run's peak
+    stepped = profile.index < spec.duration_s  # the grid's last row closes the run, unstepped
+    profile = profile / profile[stepped].max(axis=0)  # each bus's case load is its peak in the run
     s = np.hypot(sites.p_mw, sites.q_mvar)
     dev = Devices()
     dev.add("Load", BaseLoadFleet(n_b, sites.p_mw.to_numpy() * 1e3, pf=(sites.p_mw / s).to_numpy(),

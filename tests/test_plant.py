@@ -29,6 +29,9 @@ def test_units_are_wired_to_their_buses(ieee33_run):
     s = ieee33_run["summary"]
     assert s["ev_mwh"] > 0 and s["buildings_mwh"] > 0 and s["load_mwh"] > 0
     assert 0.9 < s["v_min_pu"] < s["v_max_pu"] < 1.1
+    # Each bus's base load peaks at its case load over the run (case total 3.715 MW).
+    peaks = f["p_mw"].filter(like="BaseLoad").max()
+    assert peaks.sum() == pytest.approx(3.715, rel=1e-9)
 
 
 def test_lv_feeder_plant_runs():
