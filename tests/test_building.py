@@ -136,3 +136,13 @@ def test_building_adapter_builds_the_fleet_from_mosaik_params():
     world.connect(bldgs[1], mon, "t_in_c")
     world.run(until=600)
     assert collector_of(world, mon).frame("t_in_c")["Building_1"].iloc[0] == 21.5
+
+
+def test_tseh_local_control_heats_directly_in_the_valley_and_charges():
+    """Storage-only house over the night valley (23-07 h): the timer charges the storage and the
+    direct heater keeps the room in band (no heat pump, storage empty at the start)."""
+    fleet = BuildingFleet(1, flat_weather(-5.0), start="2024-01-15 23:00", p_hp_max_kw=0.0,
+                          p_eh_max_kw=6.0, p_st_max_kw=8.0, e_st_max_kwh=50.0, q_rel_max_kw=6.0)
+    for k in range(8 * 60):
+        out = fleet.step(k * 60, 60, dict(NAN))
+    assert out["discomfort_kh"][0] == 0.0 and out["e_st_kwh"][0] > 40.0
