@@ -255,7 +255,7 @@ def summarize(frames: dict[str, pd.DataFrame], plant: Plant, spec: PlantSpec,
     ext = frames["p_ext_mw"]["Grid"]
     return {
         "import_mwh": float(ext.clip(lower=0).sum() * dt_h),
-        "export_mwh": float(-ext.clip(upper=0).sum() * dt_h),
+        "export_mwh": float(ext.clip(upper=0).abs().sum() * dt_h),
         "peak_import_mw": float(ext.max()),
         "losses_mwh": float(frames["p_loss_mw"]["Grid"].sum() * dt_h),
         "v_min_pu": float(np.nanmin(v.to_numpy())),
