@@ -11,6 +11,7 @@ storage, micro-turbines off), i.e. the uncoordinated case of the seeds.
 """
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from cosim.collector import collector_of
 from cosim.errors import ConfigError, check
 from cosim.seeds import stream
 from simulators import data, networks
+from simulators.building import DEFAULTS as BUILDING_DEFAULTS
 from simulators.building import BuildingFleet
 from simulators.ev import EVFleet, sample_sessions
 from simulators.loads import BaseLoadFleet
@@ -46,22 +48,37 @@ SIMULATORS = {
 
 @dataclass(frozen=True)
 class PlantSpec:
-    """What plant to run: network, calendar window, plant step and seed."""
+    """What plant to run: network, calendar window, plant step, seed and data sources.
+
+    lookahead_s: data (weather, profiles) is made for duration_s + lookahead_s so that forecasts
+    can look past the end of the run; the plant itself only runs duration_s.
+    """
 
     network: str = "ieee33"
     start: str = "2024-01-15 00:00"  # a winter Monday
     duration_s: int = 86400
     step_s: int = 60
     seed: int = 0
+    lookahead_s: int = 0
+    weather: str = "tmy3-greensboro"
+    load_profile: str = "mv_semiurb"
 
     def __post_init__(self):
         if self.network not in NETWORKS:
             raise ConfigError(f"network = {self.network!r} must be one of {sorted(NETWORKS)}")
         check("duration_s", self.duration_s, 1)
         check("step_s", self.step_s, 1, 3600)
+        check("lookahead_s", self.lookahead_s, 0)
+        if self.lookahead_s % self.step_s:
+            raise ConfigError(f"lookahead_s = {self.lookahead_s} must be a multiple of step_s = {self.step_s}")
         if self.duration_s % self.step_s:
             raise ConfigError(f"duration_s = {self.duration_s} must be a multiple of step_s = {self.step_s}")
         pd.Timestamp(self.start)  # raises on an unreadable date
+
+    @property
+    def data_s(self) -> int:
+        """Length of the data series: the run plus the forecast lookahead."""
+        return self.duration_s + self.lookahead_s
 
 
 @dataclass
@@ -94,12 +111,14 @@ def _ieee33_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     usual daily load curve of IEEE 33 studies), at the case's power factors. Heat-pump houses: 5 per load bus (160, 3 kW el.). TSEH clusters: 25 houses
     each at buses 8, 14, 24, 30 (8 kW charging, 50 kWh, 6 kW release, 6 kW direct heating).
     EVs: 3 per load bus (96, 7.4 kW, 60 kWh). PV: 8 x 200 kWp; wind: 2 x 500 kW at buses 13 and
-    29; batteries: 3 x 300 kWh / 150 kW at 10, 16, 31; micro-turbines: 2 x 300 kW at 7 and 24.
+    29; batteries: 3 x 300 kWh / 150 kW at 10, 16, 31; micro-turbines: 2 x 300 kW at 7 and 24,
+    gas at 0.15 per kWh of fuel (est.: about 500 per MWh electric at full load, between the flat
+    and the peak tariff).
     """
-    w = data.weather(spec.start, spec.duration_s, spec.step_s)
+    w = data.weather(spec.start, spec.data_s, spec.step_s, spec.weather)
     sites = networks.load_sites(net)
     n_b = len(sites)
-    profile = data.load_profiles(spec.start, spec.duration_s, spec.step_s, ["mv_semiurb"] * n_b)
+    profile = data.load_profiles(spec.start, spec.data_s, spec.step_s, [spec.load_profile] * n_b)
     stepped = profile.index < spec.duration_s  # the grid's last row closes the run, unstepped
     profile = profile / profile[stepped].max(axis=0)  # each bus's case load is its peak in the run
     s = np.hypot(sites.p_mw, sites.q_mvar)
@@ -124,7 +143,7 @@ def _ieee33_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     dev.add("PV", PVFleet(len(pv_pos), w, p_dc0_kw=200.0), pv_pos)
     dev.add("Wind", WindFleet(2, w, p_rated_kw=500.0), [13, 29])
     dev.add("Battery", BatteryFleet(3, capacity_kwh=300.0, p_max_kw=150.0), [10, 16, 31])
-    dev.add("MicroTurbine", MicroTurbineFleet(2, p_max_kw=300.0), [7, 24])
+    dev.add("MicroTurbine", MicroTurbineFleet(2, p_max_kw=300.0, gas_price_per_kwh=0.15), [7, 24])
     return dev
 
 
@@ -132,11 +151,11 @@ def _lv_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     """Seed-000-like LV feeder: per household connection a SimBench household profile (3 kWp
     annual-peak scale, est.), a heat-pump house; an EV at every second house (11 kW, 60 kWh) and
     the feeder's own PV units (SimBench ratings)."""
-    w = data.weather(spec.start, spec.duration_s, spec.step_s)
+    w = data.weather(spec.start, spec.data_s, spec.step_s, spec.weather)
     sites = networks.load_sites(net)
     n = len(sites)
     kinds = data.household_mix(n)
-    profile = data.load_profiles(spec.start, spec.duration_s, spec.step_s, kinds)
+    profile = data.load_profiles(spec.start, spec.data_s, spec.step_s, kinds)
     dev = Devices()
     dev.add("Load", BaseLoadFleet(n, sites.p_mw.to_numpy() * 1e3, pf=0.97, profile_pu=profile), sites.pos)
     dev.add("Building", BuildingFleet(n, w.frame, start=spec.start,
@@ -148,17 +167,109 @@ def _lv_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     return dev
 
 
+#: Fleet class of each device kind a scenario may list.
+FLEETS = {"Load": BaseLoadFleet, "Building": BuildingFleet, "EV": EVFleet, "PV": PVFleet, "Wind": WindFleet,
+          "Battery": BatteryFleet, "MicroTurbine": MicroTurbineFleet}
+
 NETWORKS = {
     "ieee33": (lambda: networks.ieee33(transformer=True), _ieee33_devices),
     "lv": (networks.lv_feeder, _lv_devices),
 }
 
 
-def default_devices(spec: PlantSpec):
-    """The network (pandapower net) and the shipped device set of ``spec.network``."""
+def default_devices(spec: PlantSpec, groups=(), preset: str = "default"):
+    """The network (pandapower net) and its device set: the shipped preset of ``spec.network``
+    (``preset="default"``) or none (``"none"``), with every fleet kind named in ``groups`` replaced
+    by the fleet those groups describe (see :func:`fleet_from_groups`)."""
+    if preset not in ("default", "none"):
+        raise ConfigError(f"device preset = {preset!r} must be 'default' or 'none'")
     build_net, build_devices = NETWORKS[spec.network]
     net = build_net()
-    return net, build_devices(net, spec, stream(spec.seed, "plant", "devices"))
+    rng = stream(spec.seed, "plant", "devices")
+    dev = build_devices(net, spec, rng) if preset == "default" else Devices()
+    by_kind: dict[str, list] = {}
+    for g in groups:
+        by_kind.setdefault(g.kind, []).append(g)
+    for kind, gs in by_kind.items():
+        fleet, pos = fleet_from_groups(kind, gs, net, spec, stream(spec.seed, "plant", "devices", kind))
+        dev.fleets.pop(kind, None)
+        dev.add(kind, fleet, pos)
+    return net, dev
+
+
+def fleet_from_groups(kind: str, groups, net, spec: PlantSpec, rng: np.random.Generator):
+    """One fleet of ``kind`` from device groups (objects with ``bus`` (positions or "loads"),
+    ``per_bus`` and ``params``; e.g. cosim.scenario.DeviceGroup). A group's scalar parameter applies
+    to all its units, a list to its buses in order; a parameter some group leaves out takes the
+    fleet's default there. Load groups take ``p_peak_kw`` (default: the case load of the bus), ``pf``
+    (default: the case's) and ``profile`` (a SimBench kind, default the spec's load_profile, or
+    "constant"). Returns (fleet, bus positions)."""
+    if kind not in FLEETS:
+        raise ConfigError(f"devices: unknown kind {kind!r}; allowed: {sorted(FLEETS)}")
+    sites = networks.load_sites(net)
+    n_bus = len(networks.bus_table(net))
+    pos, per_group = [], []
+    for g in groups:
+        buses = sites.pos.to_numpy() if isinstance(g.bus, str) else np.asarray(g.bus, int)
+        if np.any((buses < 0) | (buses >= n_bus)):
+            raise ConfigError(f"devices.{kind}: bus positions must lie in [0, {n_bus - 1}]; got {buses.tolist()}")
+        k = len(buses) * g.per_bus
+        vals = {}
+        for key, v in g.params.items():
+            if key == "profile":
+                continue
+            arr = np.asarray(v, float)
+            if arr.ndim and len(arr) != len(buses):
+                raise ConfigError(f"devices.{kind}.{key}: a list needs one value per bus ({len(buses)}), got {len(arr)}")
+            vals[key] = np.repeat(arr, g.per_bus) if arr.ndim else np.full(k, float(arr))
+        if kind == "Load":
+            case = sites.set_index("pos").reindex(buses)
+            vals.setdefault("p_peak_kw", np.repeat(case.p_mw.fillna(0).to_numpy() * 1e3, g.per_bus))
+            s = np.hypot(case.p_mw, case.q_mvar).replace(0, np.nan)
+            vals.setdefault("pf", np.repeat((case.p_mw / s).fillna(1.0).to_numpy(), g.per_bus))
+        pos.append(np.repeat(buses, g.per_bus))
+        per_group.append((k, vals))
+    defaults = _fleet_defaults(kind)
+    merged = {}
+    for key in sorted({key for _, vals in per_group for key in vals}):
+        parts = []
+        for k, vals in per_group:
+            if key not in vals and defaults.get(key) is None:
+                raise ConfigError(f"devices.{kind}.{key} has no default: give it in every {kind} group")
+            parts.append(vals.get(key, np.full(k, defaults.get(key, np.nan), dtype=float)))
+        merged[key] = np.concatenate(parts)
+    pos = np.concatenate(pos)
+    profiles = [kd for g, (k, _) in zip(groups, per_group) for kd in [g.params.get("profile", spec.load_profile)] * k]
+    return _make_fleet(kind, len(pos), merged, profiles, spec, rng), pos
+
+
+def _fleet_defaults(kind: str) -> dict:
+    if kind == "Building":
+        return dict(BUILDING_DEFAULTS)
+    sig = inspect.signature(FLEETS[kind].__init__).parameters
+    return {k: p.default for k, p in sig.items() if p.default is not inspect.Parameter.empty}
+
+
+def _make_fleet(kind, n, params, profiles, spec: PlantSpec, rng):
+    """The fleet object of ``kind`` with per-unit ``params``; ``profiles``: load profile per unit."""
+    w = data.weather(spec.start, spec.data_s, spec.step_s, spec.weather) if kind in ("Building", "PV", "Wind") else None
+    if kind == "Load":
+        const = np.array([p == "constant" for p in profiles])
+        if const.all():
+            return BaseLoadFleet(n, params["p_peak_kw"], pf=params["pf"])
+        profile = data.load_profiles(spec.start, spec.data_s, spec.step_s,
+                                     [spec.load_profile if c else p for p, c in zip(profiles, const)])
+        stepped = profile.index < spec.duration_s
+        profile = profile / profile[stepped].max(axis=0)  # each unit's p_peak_kw is its peak in the run
+        profile.iloc[:, np.flatnonzero(const)] = 1.0
+        return BaseLoadFleet(n, params["p_peak_kw"], pf=params["pf"], profile_pu=profile)
+    if kind == "Building":
+        return BuildingFleet(n, w.frame, start=spec.start, **params)
+    if kind in ("PV", "Wind"):
+        return FLEETS[kind](n, w, **params)
+    if kind == "EV":
+        return _ev_fleet(spec, rng, n, **params)
+    return FLEETS[kind](n, **params)
 
 
 @dataclass

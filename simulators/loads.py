@@ -48,6 +48,10 @@ class BaseLoadFleet(Fleet):
                             f"[0, {len(self.profile_pu) * self.profile_step_s}) s")
         return self.profile_pu[int(k0):int(k1)].mean(axis=0)
 
+    def mean_kw(self, t0_s: int, dt_s: int, T: int) -> np.ndarray:
+        """True active power (n, T) averaged over [t0 + k dt, t0 + (k+1) dt), kW."""
+        return np.stack([self.p_peak_kw * self._profile_mean(t0_s + k * dt_s, dt_s) for k in range(T)], axis=1)
+
     def step(self, t_s, dt_s, inputs):
         p_kw = self.p_peak_kw * self._profile_mean(t_s, dt_s)
         return {"p_mw": p_kw / 1000.0, "q_mvar": p_kw * tan_phi(self.pf) / 1000.0}

@@ -51,6 +51,11 @@ class ConverterFleet(Fleet):
                             f"[0, {(len(self.p_avail_kw) - 1) * self.grid_step_s}] s")
         return slice(int(k0), int(k1) + 1)
 
+    def mean_avail_kw(self, t0_s: int, dt_s: int, T: int) -> np.ndarray:
+        """Available AC power (n, T) averaged over [t0 + k dt, t0 + (k+1) dt), kW (trapezoid)."""
+        return np.stack([_trapezoid_mean(self.p_avail_kw[self._rows(t0_s + k * dt_s, dt_s)])
+                         for k in range(T)], axis=1)
+
     def step(self, t_s, dt_s, inputs):
         rows = self.p_avail_kw[self._rows(t_s, dt_s)]
         p_max_kw = np.nan_to_num(inputs["p_max_kw"], nan=np.inf)

@@ -1,0 +1,134 @@
+"""Thin mosaik-api-v3 adapter of :class:`controllers.multistage.MultiStageController` (in-process).
+
+One ``Controller`` entity. Wiring (done by cosim.world):
+
+* plant unit -> controller: measurements (``MEASURED``), ``time_shifted`` with ``initial_data``,
+  so at a decision time t the controller sees the plant's state as last reported before t (one
+  plant step old) and never anything from t on;
+* forecast entity of each stage -> controller: ``forecast`` (a simulators.forecast.Forecast);
+* controller -> plant unit: one output attribute per unit and setpoint, ``"<unit eid>.<attr>"``
+  (e.g. ``"EV_3.p_set_kw"``), applied from the decision time on;
+* controller -> recorder: ``log``, the decisions made at this step (Decision.log_entry()).
+
+The simulator steps every ``dt_s`` of the fastest running stage (its plan's resolution). A
+forecast made after the current time raises :class:`FutureInformationError` (the guard).
+Grid devices hold their last position when no plan covers the time (NaN is not a tap position).
+"""
+from __future__ import annotations
+
+import mosaik_api_v3
+import numpy as np
+
+from controllers.multistage import FutureInformationError, MultiStageController
+from cosim.errors import ConfigError
+
+#: Measured attributes per plant kind that the controller reads.
+MEASURED = {
+    "Building": ("t_in_c", "t_env_c", "e_st_kwh"),
+    "EV": ("e_kwh", "connected", "t_to_departure_s", "e_needed_kwh"),
+    "Battery": ("e_kwh",),
+    "MicroTurbine": ("p_kw",),
+    "Trafo": ("tap_pos",),
+    "Capacitor": ("step",),
+}
+#: Setpoint attributes per plant kind.
+SETPOINTS = {
+    "Building": ("p_hp_kw", "p_eh_kw", "p_st_kw", "q_rel_kw"),
+    "EV": ("p_set_kw",),
+    "Battery": ("p_set_kw",),
+    "MicroTurbine": ("p_set_kw", "on"),
+    "PV": ("p_max_kw",),
+    "Wind": ("p_max_kw",),
+    "Trafo": ("tap_pos",),
+    "Capacitor": ("step",),
+    "SVC": ("q_mvar",),
+}
+HOLD = ("Trafo", "Capacitor", "SVC")  # NaN -> keep the last value sent
+
+
+def setpoint_attrs(units: dict[str, list[str]]) -> list[str]:
+    """Output attribute names for plant units ``kind -> [eid, ...]``."""
+    return [f"{eid}.{a}" for kind, eids in units.items() for eid in eids for a in SETPOINTS.get(kind, ())]
+
+
+class ControllerSim(mosaik_api_v3.Simulator):
+    """init params: controller (MultiStageController), units (kind -> plant eids in fleet order),
+    step_size (s), initial (kind -> attr -> values to hold for grid devices before any plan)."""
+
+    def __init__(self):
+        super().__init__({"api_version": "3.0", "type": "time-based", "models": {}})
+        self.ctl: MultiStageController | None = None
+
+    def init(self, sid, time_resolution=1.0, controller=None, units=None, step_size=300, initial=None):
+        if controller is None or units is None:
+            raise ConfigError("ControllerSim needs the init parameters controller and units")
+        self.ctl, self.units, self.step_size = controller, units, int(step_size)
+        self.time_resolution = float(time_resolution)
+        self.where = {eid: (kind, i) for kind, eids in units.items() for i, eid in enumerate(eids)}
+        self.held = {k: {a: np.asarray(v, float).copy() for a, v in d.items()} for k, d in (initial or {}).items()}
+        inputs = sorted({a for attrs in MEASURED.values() for a in attrs} | {"forecast"})
+        self.meta["models"]["Controller"] = {
+            "public": True, "params": [], "any_inputs": False,
+            "attrs": inputs + ["log"] + setpoint_attrs(units)}
+        self.out: dict[str, float] = {}
+        self.log: list[dict] = []
+        self.decisions = []
+        return self.meta
+
+    def create(self, num, model, **params):
+        if num != 1 or getattr(self, "_created", False):
+            raise ConfigError("Controller: create exactly one entity")
+        self._created = True
+        return [{"eid": "Controller", "type": model}]
+
+    def step(self, time, inputs, max_advance):
+        t_s = int(round(time * self.time_resolution))
+        meas, forecasts = self._read(inputs.get("Controller", {}), t_s)
+        self.log = []
+        for stage in self.ctl.due(t_s):
+            fc = forecasts.get(stage)
+            if fc is None:
+                raise ConfigError(f"stage {stage!r} is due at t = {t_s} s but no forecast for it arrived")
+            dec = self.ctl.decide(stage, t_s, meas, fc)
+            self.decisions.append(dec)
+            self.log.append(dec.log_entry())
+        self.out = self._setpoints(t_s)
+        return time + self.step_size
+
+    def _read(self, attrs: dict, t_s: int):
+        n = {kind: len(eids) for kind, eids in self.units.items()}
+        meas: dict[str, dict[str, np.ndarray]] = {}
+        forecasts = {}
+        for attr, values in attrs.items():
+            if attr == "forecast":
+                for fc in values.values():
+                    if fc is None:
+                        continue
+                    if fc.made_at_s > t_s:
+                        raise FutureInformationError(f"forecast of stage {fc.stage} made at {fc.made_at_s} s "
+                                                     f"reached the controller at {t_s} s")
+                    forecasts[fc.stage] = fc
+                continue
+            for src, v in values.items():
+                kind, i = self.where[src.split(".", 1)[1]]
+                meas.setdefault(kind, {}).setdefault(attr, np.full(n[kind], np.nan))[i] = v
+        return meas, forecasts
+
+    def _setpoints(self, t_s: int) -> dict[str, float]:
+        sp = self.ctl.setpoints(t_s)
+        out = {}
+        for kind, eids in self.units.items():
+            for attr in SETPOINTS.get(kind, ()):
+                vals = sp.get(kind, {}).get(attr, np.full(len(eids), np.nan))
+                if kind in HOLD:
+                    last = self.held.setdefault(kind, {}).setdefault(attr, np.zeros(len(eids)))
+                    vals = np.where(np.isnan(vals), last, vals)
+                    self.held[kind][attr] = vals
+                out.update({f"{eid}.{attr}": float(v) for eid, v in zip(eids, vals)})
+        return out
+
+    def get_data(self, outputs):
+        data = {}
+        for eid, attrs in outputs.items():
+            data[eid] = {a: (self.log if a == "log" else self.out.get(a)) for a in attrs}
+        return data
