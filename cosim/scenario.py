@@ -30,7 +30,6 @@ default real-time stage otherwise, ``[forecast.errors.wind]`` only that signal's
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import inspect
 import numbers
@@ -148,11 +147,11 @@ def _names(cls) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 
 
-def _build(path: str, cls, table, base=None):
-    """``cls`` from a TOML table at ``path``, over the fields of ``base`` (a default instance);
+def _build(path: str, cls, table, base):
+    """``cls`` from a TOML table at ``path`` over the fields of ``base`` (its default there);
     messages of ``cls`` (relative keys) are prefixed with ``path``."""
     _check_keys(path, table, _names(cls))
-    kw = {} if base is None else {n: getattr(base, n) for n in _names(cls)}
+    kw = {n: getattr(base, n) for n in _names(cls)}
     kw.update(table)
     try:
         return cls(**kw)
@@ -162,7 +161,7 @@ def _build(path: str, cls, table, base=None):
 
 def _plain(value):
     """TOML-shaped plain data: configs as dicts, tuples as lists."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if isinstance(value, (_Table, DeviceGroup)):
         return value.to_dict()
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
