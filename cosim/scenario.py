@@ -452,7 +452,7 @@ KINDS = tuple(DEVICE_PARAMS)
 
 def _param(key: str, kind: str, value):
     """A device parameter as plain immutable data: a number, a bool, a tuple of numbers (one
-    per unit); a Load's ``profile`` is a SimBench kind or "constant", a Wind ``curve`` is
+    per bus); a Load's ``profile`` is a SimBench kind or "constant", a Wind ``curve`` is
     (wind speeds m/s, p.u. powers)."""
     if kind == "Load" and key == "profile":
         return _load_kind(key, value, ("constant",))
@@ -470,7 +470,7 @@ def _param(key: str, kind: str, value):
     if isinstance(value, (list, tuple)) and all(_is_number(v) for v in value):
         return tuple(_float(f"{key}[{i}]", v) for i, v in enumerate(value))
     raise ConfigError(f"{key} = {value!r} must be a number, true/false or a list of numbers "
-                      "(one per unit)")
+                      "(one per bus)")
 
 
 @dataclass(frozen=True)
@@ -481,9 +481,10 @@ class DeviceGroup:
     simulators.networks.bus_table(net), >= 0) or ``"loads"`` (every load site of the network,
     networks.load_sites). Units are ordered bus by bus: ``bus = [3, 7], per_bus = 2`` gives units
     at 3, 3, 7, 7. ``params``: arguments of the kind's fleet (:data:`DEVICE_PARAMS`), each a
-    number, a bool or a list with one number per unit (its length is checked for explicit buses;
-    for ``"loads"`` when the plant is built). Value ranges are checked by the fleet constructors
-    when the plant is built. In TOML one ``[[devices.<kind>]]`` table is one group, with ``bus``,
+    number or bool (all units) or a list with one number per bus, shared by that bus's units
+    (as cosim.plant.fleet_from_groups reads it; its length is checked here for explicit buses,
+    for ``"loads"`` when the plant is built). Value ranges and bus positions beyond the network
+    are checked when the plant is built (fleet constructors, fleet_from_groups). In TOML one ``[[devices.<kind>]]`` table is one group, with ``bus``,
     ``per_bus`` and the params as its keys.
     """
 
@@ -517,10 +518,11 @@ class DeviceGroup:
             if required and key not in self.params:
                 raise ConfigError(f"{key}: missing; {self.kind} groups need it (no default)")
         params = {k: _param(k, self.kind, v) for k, v in self.params.items()}
-        n = self.n
         for key, value in params.items():
-            if n is not None and isinstance(value, tuple) and key != "curve" and len(value) != n:
-                raise ConfigError(f"{key} has {len(value)} values, expected one per unit ({n})")
+            if (not isinstance(self.bus, str) and isinstance(value, tuple) and key != "curve"
+                    and len(value) != len(self.bus)):
+                raise ConfigError(f"{key} has {len(value)} values, expected one per bus "
+                                  f"({len(self.bus)})")
         _set(self, "params", _FrozenMap(params))
 
     @property
@@ -617,6 +619,10 @@ class Scenario:
             raise ConfigError(f"devices = {groups!r} must be a sequence of DeviceGroup")
         _set(self, "devices", tuple(sorted(groups, key=lambda g: KINDS.index(g.kind))))
         self._check_stage_grid()
+        if self.duration_s + self.lookahead_s() > MAX_DURATION_S:
+            raise ConfigError(f"duration_s = {self.duration_s} plus the forecast lookahead "
+                              f"{self.lookahead_s()} s exceeds the {MAX_DURATION_S} s of the "
+                              "TMY3 weather year")
 
     def _check_start(self) -> None:
         start = self.start
@@ -738,10 +744,18 @@ class Scenario:
         """``output`` with ``{name}`` and ``{seed}`` substituted (relative to the working directory)."""
         return pathlib.Path(self.output.format(name=self.name, seed=self.seed))
 
+    def lookahead_s(self) -> int:
+        """Data needed past the run's end: the longest horizon of the running stages (a plan made
+        just before the end reaches that far), rounded up to whole plant steps; 0 without stages."""
+        horizon_s = max((c.horizon_s for c in self.control.used().values()), default=0)
+        return -(-horizon_s // self.step_s) * self.step_s
+
     def plant_spec(self) -> PlantSpec:
-        """Network, calendar window, plant step and seed of the true plant."""
+        """The true plant's spec: network, calendar window, plant step, seed, data sources and
+        the forecast lookahead (:meth:`lookahead_s`)."""
         return PlantSpec(network=self.network, start=self.start, duration_s=self.duration_s,
-                         step_s=self.step_s, seed=self.seed)
+                         step_s=self.step_s, seed=self.seed, lookahead_s=self.lookahead_s(),
+                         weather=self.data.weather, load_profile=self.data.load_profile)
 
 
 def load(path_or_text: str | os.PathLike) -> Scenario:

@@ -191,8 +191,22 @@ def test_device_groups_from_battery_tables():
     assert list(fleet.p_max_kw) == [250.0, 200.0]
 
 
+def test_device_groups_build_plant_fleets():
+    """The plant reads groups as documented: lists one value per bus, shared by its units."""
+    import pandapower.networks as pn  # the published case: no power flow needed here
+    from simulators import networks
+    s = Scenario.from_toml("[[devices.Battery]]\nbus = [10, 31]\nper_bus = 2\np_max_kw = [250.0, 200.0]\n"
+                           "[[devices.Battery]]\nbus = 'loads'\ncapacity_kwh = 40\n")
+    net = pn.case33bw()
+    fleet, pos = plant.fleet_from_groups("Battery", s.devices, net, s.plant_spec(), None)
+    n_loads = len(networks.load_sites(net))
+    assert list(pos[:4]) == [10, 10, 31, 31] and fleet.n == 4 + n_loads
+    assert list(fleet.p_max_kw[:4]) == [250.0, 250.0, 200.0, 200.0]
+    assert list(fleet.capacity_kwh[4:]) == [40.0] * n_loads
+
+
 @pytest.mark.parametrize("table, message", [
-    ("bus = [1, 2]\np_max_kw = [1.0, 2.0, 3.0]", r"^devices\.Battery\[0\]\.p_max_kw has 3 values, expected one per unit \(2\)"),
+    ("bus = [1, 2]\nper_bus = 3\np_max_kw = [1.0, 2.0, 3.0]", r"^devices\.Battery\[0\]\.p_max_kw has 3 values, expected one per bus \(2\)"),
     ("bus = [1]\nper_bus = 0", r"^devices\.Battery\[0\]\.per_bus = 0 is outside the allowed range \[1, inf\]"),
     ("bus = [-1]", r"^devices\.Battery\[0\]\.bus\[0\] = -1 is outside the allowed range \[0, inf\]"),
     ("bus = 'all'", r'^devices\.Battery\[0\]\.bus = \'all\' must be "loads" or a list'),
@@ -224,8 +238,15 @@ def test_formulations_match_the_opf():
 def test_plant_spec_and_file_errors(tmp_path):
     s = Scenario(network="lv", seed=4, step_s=300, duration_s=3600,
                  control=ControlConfig(stages=("da", "id")))
-    assert s.plant_spec() == plant.PlantSpec(network="lv", start="2024-01-15 00:00",
-                                             duration_s=3600, step_s=300, seed=4)
+    assert s.plant_spec() == plant.PlantSpec(network="lv", start="2024-01-15 00:00", duration_s=3600,
+                                             step_s=300, seed=4, lookahead_s=86400)
+    assert Scenario(control=ControlConfig(stages=())).lookahead_s() == 0
+    s = Scenario(step_s=900, control=ControlConfig(stages=("da", "id"), da=StageConfig(6300, 2100, 8400),
+                                                   id=StageConfig(900, 900, 900)))
+    assert s.lookahead_s() == 9000 and s.plant_spec().data_s == 86400 + 9000  # 8400 s in whole steps
+    assert Scenario().updated({"data.weather": "tmy3-sand-point"}).plant_spec().weather == "tmy3-sand-point"
+    with pytest.raises(ConfigError, match=r"^duration_s = 31536000 plus the forecast lookahead 86400 s exceeds"):
+        Scenario(duration_s=365 * 86400)
     with pytest.raises(ConfigError, match=r"missing\.toml' cannot be read"):
         load(str(tmp_path / "missing.toml"))
     bad = tmp_path / "bad.toml"
