@@ -25,7 +25,7 @@ TOML layout (one table per config class)::
     [forecast]                          # ForecastConfig; [forecast.errors.<signal>]
     [[devices.Battery]]                 # one DeviceGroup per table: bus, per_bus and fleet params
 
-Partial tables override only the keys they give: ``[control.rt]`` with ``dt_s = 60`` keeps the
+Partial tables override only the keys they give: ``[control.rt]`` with ``every_s = 900`` keeps the
 default real-time stage otherwise, ``[forecast.errors.wind]`` only that signal's given keys.
 """
 from __future__ import annotations
