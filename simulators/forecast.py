@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from cosim.errors import ConfigError, DataError, check
+from cosim.errors import ConfigError, DataError, check, per_unit
 from cosim.seeds import stream
 
 STAGES = ("da", "id", "rt")
@@ -101,14 +101,13 @@ def _int_field(field: str, value, lo: int, lo_open: bool = False) -> int:
     return int(value)
 
 
-def _ar1(w: np.ndarray, phi: float) -> np.ndarray:
-    """AR(1) along the last axis from i.i.d. unit-variance draws ``w``: z[0] = w[0],
-    z[k] = phi z[k-1] + sqrt(1 - phi^2) w[k] (unit variance at every k)."""
-    z = np.moveaxis(w, -1, 0).copy()  # time first: one vector operation per step
+def _ar1_inplace(z: np.ndarray, phi: float) -> np.ndarray:
+    """Turn i.i.d. unit-variance draws w (the array ``z``, overwritten) into an AR(1) along axis 0:
+    z[0] = w[0], z[k] = phi z[k-1] + sqrt(1 - phi^2) w[k] (unit variance at every k)."""
     z[1:] *= np.sqrt(1.0 - phi * phi)
-    for k in range(1, z.shape[0]):
+    for k in range(1, z.shape[0]):  # time first: one contiguous vector operation per step
         z[k] += phi * z[k - 1]
-    return np.ascontiguousarray(np.moveaxis(z, 0, -1))
+    return z
 
 
 def _draw(rng: np.random.Generator, dist: str, shape) -> np.ndarray:
@@ -127,7 +126,8 @@ class ForecastErrors:
     units), so adding a signal or changing one spec never changes another signal's draws, and
     changing a spec's widths, tau_h or common keeps its own draws (common random numbers).
     ``perfect=True`` makes every error exactly zero (nothing is drawn).
-    Memory: 3 x 8 bytes per unit and grid point per signal (1000 units, 2 days at 300 s: 14 MB).
+    Memory: 3 x 8 bytes per unit and grid point per signal are kept (1000 units, 2 days at 300 s:
+    14 MB; a year: 2.5 GB), about three times that while one signal is generated.
     """
 
     def __init__(self, specs: dict[str, ErrorSpec], n_units: dict[str, int], duration_s: int,
@@ -155,16 +155,18 @@ class ForecastErrors:
         spec, n = self.specs[signal], self.n_units[signal]
         phi = float(np.exp(-self.res_s / (3600.0 * spec.tau_h)))
         c = float(spec.common)
-        z = {}
-        for comp in ("rt", "id", "da"):
+        z = np.empty((self.K, 3, n + 1))  # time, comp (rt, id, da), [common series, units]
+        for i, comp in enumerate(("rt", "id", "da")):
             rng = stream(self.seed, "forecast", signal, comp)
-            z_common = _ar1(_draw(rng, spec.dist, self.K), phi)
-            z_unit = _ar1(_draw(rng, spec.dist, (n, self.K)), phi)
-            z[comp] = np.sqrt(c) * z_common + np.sqrt(1.0 - c) * z_unit
+            z[:, i, 0] = _draw(rng, spec.dist, self.K)
+            z[:, i, 1:] = _draw(rng, spec.dist, (self.K, n))
+        _ar1_inplace(z, phi)
+        z = np.sqrt(c) * z[:, :, :1] + np.sqrt(1.0 - c) * z[:, :, 1:]
+        z_rt, z_id, z_da = z[:, 0], z[:, 1], z[:, 2]
         s_da, s_id, s_rt = spec.sigma()
-        e_rt = s_rt * z["rt"]
-        e_id = e_rt + np.sqrt(s_id ** 2 - s_rt ** 2) * z["id"]
-        e_da = e_id + np.sqrt(s_da ** 2 - s_id ** 2) * z["da"]
+        e_rt = s_rt * z_rt
+        e_id = e_rt + np.sqrt(s_id ** 2 - s_rt ** 2) * z_id
+        e_da = e_id + np.sqrt(s_da ** 2 - s_id ** 2) * z_da
         return {"rt": e_rt, "id": e_id, "da": e_da}
 
     def _spec(self, signal: str, stage: str) -> ErrorSpec:
@@ -196,7 +198,7 @@ class ForecastErrors:
             return np.zeros((n, T))
         m = dt_s // self.res_s
         i0 = t0_s // self.res_s
-        return self._e[signal][stage][:, i0:i0 + T * m].reshape(n, T, m).mean(axis=2)
+        return self._e[signal][stage][i0:i0 + T * m].reshape(T, m, n).mean(axis=1).T  # stored (K, n)
 
     def apply(self, signal: str, stage: str, truth, t0_s: int, dt_s: int, capacity=None) -> np.ndarray:
         """(n, T) forecast of the interval means ``truth`` (n, T) by the signal's kind.
@@ -212,8 +214,7 @@ class ForecastErrors:
         if spec.kind == "capacity":
             if capacity is None:
                 raise ConfigError(f"forecast.{signal}.kind = 'capacity' needs a capacity")
-            cap = check(f"forecast.{signal}.capacity",
-                        np.broadcast_to(np.asarray(capacity, float), (n,)), 0)[:, None]
+            cap = per_unit(f"forecast.{signal}.capacity", capacity, n, 0)[:, None]
         e = self.error(signal, stage, t0_s, dt_s, truth.shape[1])
         if self.perfect:
             return truth.copy()
