@@ -1,0 +1,131 @@
+"""mosaik sink that writes everything it receives into a run record (:mod:`cosim.record`).
+
+One ``Recorder`` entity takes any input::
+
+    world = mosaik.World({..., "Rec": {"python": "cosim.recorder_sim:RecorderSim"}})
+    rec = world.start("Rec", step_size=60, path="out/run.h5", meta={"seed": 0}).Recorder()
+    world.connect(bus, rec, "vm_pu")        # -> series group plant/Bus, column "Bus_17"
+    world.connect(controller, rec, "log")   # -> event groups named by the controller's entries
+
+Number/bool values are grouped by entity type into series ``plant/<Type>``: the type is the source's
+eid (after the first ".") up to its last "_" ("GridSim-0.Bus_17" -> "Bus", "Grid" -> "Grid").
+Columns are the eids sorted by (type, numeric suffix), fixed by the first step a type is seen; an
+entity that sends nothing at a later step gets NaN there. The attribute ``log`` carries a list of
+controller entries ``{"group", "t_s", "scalars", "arrays"}``, each one event row. Send it as a
+non-persistent output (an event-based or hybrid controller); a time-based controller's output is
+persistent and re-delivered at every recorder step until it steps again, so an entry whose t_s is not
+after the last one recorded at an earlier step from that source and group is taken as such a
+re-delivery and skipped.
+A row's time is ``time * time_resolution`` in integer seconds.
+"""
+from __future__ import annotations
+
+import numbers
+from collections import defaultdict
+
+import mosaik_api_v3
+import numpy as np
+
+from cosim.errors import ConfigError, DataError
+from cosim.record import RecordWriter
+from simulators.fleet_sim import checked_step_size
+
+META = {
+    "api_version": "3.0",
+    "type": "time-based",
+    "models": {"Recorder": {"public": True, "params": [], "attrs": [], "any_inputs": True}},
+}
+LOG = "log"
+
+
+def entity_type(full_id: str) -> str:
+    """Entity type of a mosaik full id: eid up to its last "_" ("Sim-0.Bus_17" -> "Bus")."""
+    eid = full_id.split(".", 1)[-1]
+    return eid.rsplit("_", 1)[0] if "_" in eid else eid
+
+
+def column_key(eid: str) -> tuple:
+    """Sort key (type, numeric suffix, eid): Bus_2 before Bus_10; a non-numeric suffix sorts last."""
+    head, _, tail = eid.rpartition("_")
+    return (head or eid, 0, int(tail), eid) if head and tail.isdigit() else (head or eid, 1, 0, eid)
+
+
+class RecorderSim(mosaik_api_v3.Simulator):
+    def __init__(self):
+        super().__init__(META)
+        self.eid = None
+        self.writer: RecordWriter | None = None
+        self.path = None
+        self.columns: dict[str, list[str]] = {}  # series group -> eids, fixed at first sight
+        self.index: dict[str, dict[str, int]] = {}  # series group -> eid -> column
+        self.full_ids: dict[str, str] = {}  # eid -> full id that sent it first (collision check)
+        self.last_event: dict[tuple[str, str], int] = {}  # (source, group) -> t_s recorded last
+
+    def init(self, sid, time_resolution=1.0, step_size=60, path=None, meta=None, flush_every=1):
+        if path is None:
+            raise ConfigError("Recorder: path (the record file to write) is required")
+        self.step_size = checked_step_size("Recorder", step_size)
+        self.time_resolution = float(time_resolution)
+        self.writer = RecordWriter(path, meta=meta, flush_every=flush_every)
+        self.path = self.writer.path
+        return self.meta
+
+    def create(self, num, model):
+        if self.eid is not None or num != 1:
+            raise ConfigError(f"Recorder: num = {num}, but a recorder holds exactly one entity "
+                              f"({'already created' if self.eid else 'create one'})")
+        self.eid = "Recorder"
+        return [{"eid": self.eid, "type": model}]
+
+    def step(self, time, inputs, max_advance):
+        t_s = int(round(time * self.time_resolution))
+        rows: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+        for attr, sources in inputs.get(self.eid, {}).items():
+            for src in sorted(sources):
+                value = sources[src]
+                if attr == LOG:
+                    self._log(src, value)
+                    continue
+                if value is None:
+                    value = np.nan
+                if not isinstance(value, (numbers.Real, np.bool_)):
+                    raise DataError(f"Recorder: {src}.{attr} = {value!r} is not a number or bool "
+                                    f"(only '{LOG}' may carry other values)")
+                eid = src.split(".", 1)[-1]
+                if self.full_ids.setdefault(eid, src) != src:
+                    raise DataError(f"Recorder: {src} and {self.full_ids[eid]} share the eid {eid!r}; "
+                                    f"columns are eids, so they must be unique")
+                rows[f"plant/{entity_type(src)}"][attr][eid] = float(value)
+        for group in sorted(rows):
+            seen = {eid for values in rows[group].values() for eid in values}
+            if group not in self.columns:
+                self.columns[group] = sorted(seen, key=column_key)
+                self.index[group] = {eid: i for i, eid in enumerate(self.columns[group])}
+            cols, index = self.columns[group], self.index[group]
+            if not seen <= index.keys():
+                raise DataError(f"Recorder: {group} gained entities {sorted(seen - index.keys())} "
+                                f"after its columns were fixed at {len(cols)} entities")
+            values = {}
+            for attr, by_eid in rows[group].items():
+                row = np.full(len(cols), np.nan)
+                row[[index[e] for e in by_eid]] = list(by_eid.values())
+                values[attr] = row
+            self.writer.append_row(group, t_s, values, cols)
+        return time + self.step_size
+
+    def _log(self, src: str, entries) -> None:
+        before = dict(self.last_event)  # entries of this one list may share a t_s
+        for entry in entries or []:
+            try:
+                group, t_entry = entry["group"], int(entry["t_s"])
+            except (KeyError, TypeError, ValueError) as err:
+                raise DataError(f"Recorder: log entry {entry!r} from {src} needs 'group' (str) and "
+                                f"'t_s' (int)") from err
+            if t_entry <= before.get((src, group), -np.inf):
+                continue
+            self.writer.append_event(group, t_entry, entry.get("scalars"), entry.get("arrays"))
+            self.last_event[(src, group)] = t_entry
+
+    def finalize(self):
+        if self.writer is not None:
+            self.writer.close()
