@@ -80,11 +80,11 @@ def _kind(dtype: np.dtype) -> str:
     return "O" if h5py.check_string_dtype(dtype) else dtype.kind
 
 
-def _name(group: str, name: str) -> str:
+def _check_name(group: str, name: str) -> None:
+    """A dataset name must be one HDF5 path component, not the time axis or the columns."""
     if not name or "/" in name or name in (TIME[SERIES], TIME[EVENTS], "columns"):
         raise ValueError(f"{group}: dataset name {name!r} must be non-empty, without '/', "
                          f"and not time_s, t_s or columns")
-    return name
 
 
 class _Group:
@@ -147,7 +147,8 @@ class RecordWriter:
                 arr = np.full(n_col, float(arr))
             if arr.shape != (n_col,):
                 raise ValueError(f"{group}/{attr}: shape {arr.shape} does not match ({n_col},) columns")
-            rows[_name(group, attr)] = arr
+            _check_name(group, attr)
+            rows[attr] = arr
         if g is None:
             g = self._group(group, SERIES, columns)
             g.h5.create_dataset("columns", data=np.array(columns, dtype=object), dtype=STR)
@@ -162,6 +163,7 @@ class RecordWriter:
         g = self._existing(group, EVENTS)
         rows, new = {}, {}  # name -> value; name -> (row shape, dtype) of datasets to create
         for name, value in (scalars or {}).items():
+            _check_name(group, name)
             if value is None:
                 continue
             if isinstance(value, np.ndarray) and value.ndim == 0:
@@ -174,7 +176,7 @@ class RecordWriter:
                 kind, dtype, value = "f", np.float64, float(value)
             else:
                 raise ValueError(f"{group}/{name}: scalar {value!r} must be a str, int, bool or float")
-            have = g.h5.get(_name(group, name)) if g is not None else None
+            have = g.h5.get(name) if g is not None else None
             if have is None:
                 new[name] = ((), dtype)
             elif have.ndim != 1 or (_kind(have.dtype) != kind and (_kind(have.dtype), kind) != ("f", "i")):
@@ -182,12 +184,13 @@ class RecordWriter:
                                  f"(dtype {have.dtype}, row shape {have.shape[1:]})")
             rows[name] = value
         for name, value in (arrays or {}).items():
+            _check_name(group, name)
             if value is None:
                 continue
             if name in rows:
                 raise ValueError(f"{group}/{name}: given both as a scalar and as an array")
             arr = np.asarray(value, dtype=float)
-            have = g.h5.get(_name(group, name)) if g is not None else None
+            have = g.h5.get(name) if g is not None else None
             if have is None:
                 new[name] = (arr.shape, np.float64)
             elif have.shape[1:] != arr.shape or _kind(have.dtype) != "f":
@@ -218,13 +221,14 @@ class RecordWriter:
     # -- internals -------------------------------------------------------------------------------
 
     def _existing(self, path: str, kind: str) -> _Group | None:
-        g = self.groups.get(path)
+        g = self.groups.get(path.strip("/"))
         if g is not None and g.kind != kind:
             raise ValueError(f"{path} is a {g.kind} group, not a {kind} group")
         return g
 
     def _group(self, path: str, kind: str, columns=None) -> _Group:
-        if path.strip("/") in ("", "meta") or path.strip("/").startswith("meta/"):
+        path = path.strip("/")
+        if path in ("", "meta") or path.startswith("meta/"):
             raise ValueError(f"group {path!r} must be a non-empty path outside /meta")
         h5 = self.h5.require_group(path)
         h5.attrs["kind"] = kind

@@ -27,7 +27,7 @@ def test_series_round_trip_with_calendar_index(tmp_path):
     with RecordWriter(path, meta={"start": "2024-01-15 00:00"}) as w:
         for k in range(4):
             w.append_row("plant/Bus", 60 * k, {"vm_pu": [1.0 + k, 2.0 + k, 3.0 + k], "p_mw": 0.5}, COLS)
-        w.append_row("plant/Grid", 0, {"p_ext_mw": [1.25]}, ["Grid"])
+        w.append_row("/plant/Grid", 0, {"p_ext_mw": [1.25]}, ["Grid"])  # same group as "plant/Grid"
     vm = read(path, "plant/Bus", "vm_pu")
     assert list(vm.columns) == COLS
     assert list(vm.index) == list(pd.date_range("2024-01-15", periods=4, freq="60s"))
@@ -94,6 +94,8 @@ def test_mismatches_raise_naming_the_group(tmp_path):
         w.append_event("control/rt", 300, {"iters": 3})
         with pytest.raises(ValueError, match="control/rt/iters"):
             w.append_event("control/rt", 600, {"iters": 2.5})
+        with pytest.raises(ValueError, match="control/da: dataset name 'a/b'"):
+            w.append_event("control/da", 0, {"a/b": 1.0})
         with pytest.raises(ValueError, match="plant/Bus is a series group"):
             w.append_event("plant/Bus", 0, {"x": 1.0})
     # the failed appends wrote nothing
