@@ -58,6 +58,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.path = None
         self.columns: dict[str, list[str]] = {}  # series group -> eids, fixed at first sight
         self.index: dict[str, dict[str, int]] = {}  # series group -> eid -> column
+        self.where: dict[str, tuple[str, str]] = {}  # source full id -> (series group, eid)
         self.full_ids: dict[str, str] = {}  # eid -> full id that sent it first (collision check)
         self.last_event: dict[tuple[str, str], int] = {}  # (source, group) -> t_s recorded last
 
@@ -81,21 +82,18 @@ class RecorderSim(mosaik_api_v3.Simulator):
         t_s = int(round(time * self.time_resolution))
         rows: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
         for attr, sources in inputs.get(self.eid, {}).items():
-            for src in sorted(sources):
-                value = sources[src]
-                if attr == LOG:
-                    self._log(src, value)
-                    continue
+            if attr == LOG:
+                for src in sorted(sources):
+                    self._log(src, sources[src])
+                continue
+            for src, value in sources.items():
+                group, eid = self.where.get(src) or self._place(src)
                 if value is None:
                     value = np.nan
-                if not isinstance(value, (numbers.Real, np.bool_)):
+                elif not isinstance(value, (numbers.Real, np.bool_)):
                     raise DataError(f"Recorder: {src}.{attr} = {value!r} is not a number or bool "
                                     f"(only '{LOG}' may carry other values)")
-                eid = src.split(".", 1)[-1]
-                if self.full_ids.setdefault(eid, src) != src:
-                    raise DataError(f"Recorder: {src} and {self.full_ids[eid]} share the eid {eid!r}; "
-                                    f"columns are eids, so they must be unique")
-                rows[f"plant/{entity_type(src)}"][attr][eid] = float(value)
+                rows[group][attr][eid] = value
         for group in sorted(rows):
             seen = {eid for values in rows[group].values() for eid in values}
             if group not in self.columns:
@@ -108,10 +106,19 @@ class RecorderSim(mosaik_api_v3.Simulator):
             values = {}
             for attr, by_eid in rows[group].items():
                 row = np.full(len(cols), np.nan)
-                row[[index[e] for e in by_eid]] = list(by_eid.values())
+                row[[index[e] for e in by_eid]] = np.fromiter(by_eid.values(), float, len(by_eid))
                 values[attr] = row
             self.writer.append_row(group, t_s, values, cols)
         return time + self.step_size
+
+    def _place(self, src: str) -> tuple[str, str]:
+        """Series group and column of a source seen for the first time; eids must be unique."""
+        eid = src.split(".", 1)[-1]
+        if self.full_ids.setdefault(eid, src) != src:
+            raise DataError(f"Recorder: {src} and {self.full_ids[eid]} share the eid {eid!r}; "
+                            f"columns are eids, so they must be unique")
+        self.where[src] = (f"plant/{entity_type(src)}", eid)
+        return self.where[src]
 
     def _log(self, src: str, entries) -> None:
         before = dict(self.last_event)  # entries of this one list may share a t_s
