@@ -231,3 +231,83 @@ def test_permutation_restructure_matches_cvxpy_clarabel(rn33):
     ours = prob.solve(discrete="relaxed")
     prob.problem.solve(solver=cp.CLARABEL)
     assert abs(prob.problem.value - ours.objective) < 1e-6 * abs(ours.objective)
+
+
+def _case33(T, **cfg):
+    """The benchmark case (benchmarks/bench_opf.py): IEEE 33 with OLTC, CBs, SVC, batteries, PV, MT;
+    tap and CB steps fixed, so each solve is one SOCP."""
+    from simulators.networks import ieee33
+    net = ieee33(transformer=True)
+    rn = from_pandapower(net, exclude_shunts=net.shunt.index)
+    b = rn.bus_index([17, 32, 24, 13, 29])
+    blocks = [FixedLoads.from_network(rn), CapacitorBanks.from_net(net, rn), SVC.from_net(net, rn),
+              Battery(b[:2], e_max_mwh=1.0, p_max_mw=0.3, cost_per_mwh=2.0),
+              Renewables(b[2:4], s_rated_mva=0.6, q_mode="circle", name="pv"),
+              MicroTurbine(b[4:], 0.0, 0.5, cost_per_mwh=60.0, ramp_mw_per_h=0.5, q_max_mvar=0.2)]
+    prob = OPFProblem(rn, blocks, T=T, dt_h=24 / T, config=OPFConfig(**cfg))
+    prob.set_data(tap_pos=np.zeros(T, int), blocks={"cb": {"steps": np.full((2, T), 3.0)},
+                                                  "ess": {"e0_mwh": [0.5, 0.5]}, "mt": {"p0_mw": 0.2}})
+    return prob, rn
+
+
+def _data33(prob, rn, rng, load_scale=1.0):
+    T = prob.T
+    hours = np.arange(T) * 24 / T
+    shape = load_scale * (0.7 + 0.3 * np.sin((hours - 6) / 24 * 2 * np.pi) + 0.05 * rng.standard_normal(T))
+    k, pv = prob.blocks["load"].bus, prob.blocks["pv"]
+    price = 40 + 40 * (np.abs(hours - 13) < 3) + 10 * rng.random(T)
+    sun = np.clip(np.sin((hours - 6) / 12 * np.pi), 0, None)
+    prob.set_data(price_import=price, price_export=0.5 * price,
+                  blocks={"load": {"p_mw": rn.p_mw[k, None] * shape, "q_mvar": rn.q_mvar[k, None] * shape},
+                          "pv": {"p_avail_mw": pv.s_rated_mva[:, None] * sun * (0.9 + 0.1 * rng.random((pv.n, T)))},
+                          "ess": {"e0_mwh": rng.uniform(0.2, 0.8, 2)}})
+
+
+@pytest.mark.parametrize("T, cfg", [(3, {}), (24, {}), (3, {"weights": {"peak": 10.0}})])
+def test_direct_path_equals_cvxpy_path(T, cfg):
+    direct, rn = _case33(T, **cfg)
+    ref, _ = _case33(T, direct=False, **cfg)
+    for seed in range(3):
+        for prob in (direct, ref):
+            _data33(prob, rn, np.random.default_rng(seed))
+        a, b = direct.solve(), ref.solve()
+        assert a.status == b.status == "optimal" and a.iterations > 0 and a.solve_time_s > 0
+        assert abs(a.objective - b.objective) <= 1e-7 * max(1.0, abs(b.objective))
+        for va, vb in zip(direct.problem.variables(), ref.problem.variables()):
+            assert va.name() == vb.name() and np.abs(va.value - vb.value).max() <= 1e-7, va.name()
+        for key in ("v_pu", "p_bus_mw", "q_bus_mvar", "loss_mw"):
+            assert np.allclose(a.network[key], b.network[key], rtol=0, atol=1e-7), key
+        assert a.costs.keys() == b.costs.keys()
+        assert all(abs(a.costs[k] - b.costs[k]) <= 1e-7 * max(1.0, abs(b.costs[k])) for k in a.costs)
+    assert direct._direct is not None and direct._direct.solver is not None and ref._direct is None
+
+
+def test_direct_path_infeasible_data_maps_status_and_recovers():
+    direct, rn = _case33(3)
+    ref, _ = _case33(3, direct=False)
+    rng = np.random.default_rng(5)
+    for prob in (direct, ref):
+        _data33(prob, rn, np.random.default_rng(0))
+        assert prob.solve().ok
+        _data33(prob, rn, np.random.default_rng(1), load_scale=4.0)  # no dispatch holds the voltage band
+    a, b = direct.solve(), ref.solve()
+    assert a.status == b.status == "infeasible"
+    assert a.diagnosis == b.diagnosis and a.iterations > b.iterations  # the direct attempt counts too
+    _data33(direct, rn, rng)
+    again = direct.solve()
+    assert again.ok and direct._direct_ok
+
+
+def test_direct_path_not_used_when_disabled_or_unavailable(rn33):
+    off = _base(rn33, OPFConfig(v_min_pu=0.9, direct=False))
+    assert off.solve().ok and off._direct is None
+    nodpp = _base(rn33, OPFConfig(v_min_pu=0.9, dpp=False))
+    assert nodpp.solve().ok and nodpp._direct is None
+    bad = _base(rn33, OPFConfig(v_min_pu=0.9, solver_opts={"no_such_option": 1}))
+    res = bad.solve()
+    assert res.status == "solver_error" and not bad._direct_ok  # cvxpy's path reported the error
+    on = _base(rn33, OPFConfig(v_min_pu=0.9))
+    res = on.solve()
+    assert res.ok and on._direct is not None
+    on.problem.solve(solver="CLARABEL")
+    assert abs(on.problem.value - res.objective) < 1e-6 * abs(res.objective)

@@ -14,8 +14,19 @@ Performance choices (measured on this 2-core machine, IEEE 33 with fixed loads u
     one ``cp.SOC(axis=0)`` over all (branch, period) rows; no Python loops over t or buses.
   * DPP: everything that changes between solves is a cvxpy Parameter (prices, forecasts, initial
     states, references, discrete bounds); the problem is compiled once in ``__init__`` and re-solved
-    by setting ``.value``. Clarabel's data-update path is used (warm_start=True, presolve off),
-    which skips its setup. Fixed loads are one Parameter row per bus (FixedLoads.from_network).
+    by setting ``.value``. Fixed loads are one Parameter row per bus (FixedLoads.from_network).
+  * Re-solves skip cvxpy's per-solve round trip (``controllers/opf/direct.py``): c, A, b are sparse
+    mat-vecs of cvxpy's cached parametric tensors, only their Parameter-dependent entries go to
+    Clarabel's data update (presolve off, so its setup is kept; bench case at T = 3: 3 of A's
+    2312 values, 222 of b's 1240) and x is written into the Variables by offset. Time per re-solve above
+    Clarabel's bare ``solve()`` call (bench case of benchmarks/bench_opf.py, median): IEEE 33
+    T = 3: 3.1 -> 0.7 ms (solve 5.1 ms), T = 24: 9.0 -> 1.4 ms (solve 49-53 ms); LV T = 3:
+    5.3 -> 1.1 ms (solve 31 ms). Any status but "Solved", a reduction it does not reproduce or an
+    exception hands the solve to cvxpy's path (``OPFConfig(direct=False)`` always uses it).
+    Direct solves leave ``self.problem``'s status, value and duals as cvxpy last set them.
+  * Results: block injections are evaluated block by block and parent voltages with numpy rather
+    than through cvxpy's expression trees, and fixed Discretes are stored with ``save_value`` (the
+    ``.value`` setter's validation took 0.1 ms per variable): about 0.7 -> 0.2 ms at T = 3.
   * cvxpy 1.9.3's DPP compile of a SOC problem was O(variables x parameter entries) (issue #1332):
     build T=96 took 2.7 s (CPP backend) / 7.2 s (SCIPY); the whole cost is one sparse matmul in
     ConicSolver.format_constraints. ``_Clarabel`` replaces that operator by the equivalent signed
@@ -55,6 +66,7 @@ from cvxpy.reductions.solvers.conic_solvers import conic_solver
 from cvxpy.reductions.solvers.conic_solvers.clarabel_conif import CLARABEL
 
 from controllers.opf.block import Block, Context, Discrete
+from controllers.opf.direct import SOLVED, DirectClarabel, DirectSolution
 from controllers.opf.network import RadialNetwork
 from cosim.errors import ConfigError, check
 
@@ -137,6 +149,8 @@ class OPFConfig:
     weights: term -> weight; terms "grid", "loss", "peak", "track" and block names; missing terms
     weigh 1 except "peak" (0). track: "grid.p_mw" or "<block>.<attr>" -> weight (currency per
     MW^2 h); its reference is a Parameter set with ``set_data(ref={...})``.
+    direct: re-solve the DPP problem by calling Clarabel on cvxpy's cached parametric tensors
+    (controllers.opf.direct) instead of through cvxpy; False (or dpp=False) keeps cvxpy's path.
     """
 
     formulation: str = "socp"
@@ -150,6 +164,7 @@ class OPFConfig:
     track: dict = field(default_factory=dict)
     loss_price_margin: float = 1.0
     dpp: bool = True
+    direct: bool = True
     solver_opts: dict = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -173,7 +188,8 @@ class OPFResult:
 
     status: "optimal", "optimal_inaccurate", "infeasible", "unbounded", "solver_error",
     "infeasible_after_rounding". solve_time_s: the solver's own time (summed over the solves of a
-    discrete method); wall_time_s: the whole call; build_time_s: building and first compile.
+    discrete method; Clarabel 0.11's includes its one-off setup, measured +1 ms at T = 3 and +7 ms
+    at T = 24 on IEEE 33 over its bare solve() call); wall_time_s: the whole call; build_time_s: building and first compile.
     gap_abs / gap_rel: max over branches and periods of l v_parent - P^2 - Q^2 (p.u.^2), and that
     divided by max(l v_parent); None for LinDistFlow. discrete_method: "continuous" (no free
     Discrete), "relaxed", "relax-round-fix" or "milp-highs". plan: block name -> block.plan();
@@ -238,6 +254,8 @@ class OPFProblem:
         cons = [c for fam in self.families.values() for c in fam]
         self.problem = cp.Problem(cp.Minimize(self.objective), cons)
         self._milp: cp.Problem | None = None
+        self._direct: DirectClarabel | None = None
+        self._direct_ok = self.cfg.dpp and self.cfg.direct
         self._loss_price_user = np.zeros(self.T)
         self._defaults()
         if self.cfg.dpp:
@@ -247,13 +265,17 @@ class OPFProblem:
     # ---------------------------------------------------------------- build
     def _injection(self, attr: str) -> cp.Expression:
         """Net consumption per bus (n_bus, T) in p.u. from all blocks (consumer convention)."""
-        parts = []
-        for b in self.blocks.values():
-            expr = getattr(b, attr)
-            if b.n == 0 or expr is None:
-                continue
-            parts.append((self.net.incidence(b.bus) / self.net.s_base_mva) @ expr)
+        self._bus_parts[attr] = [(self.net.incidence(b.bus), getattr(b, attr)) for b in self.blocks.values()
+                                 if b.n and getattr(b, attr) is not None]
+        parts = [(inc / self.net.s_base_mva) @ expr for inc, expr in self._bus_parts[attr]]
         return sum(parts[1:], parts[0]) if parts else cp.Constant(np.zeros((self.net.n_bus, self.T)))
+
+    def _bus_value(self, attr: str) -> np.ndarray:
+        """Value of ``_injection(attr)`` in MW (Mvar), summed block by block (cheaper than cvxpy's tree)."""
+        out = np.zeros((self.net.n_bus, self.T))
+        for inc, expr in self._bus_parts[attr]:
+            out += inc @ expr.value
+        return out
 
     def _build_network(self) -> None:
         """DistFlow (Baran & Wu 1989, eqs. in physics.md section 9) in matrix form."""
@@ -263,11 +285,12 @@ class OPFProblem:
         self.P = cp.Variable((n.n_br, T), name="p_pu")
         self.Q = cp.Variable((n.n_br, T), name="q_pu")
         self.l = cp.Variable((n.n_br, T), nonneg=True, name="l_pu2") if socp else None
+        self._bus_parts: dict[str, list] = {}
         self.p_bus, self.q_bus = self._injection("p_mw"), self._injection("q_mvar")
         ptot = self.p_bus + sp.diags(n.g_pu) @ self.v
         qtot = self.q_bus - sp.diags(n.b_pu) @ self.v
         down = sp.identity(n.n_br, format="csr") - n.children()   # P_k - sum_children P_m
-        Fp = n.parent_map()
+        self._Fp = Fp = n.parent_map()
         v_par = Fp @ self.v
         R, X = sp.diags(n.r_pu), sp.diags(n.x_pu)
         p_bal = down @ self.P == ptot[1:]
@@ -472,9 +495,46 @@ class OPFProblem:
             raise ConfigError(f"Parameters without a value: {missing}; set them with set_data(...)")
 
     def _solve_once(self, problem: cp.Problem | None = None, solver=CLARABEL_SOLVER) -> OPFResult:
-        """One solve; Discrete entries fixed by lo = hi are reported at exactly that value."""
+        """One solve; Discrete entries fixed by lo = hi are reported at exactly that value.
+
+        The compiled problem goes to Clarabel directly (``_solve_direct``) when it can; any other
+        outcome than "Solved" is solved again through cvxpy, which maps the status as it always did
+        (solve_time_s and iterations then add both solves).
+        """
         prob = problem or self.problem
         opts = {**CLARABEL_OPTS, **self.cfg.solver_opts} if solver is CLARABEL_SOLVER else {}
+        direct = self._solve_direct(opts) if prob is self.problem and self._direct_ok else None
+        if direct is not None and direct.status == SOLVED:
+            res = OPFResult(status="optimal", solve_time_s=direct.solve_time_s, iterations=direct.iterations)
+            self._finish(res)
+            res.objective = direct.objective
+            return res
+        res = self._solve_cvxpy(prob, solver, opts)
+        if direct is not None:
+            res.solve_time_s += direct.solve_time_s
+            res.iterations += direct.iterations
+        return res
+
+    def _solve_direct(self, opts: dict) -> DirectSolution | None:
+        """Solve through :class:`DirectClarabel`; None if it cannot be used (then never again) or failed."""
+        try:
+            if self._direct is None:
+                self._direct = DirectClarabel(self.problem, CLARABEL_SOLVER, CANON_BACKEND, opts)
+        except Exception:  # structure or settings the direct path does not take: cvxpy's path decides
+            self._direct_ok = False
+            return None
+        try:
+            return self._direct.solve()
+        except Exception:  # e.g. a rejected data update: set up afresh next time, cvxpy answers now
+            self._direct.solver = None
+            return None
+
+    def _finish(self, res: OPFResult) -> None:
+        for d in self.discretes:  # save_value: the .value setter's validation took 0.1 ms per variable
+            d.var.save_value(np.where(d.lo.value == d.hi.value, d.lo.value, d.var.value))
+        self._collect(res)
+
+    def _solve_cvxpy(self, prob: cp.Problem, solver, opts: dict) -> OPFResult:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
@@ -487,9 +547,7 @@ class OPFProblem:
         res = OPFResult(status=status if status in OK or status is None else _plain(status),
                         solve_time_s=float(stats.solve_time or 0.0), iterations=int(stats.num_iters or 0))
         if res.ok:
-            for d in self.discretes:
-                d.var.value = np.where(d.lo.value == d.hi.value, d.lo.value, d.var.value)
-            self._collect(res)
+            self._finish(res)
             res.objective = float(prob.value)
         return res
 
@@ -547,20 +605,20 @@ class OPFProblem:
     # ---------------------------------------------------------------- results
     def _collect(self, res: OPFResult) -> None:
         n, s = self.net, self.net.s_base_mva
-        v = self.v.value
-        net = dict(v_pu=np.sqrt(np.maximum(v, 0)), p_mw=self.P.value * s, q_mvar=self.Q.value * s,
+        v, P, Q = self.v.value, self.P.value, self.Q.value
+        net = dict(v_pu=np.sqrt(np.maximum(v, 0)), p_mw=P * s, q_mvar=Q * s,
                    p_grid_mw=self.p_grid.value * s, q_grid_mvar=self.q_grid.value * s,
-                   p_bus_mw=np.asarray(self.p_bus.value) * s, q_bus_mvar=np.asarray(self.q_bus.value) * s)
+                   p_bus_mw=self._bus_value("p_mw"), q_bus_mvar=self._bus_value("q_mvar"))
         net["v_pu"][0] = np.sqrt(self.v_ext_pu2.value)
         net["v_tap_pu"] = np.sqrt(np.maximum(v[0], 0))
         if self.tap is not None:
             net["tap_pos"] = n.oltc.pos_of(self.tap.var.value)
         i_base = n.i_base_ka()[1:, None]
         if self.l is not None:
-            l, vp = self.l.value, self.v_par.value
+            l, vp = self.l.value, self._Fp @ v
             net["i_ka"] = np.sqrt(np.maximum(l, 0)) * i_base
             net["loss_mw"] = (n.r_pu @ l + n.g_pu @ v) * s
-            gap = l * vp - self.P.value**2 - self.Q.value**2
+            gap = l * vp - P**2 - Q**2
             res.gap_abs = float(gap.max())
             res.gap_rel = float(gap.max() / max((l * vp).max(), 1e-12))
             if res.gap_rel > GAP_WARN:
@@ -568,7 +626,7 @@ class OPFProblem:
                 res.diagnosis.append(f"SOCP relaxation inexact: gap_rel {res.gap_rel:.2g} at branch {n.branch_ids[k]}, "
                                      f"period {t} (binding upper voltage bound or an objective rewarding losses?)")
         else:
-            net["i_ka"] = np.sqrt(self.P.value**2 + self.Q.value**2 / np.maximum(v[n.parent], 1e-6)) * i_base
+            net["i_ka"] = np.sqrt(P**2 + Q**2 / np.maximum(v[n.parent], 1e-6)) * i_base
             net["loss_mw"] = n.g_pu @ v * s
         res.network = net
         res.plan = {name: b.plan() for name, b in self.blocks.items()}
