@@ -43,6 +43,8 @@ STAGE_ORDER = ("da", "id", "rt")
 FALLBACKS = ("shift", "local")
 #: Blocks fixed to the intraday plan in the real-time stage (seed 001).
 RT_FIXED = ("ess", "mt")
+#: EV session targets are planned this fraction of capacity below soc_max (see _ev_data).
+TAPER_TOL = 0.01
 
 
 @dataclass(frozen=True)
@@ -322,9 +324,12 @@ class MultiStageController:
         conn = m["connected"][idx] > 0.5
         t_dep = np.where(conn, m["t_to_departure_s"][idx], 0.0)
         e0 = np.minimum(m["e_kwh"][idx], f.capacity_kwh[idx])
-        target = np.minimum(e0 + np.where(conn, m["e_needed_kwh"][idx], 0.0), f.e_max_kwh[idx])
+        # "Full" is approached asymptotically under the CC-CV taper: plan for 1 % of capacity below it.
+        target = np.minimum(e0 + np.where(conn, m["e_needed_kwh"][idx], 0.0),
+                            f.e_max_kwh[idx] - TAPER_TOL * f.capacity_kwh[idx])
         ends = dt * np.arange(1, T + 1)
         avail = (conn[:, None] & (ends[None, :] <= t_dep[:, None])).astype(float)
+        target = np.maximum(target, 0.0)
         need = np.zeros((len(idx), T))
         k_dep = (t_dep // dt).astype(int) - 1
         rows = np.flatnonzero(conn & (k_dep >= 0) & (k_dep < T))

@@ -103,12 +103,26 @@ def _ev_fleet(spec: PlantSpec, rng: np.random.Generator, n: int, **params) -> EV
     return EVFleet(n, sessions, soc_init=rng.uniform(0.3, 0.8, n), horizon_s=spec.duration_s, **params)
 
 
+def _days_s(spec: PlantSpec) -> int:
+    """The whole days the run touches; load profiles are scaled to their peak over them (so a
+    short run keeps the daily shape instead of scaling its first hour up to the case load)."""
+    return -(-spec.duration_s // 86400) * 86400
+
+
+def _scaled_profiles(spec: PlantSpec, kinds) -> pd.DataFrame:
+    """SimBench profiles (data.load_profiles) in p.u. of each column's peak on the run's days."""
+    days_s = _days_s(spec)
+    profile = data.load_profiles(spec.start, max(spec.data_s, days_s), spec.step_s, kinds)
+    return profile / profile[profile.index < days_s].max(axis=0)
+
+
 def _ieee33_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     """Seed-001-like device set on IEEE 33 (all sizes est.; the seed's tables are not in its text).
 
     Base loads: SimBench's aggregated ``mv_semiurb`` profile (each bus a different real week, see
-    data.load_profiles) scaled so that each bus's peak over the run equals its case load (the
-    usual daily load curve of IEEE 33 studies), at the case's power factors. Heat-pump houses: 5 per load bus (160, 3 kW el.). TSEH clusters: 25 houses
+    data.load_profiles) scaled so that each bus's peak over the run's days equals its case load
+    (the usual daily load curve of IEEE 33 studies), at the case's power factors. Heat-pump
+    houses: 5 per load bus (160, 3 kW el.). TSEH clusters: 25 houses
     each at buses 8, 14, 24, 30 (8 kW charging, 50 kWh, 6 kW release, 6 kW direct heating).
     EVs: 3 per load bus (96, 7.4 kW, 60 kWh). PV: 8 x 200 kWp; wind: 2 x 500 kW at buses 13 and
     29; batteries: 3 x 300 kWh / 150 kW at 10, 16, 31; micro-turbines: 2 x 300 kW at 7 and 24,
@@ -118,9 +132,7 @@ def _ieee33_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     w = data.weather(spec.start, spec.data_s, spec.step_s, spec.weather)
     sites = networks.load_sites(net)
     n_b = len(sites)
-    profile = data.load_profiles(spec.start, spec.data_s, spec.step_s, [spec.load_profile] * n_b)
-    stepped = profile.index < spec.duration_s  # the grid's last row closes the run, unstepped
-    profile = profile / profile[stepped].max(axis=0)  # each bus's case load is its peak in the run
+    profile = _scaled_profiles(spec, [spec.load_profile] * n_b)  # case load = peak on the run's days
     s = np.hypot(sites.p_mw, sites.q_mvar)
     dev = Devices()
     dev.add("Load", BaseLoadFleet(n_b, sites.p_mw.to_numpy() * 1e3, pf=(sites.p_mw / s).to_numpy(),
@@ -257,10 +269,7 @@ def _make_fleet(kind, n, params, profiles, spec: PlantSpec, rng):
         const = np.array([p == "constant" for p in profiles])
         if const.all():
             return BaseLoadFleet(n, params["p_peak_kw"], pf=params["pf"])
-        profile = data.load_profiles(spec.start, spec.data_s, spec.step_s,
-                                     [spec.load_profile if c else p for p, c in zip(profiles, const)])
-        stepped = profile.index < spec.duration_s
-        profile = profile / profile[stepped].max(axis=0)  # each unit's p_peak_kw is its peak in the run
+        profile = _scaled_profiles(spec, [spec.load_profile if c else p for p, c in zip(profiles, const)])
         profile.iloc[:, np.flatnonzero(const)] = 1.0
         return BaseLoadFleet(n, params["p_peak_kw"], pf=params["pf"], profile_pu=profile)
     if kind == "Building":

@@ -261,6 +261,13 @@ class EVFleet(Fleet):
         out["q_mvar"] = out["p_mw"] * self.tan_phi
         return out
 
+    def initial_outputs(self) -> dict[str, np.ndarray]:
+        """The state outputs at t = 0, before the first step (e.g. a controller's initial data)."""
+        k = self._idx
+        dep = self._dep[self._rows, k]
+        connected = (self._arr[self._rows, k] <= 0) & (dep > 0)
+        return self._state_outputs(0, connected, dep, self._target_kwh[self._rows, k])
+
     def _state_outputs(self, t_s, connected, dep, target_kwh) -> dict[str, np.ndarray]:
         """Outputs that are states at t."""
         e = self.e_kwh

@@ -1,0 +1,255 @@
+"""World assembly: a scenario in, one HDF5 record out.
+
+:func:`run` validates the scenario, builds everything before the clock starts (plant fleets and
+grid, truth and forecast errors, the controller's compiled OPF problems, the recorder) and runs
+mosaik. Data flow (all simulators in-process)::
+
+    Forecast (one entity per stage)  --forecast-------------------------->  Controller
+    plant units, Trafo, Capacitor    --measurements (time_shifted)-------->  Controller
+    Controller                       --"<eid>.<attr>" setpoints---------->  plant units, Trafo, Capacitor, SVC
+    plant units                      --p_mw, q_mvar---------------------->  Grid buses
+    grid and units                   --RECORDED values------------------->  Recorder (HDF5)
+    Controller                       --log (decisions, plans, telemetry)->  Recorder
+
+With ``control.stages = ()`` no controller is started: every device runs its own local control
+(the uncoordinated case). The record is flushed every plant step, so a crash or a kill keeps
+every step written before it.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import importlib.metadata as md
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import mosaik
+import numpy as np
+
+from controllers.controller_sim import MEASURED, SETPOINTS
+from controllers.model import CostParams
+from controllers.multistage import MultiStageController, Stage
+from cosim.errors import ConfigError
+from cosim.plant import SIMULATORS, Plant, PlantSpec, build_plant, default_devices
+from cosim.scenario import Scenario, load
+from simulators import data
+from simulators.forecast import ErrorSpec, ForecastErrors, Forecaster, StageGrid, Truth
+
+#: mosaik simulators besides the plant's.
+EXTRA_SIMULATORS = {
+    "Forecast": "simulators.forecast_sim:ForecastSim",
+    "Controller": "controllers.controller_sim:ControllerSim",
+    "Recorder": "cosim.recorder_sim:RecorderSim",
+}
+#: True-plant attributes recorded per entity type.
+RECORDED = {
+    "Grid": ("p_loss_mw", "q_loss_mvar", "p_ext_mw", "q_ext_mvar", "converged", "v_min_pu", "v_max_pu"),
+    "Bus": ("vm_pu",),
+    "Line": ("loading_percent",),
+    "Trafo": ("tap_pos", "loading_percent"),
+    "Capacitor": ("step", "q_mvar"),
+    "SVC": ("q_mvar",),
+    "Building": ("t_in_c", "t_out_c", "p_mw", "p_hp_kw", "p_eh_kw", "p_st_kw", "q_rel_kw", "e_st_kwh",
+                 "discomfort_kh"),
+    "EV": ("p_mw", "soc", "e_kwh", "connected", "e_missing_kwh"),
+    "PV": ("p_mw", "p_avail_kw", "curtailed_kw"),
+    "Wind": ("p_mw", "p_avail_kw", "curtailed_kw"),
+    "Load": ("p_mw", "q_mvar"),
+    "Battery": ("p_mw", "soc", "e_kwh"),
+    "MicroTurbine": ("p_mw", "on", "fuel_kw", "cost_per_h"),
+}
+PACKAGES = ("mosaik", "mosaik-api-v3", "pandapower", "lightsim2grid", "cvxpy", "clarabel", "numpy", "pandas",
+            "scipy", "h5py", "pvlib", "simbench")
+
+
+def sim_config() -> dict:
+    return {**{name: {"python": target} for name, (target, _) in SIMULATORS.items()},
+            **{name: {"python": target} for name, target in EXTRA_SIMULATORS.items()}}
+
+
+def versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("cosim",) + PACKAGES:
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+def plant_spec(sc: Scenario) -> PlantSpec:
+    """The plant of ``sc`` with data reaching the longest forecast horizon past the end."""
+    look = max((st.horizon_s for st in sc.control.used().values()), default=0)
+    return dataclasses.replace(sc.plant_spec(), lookahead_s=look, weather=sc.data.weather,
+                               load_profile=sc.data.load_profile)
+
+
+@dataclass
+class Parts:
+    """Everything a run is made of, built before the clock starts."""
+
+    scenario: Scenario
+    net: object
+    devices: object
+    controller: MultiStageController | None
+    forecaster: Forecaster | None
+    price: object
+
+
+def prices(sc: Scenario, data_s: int):
+    """Per-period buy/sell prices per MWh: a callable (t0_s, dt_s, T) -> (buy, sell)."""
+    res = 300
+    tab = data.tou_price(sc.start, data_s, res, dict(sc.data.prices_per_mwh))
+    cum = np.concatenate([[0.0], np.cumsum(tab.buy_per_mwh.to_numpy())]) * res
+
+    def price(t0_s: int, dt_s: int, T: int):
+        edges = (t0_s + dt_s * np.arange(T + 1)) // res
+        if edges[-1] >= len(cum):
+            raise ConfigError(f"prices: period ending at {t0_s + T * dt_s} s is past the data ({data_s} s)")
+        buy = np.diff(cum[edges]) / dt_s
+        return buy, buy * sc.control.export_price_ratio
+    return price
+
+
+def truth(devices, weather) -> Truth:
+    """The true signals the forecaster may look at (kW for powers, degC, kW/m2), from plant data."""
+    f = devices.fleets
+    signals, capacity = {}, {}
+    if "Load" in f:
+        signals["load"] = f["Load"].mean_kw
+    for kind, name in (("PV", "pv"), ("Wind", "wind")):
+        if kind in f:
+            signals[name] = f[kind].mean_avail_kw
+            capacity[name] = np.asarray(f[kind].s_max_kva, float)
+    frame = weather.frame
+    t_idx = frame.index.to_numpy()
+
+    def weather_mean(col, scale=1.0):
+        vals = frame[col].to_numpy(float) * scale
+        step = int(t_idx[1] - t_idx[0])
+        cum = np.concatenate([[0.0], np.cumsum((vals[:-1] + vals[1:]) / 2)]) * step  # trapezoid
+
+        def mean(t0_s, dt_s, T):
+            edges = (t0_s + dt_s * np.arange(T + 1)) // step
+            return (np.diff(cum[edges]) / dt_s)[None, :]
+        return mean
+    signals["t_out_c"] = weather_mean("t_out_c")
+    signals["ghi_kw_m2"] = weather_mean("ghi_w_m2", 1e-3)
+    return Truth(signals, capacity)
+
+
+def build_parts(sc: Scenario) -> Parts:
+    """Fleets, network, forecaster and controller of scenario ``sc`` (no mosaik yet)."""
+    spec = plant_spec(sc)
+    net, devices = default_devices(spec, sc.devices, sc.device_preset)
+    if not devices.fleets:
+        raise ConfigError("devices: the scenario has no devices (device_preset = 'none' and no groups)")
+    price = prices(sc, spec.data_s)
+    used = sc.control.used()
+    if not used:
+        return Parts(sc, net, devices, None, None, price)
+    weather = data.weather(spec.start, spec.data_s, spec.step_s, spec.weather)
+    tr = truth(devices, weather)
+    fc = sc.forecast
+    specs = {s: ErrorSpec(**e.to_dict()) for s, e in fc.errors.items() if s in tr.signals}
+    n_units = {s: tr.signals[s](0, fc.res_s, 1).shape[0] for s in specs}
+    errors = ForecastErrors(specs, n_units, spec.data_s, res_s=fc.res_s, seed=sc.seed, perfect=fc.perfect)
+    forecaster = Forecaster(tr, errors, {k: StageGrid(st.dt_s, st.T) for k, st in used.items()})
+    stages = [Stage(k, st.every_s, st.dt_s, st.T, st.offset_s, st.track_weight) for k, st in used.items()]
+    c = sc.control
+    ctl = MultiStageController(
+        copy.deepcopy(net), devices.fleets, devices.bus_pos, stages, price,
+        costs=CostParams(c.discomfort_cost_per_kh, c.ess_cost_per_mwh),
+        opf=dict(v_min_pu=c.v_min_pu, v_max_pu=c.v_max_pu, formulation=c.formulation),
+        fallback=c.fallback, loss_price_per_mwh=c.loss_price_per_mwh)
+    return Parts(sc, net, devices, ctl, forecaster, price)
+
+
+def _initial(kind: str, fleet, net) -> dict[str, np.ndarray]:
+    """Measurements the controller holds before the plant's first report (states at t = 0)."""
+    if kind == "Building":
+        return {"t_in_c": fleet.x[:, 0], "t_env_c": fleet.x[:, 1], "e_st_kwh": fleet.e_st}
+    if kind == "EV":
+        return {k: v for k, v in fleet.initial_outputs().items() if k in MEASURED["EV"]}
+    if kind == "Battery":
+        return {"e_kwh": fleet.e_kwh}
+    if kind == "MicroTurbine":
+        return {"p_kw": fleet.p_kw}
+    if kind == "Trafo":
+        return {"tap_pos": net.trafo.tap_pos.to_numpy(float)}
+    if kind == "Capacitor":
+        return {"step": net.shunt.step.to_numpy(float)}
+    return {}
+
+
+def assemble(world: mosaik.World, parts: Parts, path: Path) -> dict:
+    """Start and connect every simulator of ``parts`` in ``world``; return the main entities."""
+    sc = parts.scenario
+    spec = plant_spec(sc)
+    plant: Plant = build_plant(world, spec, parts.net, parts.devices)
+    grid_units = {t: [e for e in plant.grid.children if e.type == t] for t in ("Trafo", "Capacitor", "SVC")}
+    meta = {"scenario_toml": sc.to_toml(), "versions": versions(), "name": sc.name, "seed": sc.seed,
+            "start": str(sc.start), "step_s": spec.step_s, "duration_s": spec.duration_s,
+            "network": sc.network, "stages": ",".join(sc.control.stages)}
+    rec = world.start("Recorder", step_size=spec.step_s, path=str(path), meta=meta).Recorder()
+    world.connect(plant.grid, rec, *RECORDED["Grid"])
+    for e in plant.grid.children:
+        if e.type in RECORDED:
+            world.connect(e, rec, *RECORDED[e.type])
+    for kind, units in plant.units.items():
+        for u in units:
+            world.connect(u, rec, *RECORDED[kind])
+    out = {"plant": plant, "recorder": rec}
+    if parts.controller is None:
+        return out
+    ctl = parts.controller
+    entities = {**plant.units, **{k: v for k, v in grid_units.items() if v}}
+    units = {kind: [e.eid for e in ents] for kind, ents in entities.items()}
+    used = sc.control.used()
+    step = min(st.dt_s for st in used.values())
+    initial = {kind: _initial(kind, parts.devices.fleets.get(kind), parts.net) for kind in entities}
+    csim = world.start("Controller", controller=ctl, units=units, step_size=step,
+                       initial={k: v for k, v in initial.items() if k in ("Trafo", "Capacitor")})
+    ce = csim.Controller()
+    fsim = world.start("Forecast", forecaster=parts.forecaster)
+    for stage, st in used.items():
+        fe = fsim.Forecast(stage=stage, every_s=st.every_s, offset_s=st.offset_s)
+        world.connect(fe, ce, "forecast")
+    for kind, ents in entities.items():
+        for i, e in enumerate(ents):
+            attrs = MEASURED.get(kind, ())
+            if attrs:
+                world.connect(e, ce, *attrs, time_shifted=True,
+                              initial_data={a: float(initial[kind][a][i]) for a in attrs})
+            sp = SETPOINTS.get(kind, ())
+            if sp:
+                world.connect(ce, e, *[(f"{e.eid}.{a}", a) for a in sp])
+    world.connect(ce, rec, "log")
+    out["controller"] = ce
+    return out
+
+
+def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None = None,
+        seed: int | None = None, progress: bool = False) -> Path:
+    """Run ``scenario`` (object, TOML path or text) and return the path of its HDF5 record.
+
+    ``out`` and ``seed`` override the scenario's output path and seed. Everything is validated
+    and built before the clock starts; a ConfigError names the offending key.
+    """
+    sc = scenario if isinstance(scenario, Scenario) else load(scenario)
+    changes = {}
+    if seed is not None:
+        changes["seed"] = int(seed)
+    if out is not None:
+        changes["output"] = str(out)
+    sc = sc.updated(changes) if changes else sc
+    path = sc.output_path()
+    parts = build_parts(sc)
+    world = mosaik.World(sim_config(), skip_greetings=True, configure_logging=False)
+    try:
+        assemble(world, parts, path)
+        world.run(until=sc.duration_s, print_progress=progress)
+    finally:
+        world.shutdown()
+    return path
