@@ -16,8 +16,9 @@ Dispatch: a device follows the plan of the fastest running stage that decides it
 capacitors: ``da``; batteries and MTs: ``id`` if running; the rest: the fastest stage), read at
 the column that covers the current time. Fallback after a failed solve (status not optimal):
 ``"shift"`` keeps the stage's last feasible plan, read at the current time (a plan shifted in
-time), while it still covers the time; after that, or with ``"local"``, the devices the stage
-owns go back to their local control (NaN setpoints; taps and capacitors hold their position).
+time), while it still covers the time, then the plan of the next slower stage that covers it;
+after that, or at once with ``"local"``, the devices the stage owns go back to their local
+control (NaN setpoints; taps and capacitors hold their position).
 Every decision is returned as a :class:`Decision` with what the stage knew (forecast and its
 issue time, measurements), what it decided and the solver's telemetry.
 
@@ -38,6 +39,7 @@ from controllers.opf.grid_devices import FixedLoads
 from controllers.opf.network import from_pandapower
 from controllers.opf.problem import OPFConfig, OPFProblem, OPFResult
 from cosim.errors import ConfigError
+from simulators.rc import first_order_zoh
 
 STAGE_ORDER = ("da", "id", "rt")
 FALLBACKS = ("shift", "local")
@@ -261,7 +263,8 @@ class MultiStageController:
                     e_max = p["e_st_max_kwh"][idx]
                     d["e_st0_kwh"] = np.clip(m["e_st_kwh"][idx], 0, e_max)
                     if upper is not None and "tseh.e_st_kwh" in upper.x:
-                        d["e_st_end_kwh"] = np.clip(upper.state_at("tseh.e_st_kwh", t + T * dt), 0, e_max)
+                        d["e_st_end_kwh"] = self._reachable_store(p, idx, d["e_st0_kwh"], T * dt / 3600,
+                                                                  upper.state_at("tseh.e_st_kwh", t + T * dt))
                 blocks[name] = d
             elif name == "ev":
                 blocks[name] = self._ev_data(f, m, idx, t, dt, T, upper)
@@ -276,6 +279,16 @@ class MultiStageController:
             ref["grid.p_mw"] = (upper.held("grid.p_grid_mw", t, dt, T)[0] if upper is not None
                                 else np.zeros(T))
         prob.set_data(blocks=blocks, ref=ref, **data)
+
+    @staticmethod
+    def _reachable_store(p: dict, idx, e0, h: float, e_end) -> np.ndarray:
+        """The slower plan's storage level at the horizon end, moved into what full charging or
+        full release can reach from the measured level e0 in h hours (kept 1 % inside)."""
+        decay, gain = first_order_zoh(p["st_loss_per_h"][idx], h)
+        hi = decay * e0 + gain * p["eta_st"][idx] * p["p_st_max_kw"][idx]
+        lo = decay * e0 - gain * p["q_rel_max_kw"][idx]
+        hi, lo = hi - 0.01 * (hi - lo), lo + 0.01 * (hi - lo)
+        return np.clip(np.clip(e_end, lo, hi), 0, p["e_st_max_kwh"][idx])
 
     def _upper(self, stage: str) -> Plan | None:
         """The plan in force of the next slower running stage."""
@@ -344,6 +357,18 @@ class MultiStageController:
         return {"e0_kwh": e0, "avail": avail, "e_need_kwh": need}
 
     # ------------------------------------------------------------ dispatch
+    def _plan_in_force(self, block: str, stage: str, t_s: int):
+        """(plan, column) the block follows at t_s: its owner stage's plan, else the next slower
+        stage's that covers t_s and decides the block (a failed fast stage falls back on the
+        slower plan), else (None, None): local control."""
+        chain = STAGE_ORDER[:STAGE_ORDER.index(stage) + 1]
+        for name in reversed(chain if self.fallback == "shift" else chain[-1:]):
+            plan = self.plans.get(name)
+            k = plan.column(t_s) if plan is not None else None
+            if k is not None and any(key.startswith(block + ".") for key in plan.x):
+                return plan, k
+        return None, None
+
     def setpoints(self, t_s: int) -> dict[str, dict[str, np.ndarray]]:
         """Plant inputs for [t_s, next decision): kind -> attr -> values over the fleet's units
         (NaN = the unit's local control). Grid devices: "Trafo" tap_pos, "Capacitor" step, "SVC"
@@ -357,8 +382,7 @@ class MultiStageController:
 
         for name, stage in self.owner.items():
             u = self.units["da"][name]
-            plan = self.plans.get(stage)
-            k = plan.column(t_s) if plan is not None else None
+            plan, k = self._plan_in_force(name, stage, t_s)
             col = (lambda key: plan.x[key][:, k]) if k is not None else (lambda key: np.full(len(u.index), np.nan))
             if name in ("hp", "tseh"):
                 keys = ("p_hp_kw",) + (("p_eh_kw", "p_st_kw", "q_rel_kw") if name == "tseh" else ())
