@@ -62,13 +62,19 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.full_ids: dict[str, str] = {}  # eid -> full id that sent it first (collision check)
         self.last_event: dict[tuple[str, str], int] = {}  # (source, group) -> t_s recorded last
 
-    def init(self, sid, time_resolution=1.0, step_size=60, path=None, meta=None, flush_every=1):
+    def init(self, sid, time_resolution=1.0, step_size=60, path=None, meta=None, flush_every=1, tables=None):
+        """``tables``: group -> DataFrame indexed by t_s, known before the run (e.g. the tariff),
+        written at once as series groups with one column named after the group's last part."""
         if path is None:
             raise ConfigError("Recorder: path (the record file to write) is required")
         self.step_size = checked_step_size("Recorder", step_size)
         self.time_resolution = float(time_resolution)
         self.writer = RecordWriter(path, meta=meta, flush_every=flush_every)
         self.path = self.writer.path
+        for group, df in (tables or {}).items():
+            col = [group.rsplit("/", 1)[-1]]
+            for t_s, row in zip(df.index, df.to_numpy(float)):
+                self.writer.append_row(group, int(t_s), dict(zip(df.columns, row)), col)
         return self.meta
 
     def create(self, num, model):

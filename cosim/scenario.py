@@ -231,8 +231,7 @@ class ControlConfig(_Table):
     or ``"lindistflow"``. Costs: ``discomfort_cost_per_kh`` per K h outside the comfort band
     (100, est.); ``export_price_ratio`` = sell price / buy price (1.0: seed 001 prices the signed
     exchange at one price); ``loss_price_per_mwh`` on network losses (0: losses are already paid
-    through the import); ``mt_fuel_per_mwh`` micro-turbine fuel per MWh electric (450, est.);
-    ``ess_cost_per_mwh`` battery cycling per MWh throughput (5, est.).
+    through the import); ``ess_cost_per_mwh`` battery cycling per MWh throughput (5, est.).
     ``fallback`` after a failed solve: ``"shift"`` keeps the stage's last feasible plan shifted in
     time (then safe defaults), ``"local"`` hands the stage's devices back to their local control.
 
@@ -250,7 +249,6 @@ class ControlConfig(_Table):
     discomfort_cost_per_kh: float = 100.0
     export_price_ratio: float = 1.0
     loss_price_per_mwh: float = 0.0
-    mt_fuel_per_mwh: float = 450.0
     ess_cost_per_mwh: float = 5.0
     fallback: str = "shift"
 
@@ -271,8 +269,7 @@ class ControlConfig(_Table):
             raise ConfigError(f"control.v_min_pu = {self.v_min_pu} must be < control.v_max_pu = "
                               f"{self.v_max_pu}")
         _choice("control.formulation", self.formulation, FORMULATIONS)
-        for key in ("discomfort_cost_per_kh", "loss_price_per_mwh", "mt_fuel_per_mwh",
-                    "ess_cost_per_mwh"):
+        for key in ("discomfort_cost_per_kh", "loss_price_per_mwh", "ess_cost_per_mwh"):
             _set(self, key, _float(f"control.{key}", getattr(self, key), 0))
         _set(self, "export_price_ratio",
              _float("control.export_price_ratio", self.export_price_ratio, 0, 1))

@@ -18,7 +18,6 @@ every step written before it.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import importlib.metadata as md
 import os
 from dataclasses import dataclass
@@ -26,12 +25,13 @@ from pathlib import Path
 
 import mosaik
 import numpy as np
+import pandas as pd
 
 from controllers.controller_sim import MEASURED, SETPOINTS
 from controllers.model import CostParams
 from controllers.multistage import MultiStageController, Stage
 from cosim.errors import ConfigError
-from cosim.plant import SIMULATORS, Plant, PlantSpec, build_plant, default_devices
+from cosim.plant import SIMULATORS, Plant, build_plant, default_devices
 from cosim.scenario import Scenario, load
 from simulators import data
 from simulators.forecast import ErrorSpec, ForecastErrors, Forecaster, StageGrid, Truth
@@ -78,13 +78,6 @@ def versions() -> dict[str, str]:
     return out
 
 
-def plant_spec(sc: Scenario) -> PlantSpec:
-    """The plant of ``sc`` with data reaching the longest forecast horizon past the end."""
-    look = max((st.horizon_s for st in sc.control.used().values()), default=0)
-    return dataclasses.replace(sc.plant_spec(), lookahead_s=look, weather=sc.data.weather,
-                               load_profile=sc.data.load_profile)
-
-
 @dataclass
 class Parts:
     """Everything a run is made of, built before the clock starts."""
@@ -97,18 +90,26 @@ class Parts:
     price: object
 
 
-def prices(sc: Scenario, data_s: int):
-    """Per-period buy/sell prices per MWh: a callable (t0_s, dt_s, T) -> (buy, sell)."""
-    res = 300
-    tab = data.tou_price(sc.start, data_s, res, dict(sc.data.prices_per_mwh))
-    cum = np.concatenate([[0.0], np.cumsum(tab.buy_per_mwh.to_numpy())]) * res
+def tariff(sc: Scenario) -> pd.DataFrame:
+    """Buy and sell price per MWh at the plant step over the run and its lookahead, indexed by t_s."""
+    spec = sc.plant_spec()
+    tab = data.tou_price(sc.start, spec.data_s, spec.step_s, dict(sc.data.prices_per_mwh))
+    tab["sell_per_mwh"] = tab.buy_per_mwh * sc.control.export_price_ratio
+    return tab
+
+
+def prices(tab: pd.DataFrame):
+    """Per-period mean prices from the tariff: a callable (t0_s, dt_s, T) -> (buy, sell) per MWh."""
+    step = int(tab.index[1] - tab.index[0])
+    cum = np.vstack([np.zeros((1, 2)), np.cumsum(tab[["buy_per_mwh", "sell_per_mwh"]].to_numpy(), axis=0)])
 
     def price(t0_s: int, dt_s: int, T: int):
-        edges = (t0_s + dt_s * np.arange(T + 1)) // res
-        if edges[-1] >= len(cum):
-            raise ConfigError(f"prices: period ending at {t0_s + T * dt_s} s is past the data ({data_s} s)")
-        buy = np.diff(cum[edges]) / dt_s
-        return buy, buy * sc.control.export_price_ratio
+        edges = (t0_s + dt_s * np.arange(T + 1)) // step
+        if edges[-1] >= len(cum) or dt_s % step:
+            raise ConfigError(f"prices: periods of {dt_s} s up to {t0_s + T * dt_s} s do not fit the tariff "
+                              f"({step} s steps to {len(tab) * step} s)")
+        mean = np.diff(cum[edges], axis=0) / (dt_s // step)
+        return mean[:, 0], mean[:, 1]
     return price
 
 
@@ -141,11 +142,11 @@ def truth(devices, weather) -> Truth:
 
 def build_parts(sc: Scenario) -> Parts:
     """Fleets, network, forecaster and controller of scenario ``sc`` (no mosaik yet)."""
-    spec = plant_spec(sc)
+    spec = sc.plant_spec()
     net, devices = default_devices(spec, sc.devices, sc.device_preset)
     if not devices.fleets:
         raise ConfigError("devices: the scenario has no devices (device_preset = 'none' and no groups)")
-    price = prices(sc, spec.data_s)
+    price = prices(tariff(sc))
     used = sc.control.used()
     if not used:
         return Parts(sc, net, devices, None, None, price)
@@ -186,13 +187,18 @@ def _initial(kind: str, fleet, net) -> dict[str, np.ndarray]:
 def assemble(world: mosaik.World, parts: Parts, path: Path) -> dict:
     """Start and connect every simulator of ``parts`` in ``world``; return the main entities."""
     sc = parts.scenario
-    spec = plant_spec(sc)
+    spec = sc.plant_spec()
     plant: Plant = build_plant(world, spec, parts.net, parts.devices)
     grid_units = {t: [e for e in plant.grid.children if e.type == t] for t in ("Trafo", "Capacitor", "SVC")}
+    net = parts.net
+    hv = sorted({f"Bus_{b}" for b in net.ext_grid.bus} | {f"Bus_{b}" for b in net.trafo.hv_bus})
     meta = {"scenario_toml": sc.to_toml(), "versions": versions(), "name": sc.name, "seed": sc.seed,
             "start": str(sc.start), "step_s": spec.step_s, "duration_s": spec.duration_s,
-            "network": sc.network, "stages": ",".join(sc.control.stages)}
-    rec = world.start("Recorder", step_size=spec.step_s, path=str(path), meta=meta).Recorder()
+            "network": sc.network, "stages": ",".join(sc.control.stages),
+            "hv_buses": ",".join(hv)}  # slack and transformer HV side: outside the feeder's band
+    tab = tariff(sc)
+    rec = world.start("Recorder", step_size=spec.step_s, path=str(path), meta=meta,
+                      tables={"data/Tariff": tab[tab.index < spec.duration_s]}).Recorder()
     world.connect(plant.grid, rec, *RECORDED["Grid"])
     for e in plant.grid.children:
         if e.type in RECORDED:
