@@ -61,7 +61,8 @@ class Stage:
     track_weight: float = 0.0
 
     def due(self, t_s: int) -> bool:
-        return t_s >= self.offset_s and (t_s - self.offset_s) % self.every_s == 0
+        """Decision times: the start (every stage needs a first plan) and offset_s + k every_s."""
+        return t_s == 0 or (t_s >= self.offset_s and (t_s - self.offset_s) % self.every_s == 0)
 
 
 @dataclass

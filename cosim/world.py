@@ -18,6 +18,7 @@ every step written before it.
 from __future__ import annotations
 
 import copy
+import math
 import importlib.metadata as md
 import os
 from dataclasses import dataclass
@@ -219,8 +220,8 @@ def assemble(world: mosaik.World, parts: Parts, path: Path) -> dict:
                        initial={k: v for k, v in initial.items() if k in ("Trafo", "Capacitor")})
     ce = csim.Controller()
     fsim = world.start("Forecast", forecaster=parts.forecaster)
-    for stage, st in used.items():
-        fe = fsim.Forecast(stage=stage, every_s=st.every_s, offset_s=st.offset_s)
+    for stage, st in used.items():  # forecasts at 0 and at every decision time (Stage.due)
+        fe = fsim.Forecast(stage=stage, every_s=math.gcd(st.every_s, st.offset_s), offset_s=0)
         world.connect(fe, ce, "forecast")
     for kind, ents in entities.items():
         for i, e in enumerate(ents):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from cosim.errors import check
-from simulators.fleet import Fleet
+from simulators.fleet import Fleet, or_local
 from cosim.errors import per_unit
 from simulators.fleet import tan_phi
 from simulators.thermal import CHP_TABLE_KW
@@ -43,7 +43,8 @@ class MicroTurbineFleet(Fleet):
     eta_el_min, eta_el_max in (0, 1] (electrical efficiency at p_min / p_max); pf in (0, 1];
     on_init (0/1) and p_init_kw (within the limits when on): the state before the first step.
 
-    Inputs: ``p_set_kw`` (generation, >= 0) and ``on`` (>= 0.5 runs the unit; default 0, off).
+    Inputs: ``p_set_kw`` (generation, >= 0) and ``on`` (>= 0.5 runs the unit; default 0, off;
+    NaN, i.e. no setpoint, is off: a micro-turbine has no local dispatch).
     Outputs, means over [t, t + dt): p_mw (consumer convention, negative when generating), q_mvar
     (= p tan(arccos pf)), p_kw (generation, positive), on (0/1), fuel_kw, cost_per_h.
     """
@@ -73,8 +74,9 @@ class MicroTurbineFleet(Fleet):
         self.p_kw = np.where(self.on, p0, 0.0)
 
     def step(self, t_s, dt_s, inputs):
-        on = inputs["on"] >= 0.5
-        target = np.clip(inputs["p_set_kw"], self.p_min_kw, self.p_max_kw)
+        u = or_local(inputs, {"on": np.zeros(self.n), "p_set_kw": self.p_min_kw})  # no setpoint: off
+        on = u["on"] >= 0.5
+        target = np.clip(u["p_set_kw"], self.p_min_kw, self.p_max_kw)
         prev = np.where(self.on, self.p_kw, self.p_min_kw)  # a start-up begins at p_min
         ramp = self.ramp_kw_per_min * dt_s / 60.0
         p_kw = np.where(on, np.clip(target, prev - ramp, prev + ramp), 0.0)

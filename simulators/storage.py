@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from cosim.errors import check, per_unit
-from simulators.fleet import Fleet, tan_phi
+from simulators.fleet import Fleet, or_local, tan_phi
 from simulators.rc import first_order_zoh
 
 
@@ -43,6 +43,7 @@ class BatteryFleet(Fleet):
     0; Li-ion loses about 2-3 % a month, 4e-5 /h); pf: power factor in (0, 1], q = p tan(arccos pf).
 
     soc_min/soc_max bound the dispatch only: self-discharge may take an idle battery below soc_min.
+    Input ``p_set_kw`` (grid side, positive = charge); NaN (no setpoint) is idle.
     """
 
     INPUTS = {"p_set_kw": 0.0}
@@ -73,7 +74,8 @@ class BatteryFleet(Fleet):
         dt_h = dt_s / 3600.0
         out = {"soc": self.e_kwh / self.capacity_kwh, "e_kwh": self.e_kwh.copy(),
                "e_throughput_kwh": self.e_throughput_kwh.copy(), "e_loss_kwh": self.e_loss_kwh.copy()}
-        p_kw = np.clip(inputs["p_set_kw"], -self.p_max_kw, self.p_max_kw)
+        p_set = or_local(inputs, {"p_set_kw": np.zeros(self.n)})["p_set_kw"]  # no setpoint: idle
+        p_kw = np.clip(p_set, -self.p_max_kw, self.p_max_kw)
         u = battery_power_kw(p_kw, self.eta_charge, self.eta_discharge)
         decay, gain = first_order_zoh(self.sigma_per_h, dt_h)
         free = self.e_kwh * decay  # energy at t + dt without any power

@@ -1,0 +1,180 @@
+"""The closed loop end to end: a small IEEE 33 scenario with all three stages, run in mosaik into HDF5."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from controllers.multistage import FutureInformationError
+from cosim import kpi, world
+from cosim.record import read
+from cosim.scenario import Scenario
+
+#: IEEE 33 with fewer buildings and EVs than the default, so a 2 h run takes about 10 s.
+SMALL = {
+    "duration_s": 7200,
+    "devices": {
+        "Building": [{"bus": [5, 12, 20, 28], "per_bus": 2},
+                     {"bus": [8, 24], "per_bus": 2, "p_hp_max_kw": 0.0, "p_st_max_kw": 8.0, "e_st_max_kwh": 50.0,
+                      "e_st0_kwh": 15.0, "q_rel_max_kw": 6.0, "p_eh_max_kw": 6.0}],
+        "EV": [{"bus": [3, 10, 17, 25], "capacity_kwh": 60.0, "p_charge_max_kw": 7.4}],
+    },
+}
+
+
+def small(tmp_path, name="run", **changes) -> Scenario:
+    return Scenario().updated({**SMALL, "output": str(tmp_path / f"{name}.h5"), **changes})
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("loop")
+    sc = small(tmp)
+    return sc, read(world.run(sc))
+
+
+def test_record_has_plant_and_every_decision(run):
+    sc, rec = run
+    steps = sc.duration_s // sc.step_s
+    v = rec.series("plant/Bus", "vm_pu")
+    assert v.shape == (steps, 34) and not v.isna().any().any()
+    assert rec.series("plant/Building", "t_in_c").shape == (steps, 12)
+    assert rec.series("data/Tariff", "buy_per_mwh").shape == (steps, 1)
+    times = {"da": [0], "id": [0, 3600], "rt": list(range(0, 7200, 300))}
+    for stage, expected in times.items():
+        ev = rec.events(f"control/{stage}")
+        assert ev.index.tolist() == expected
+        assert (ev.status == "optimal").all() and (ev.fallback == "").all()
+        assert (ev.forecast_made_at_s == ev.index).all()  # every stage saw a forecast made at its decision time
+        assert (ev.gap_rel < 1e-4).all() and (ev.solve_time_s > 0).all()
+    t, plan = rec.array("control/id", "plan.grid.p_grid_mw")
+    assert plan.shape == (2, 16) and np.isfinite(plan).all()
+    t, fc = rec.array("control/rt", "forecast.load")
+    assert fc.shape == (24, 32, 3)
+    assert rec.scenario is not None and Scenario.from_toml(rec.scenario) == sc
+    assert rec.versions["cvxpy"] and rec.meta["seed"] == 0
+
+
+def test_setpoints_reach_the_plant_at_the_decision_time(run):
+    sc, rec = run
+    t_dec, plan = rec.array("control/rt", "plan.hp.p_hp_kw")  # heat pumps follow the real-time stage
+    p_hp = rec.series("plant/Building", "p_hp_kw").to_numpy()
+    hp = slice(0, 8)  # the group order: heat-pump houses first
+    for k, t in enumerate(t_dec):
+        rows = p_hp[t // 60: t // 60 + 5, hp]  # plant steps t .. t + 240 s
+        assert np.allclose(rows, np.clip(plan[k][:, 0], 0, 3.0), atol=1e-6), t
+    t_id, ess = rec.array("control/id", "plan.ess.p_mw")  # batteries follow the intraday stage
+    p_ess = rec.series("plant/Battery", "p_mw").to_numpy()
+    for k, t in enumerate(t_id):
+        for j in range(4):  # 15-min columns
+            rows = p_ess[(t + 900 * j) // 60: (t + 900 * (j + 1)) // 60]
+            assert np.allclose(rows, ess[k][:, j], atol=1e-6)
+
+
+def test_measurements_are_one_plant_step_old(run):
+    """What a stage knew at t is the plant's state reported at t - step (time-shifted edges)."""
+    sc, rec = run
+    t_dec, e_meas = rec.array("control/rt", "meas.Battery.e_kwh")
+    e_true = rec.series("plant/Battery", "e_kwh").to_numpy()
+    for k, t in enumerate(t_dec):
+        prev = e_true[max(t // 60 - 1, 0)]
+        assert np.allclose(e_meas[k], prev, atol=1e-9)
+        if t and np.abs(e_true[t // 60] - prev).max() > 1e-6:
+            assert not np.allclose(e_meas[k], e_true[t // 60])
+    t_dec, t_in = rec.array("control/rt", "meas.Building.t_in_c")
+    assert np.allclose(t_in[1:], rec.series("plant/Building", "t_in_c").to_numpy()[t_dec[1:] // 60 - 1])
+
+
+def test_summary_matches_the_record(run):
+    sc, rec = run
+    s = kpi.summary(rec)
+    p = rec.series("plant/Grid", "p_ext_mw").iloc[:, 0]
+    price = rec.series("data/Tariff", "buy_per_mwh").iloc[:, 0]
+    assert s["energy_cost"] == pytest.approx(float((p.clip(lower=0) * price).sum() / 60))
+    assert s["rt_solves"] == 24 and s["rt_failed"] == 0 and s["diverged_steps"] == 0
+    assert 0.94 <= s["v_min_pu"] <= s["v_max_pu"] <= 1.07
+
+
+def test_same_seed_same_record_other_seed_differs(run, tmp_path):
+    sc, rec = run
+    again = read(world.run(replace(sc, output=str(tmp_path / "again.h5"))))
+    other = read(world.run(replace(sc, seed=1, output=str(tmp_path / "other.h5"))))
+    for group, attr in (("plant/Bus", "vm_pu"), ("plant/EV", "e_kwh"), ("plant/Building", "t_in_c")):
+        assert np.array_equal(rec.series(group, attr).to_numpy(), again.series(group, attr).to_numpy())
+    assert np.array_equal(rec.array("control/rt", "plan.ev.p_kw")[1], again.array("control/rt", "plan.ev.p_kw")[1])
+    assert not np.array_equal(rec.array("control/rt", "forecast.load")[1], other.array("control/rt", "forecast.load")[1])
+    assert not np.array_equal(rec.series("plant/Bus", "vm_pu").to_numpy(), other.series("plant/Bus", "vm_pu").to_numpy())
+
+
+def test_perfect_forecast_equals_truth(tmp_path):
+    sc = small(tmp_path, **{"forecast.perfect": True, "duration_s": 1800, "control.stages": ["da", "id", "rt"]})
+    parts = world.build_parts(sc)
+    fc = parts.forecaster.forecast("rt", 600)
+    assert np.array_equal(fc.values["load"], parts.devices.fleets["Load"].mean_kw(600, 300, 3))
+
+
+def test_future_forecast_is_refused(tmp_path):
+    """The guard: a stage handed a forecast made after its decision time stops the run."""
+    parts = world.build_parts(small(tmp_path, duration_s=1800))
+    fc = parts.forecaster.forecast("da", 300)
+    meas = {k: world._initial(k, parts.devices.fleets.get(k), parts.net)
+            for k in ("Building", "EV", "Battery", "MicroTurbine", "Trafo", "Capacitor")}
+    with pytest.raises(FutureInformationError, match="made at 300"):
+        parts.controller.decide("da", 0, meas, fc)
+
+
+def test_infeasible_solves_fall_back_and_the_run_completes(tmp_path):
+    """A voltage band no dispatch can meet: every solve fails, devices go back to local control."""
+    sc = small(tmp_path, **{"duration_s": 1800, "control.v_min_pu": 0.999, "control.v_max_pu": 1.0})
+    rec = read(world.run(sc))
+    rt = rec.events("control/rt")
+    assert len(rt) == 6 and (rt.status == "infeasible").all() and (rt.fallback == "local").all()
+    assert rt.diagnosis.str.contains("voltage_band").all()
+    assert rec.series("plant/Bus", "vm_pu").shape[0] == 30
+    # local control: heat pumps run their thermostats (full power or off)
+    p_hp = rec.series("plant/Building", "p_hp_kw").to_numpy()[:, :8]
+    assert np.isin(np.round(p_hp, 9), [0.0, 3.0]).all()
+
+
+def test_shift_fallback_keeps_the_last_feasible_plan(tmp_path):
+    parts = world.build_parts(small(tmp_path, duration_s=1800))
+    ctl, f = parts.controller, parts.devices.fleets
+    meas = {k: world._initial(k, f.get(k), parts.net)
+            for k in ("Building", "EV", "Battery", "MicroTurbine", "Trafo", "Capacitor")}
+    for stage in ("da", "id", "rt"):
+        assert ctl.decide(stage, 0, meas, parts.forecaster.forecast(stage, 0)).status == "optimal"
+    good = ctl.setpoints(0)
+    fc = parts.forecaster.forecast("rt", 300)
+    bad = replace(fc, values={**fc.values, "load": fc.values["load"] * 30})  # no voltage band survives this
+    dec = ctl.decide("rt", 300, meas, bad)
+    assert dec.status == "infeasible" and dec.fallback == "shift"
+    kept = ctl.setpoints(300)  # column 1 of the plan made at 0
+    assert np.allclose(kept["EV"]["p_set_kw"], ctl.plans["rt"].x["ev.p_kw"][:, 1])
+    assert set(kept) == set(good)
+
+
+def test_killed_run_leaves_a_readable_record(tmp_path):
+    sc = small(tmp_path, name="killed", duration_s=4 * 3600)
+    toml = tmp_path / "killed.toml"
+    toml.write_text(sc.to_toml())
+    proc = subprocess.Popen([sys.executable, "-m", "cosim.cli", "run", str(toml), "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=os.getcwd())
+    path, rows, deadline = sc.output_path(), 0, time.monotonic() + 240
+    try:
+        while rows < 20 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(1.0)
+            try:
+                rows = read(path).series("plant/Grid", "p_ext_mw").shape[0]
+            except (OSError, RuntimeError, KeyError, ValueError):
+                rows = 0
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    rec = read(path)
+    p = rec.series("plant/Grid", "p_ext_mw")
+    assert 20 <= p.shape[0] < 240 and not p.isna().any().any()
+    assert len(rec.events("control/da")) == 1
