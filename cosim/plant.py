@@ -5,21 +5,19 @@ and connects every unit's ``p_mw``/``q_mvar`` to the bus entity of the grid simu
 Controllers (and recorders) connect to the entities it returns. :func:`default_devices` is the
 shipped device set of a network; every number there is an assumption stated next to it.
 
-Until the closed loop exists, ``cosim run`` steps this plant alone for a day: every device then
-follows its own local behaviour (thermostats, TSEH night timer, uncontrolled EV charging, idle
-storage, micro-turbines off), i.e. the uncoordinated case of the seeds.
+Without a controller (a scenario with ``control.stages = []``) every device follows its own
+local behaviour (thermostats, TSEH night timer, uncontrolled EV charging, idle storage,
+micro-turbines off), i.e. the uncoordinated case of the seeds. cosim.world wires the rest.
 """
 from __future__ import annotations
 
 import inspect
-import time
 from dataclasses import dataclass, field
 
 import mosaik
 import numpy as np
 import pandas as pd
 
-from cosim.collector import collector_of
 from cosim.errors import ConfigError, check
 from cosim.seeds import stream
 from simulators import data, networks
@@ -317,77 +315,3 @@ def build_plant(world: mosaik.World, spec: PlantSpec, net=None, devices: Devices
 def sim_config() -> dict:
     """mosaik sim_config of every simulator a plant may use (all in-process)."""
     return {name: {"python": target} for name, (target, _) in SIMULATORS.items()}
-
-
-#: What the plant-only run records: (fleet kind or "Grid"/"Bus"/"Line", attributes).
-RECORDED = {
-    "Grid": ("p_loss_mw", "p_ext_mw", "q_ext_mvar", "converged", "v_min_pu", "v_max_pu"),
-    "Bus": ("vm_pu",),
-    "Line": ("loading_percent",),
-    "Building": ("t_in_c", "p_mw", "discomfort_kh"),
-    "EV": ("p_mw", "soc", "e_missing_kwh"),
-    "PV": ("p_mw",),
-    "Wind": ("p_mw",),
-    "Load": ("p_mw",),
-    "Battery": ("p_mw",),
-    "MicroTurbine": ("p_mw",),
-}
-
-
-def run_plant(spec: PlantSpec = PlantSpec(), progress: bool = False) -> dict:
-    """Step the plant alone (local control everywhere) and return frames and a summary."""
-    t0 = time.perf_counter()
-    world = mosaik.World(sim_config(), skip_greetings=True, configure_logging=False)
-    try:
-        plant = build_plant(world, spec)
-        mon = world.start("Collector", step_size=spec.step_s).Monitor()
-        world.connect(plant.grid, mon, *RECORDED["Grid"])
-        for e in plant.grid.children:
-            if e.type in ("Bus", "Line"):
-                world.connect(e, mon, *RECORDED[e.type])
-        for kind, units in plant.units.items():
-            for u in units:
-                world.connect(u, mon, *RECORDED[kind])
-        t_build = time.perf_counter() - t0
-        world.run(until=spec.duration_s, print_progress=progress)
-    finally:
-        world.shutdown()
-    col = collector_of(world, mon)
-    frames = {attr: col.frame(attr) for attrs in RECORDED.values() for attr in attrs}
-    return {"frames": frames, "summary": summarize(frames, plant, spec),
-            "build_s": t_build, "wall_s": time.perf_counter() - t0}
-
-
-def summarize(frames: dict[str, pd.DataFrame], plant: Plant, spec: PlantSpec,
-              v_band=(0.94, 1.06)) -> dict[str, float]:
-    """Energy, network and comfort figures of a plant-only run (energies in MWh, times in h)."""
-    dt_h = spec.step_s / 3600
-    bus_v = frames["vm_pu"].filter(like="Bus_")
-    hv = [f"Bus_{b}" for b in plant.net.ext_grid.bus] + [
-        f"Bus_{b}" for b in plant.net.trafo.hv_bus]
-    v = bus_v.drop(columns=[c for c in hv if c in bus_v.columns])
-    outside = (v < v_band[0]) | (v > v_band[1])
-
-    def kind_energy(kind):
-        cols = [u.eid for u in plant.units.get(kind, [])]
-        return float(frames["p_mw"][cols].to_numpy().sum() * dt_h)
-
-    ext = frames["p_ext_mw"]["Grid"]
-    return {
-        "import_mwh": float(ext.clip(lower=0).sum() * dt_h),
-        "export_mwh": float(ext.clip(upper=0).abs().sum() * dt_h),
-        "peak_import_mw": float(ext.max()),
-        "losses_mwh": float(frames["p_loss_mw"]["Grid"].sum() * dt_h),
-        "v_min_pu": float(np.nanmin(v.to_numpy())),
-        "v_max_pu": float(np.nanmax(v.to_numpy())),
-        "bus_hours_outside_band": float(outside.sum().sum() * dt_h),
-        "max_line_loading_pct": float(np.nanmax(frames["loading_percent"].filter(like="Line_").to_numpy())),
-        "diverged_steps": int((frames["converged"]["Grid"] == 0).sum()),
-        "load_mwh": kind_energy("Load"),
-        "buildings_mwh": kind_energy("Building"),
-        "ev_mwh": kind_energy("EV"),
-        "pv_mwh": -kind_energy("PV"),
-        "wind_mwh": -kind_energy("Wind"),
-        "discomfort_kh": float(frames["discomfort_kh"].iloc[-1].sum()),
-        "ev_missing_kwh": float(frames["e_missing_kwh"].iloc[-1].sum()),
-    }

@@ -251,12 +251,16 @@ def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None
     if out is not None:
         changes["output"] = str(out)
     sc = sc.updated(changes) if changes else sc
-    path = sc.output_path()
-    parts = build_parts(sc)
+    return run_parts(build_parts(sc), progress=progress)
+
+
+def run_parts(parts: Parts, progress: bool = False) -> Path:
+    """Run already built ``parts`` in a new mosaik world; return the record's path."""
+    path = parts.scenario.output_path()
     world = mosaik.World(sim_config(), skip_greetings=True, configure_logging=False)
     try:
         assemble(world, parts, path)
-        world.run(until=sc.duration_s, print_progress=progress)
+        world.run(until=parts.scenario.duration_s, print_progress=progress)
     finally:
         world.shutdown()
     return path

@@ -1,43 +1,60 @@
-"""The assembled plant in a real mosaik world: wiring, power balance and the CLI main job."""
+"""The assembled plant in a real mosaik world (no controller): wiring, power balance and the CLI."""
 import numpy as np
 import pytest
 
+from cosim import world
 from cosim.cli import main
 from cosim.errors import ConfigError
-from cosim.plant import PlantSpec, run_plant
+from cosim.plant import PlantSpec, _scaled_profiles
+from cosim.record import read
+from cosim.scenario import Scenario
+
+KINDS = ("BaseLoad", "Building", "EV", "PV", "Wind", "Battery", "MicroTurbine")
+
+
+def plant_only(tmp_path, **changes):
+    sc = Scenario().updated({"control.stages": [], "output": str(tmp_path / "plant.h5"), **changes})
+    return read(world.run(sc))
 
 
 @pytest.fixture(scope="module")
-def ieee33_run():
-    return run_plant(PlantSpec(start="2024-01-15 17:00", duration_s=2 * 3600, step_s=60))
+def ieee33_run(tmp_path_factory):
+    return plant_only(tmp_path_factory.mktemp("plant"), start="2024-01-15 17:00", duration_s=2 * 3600)
 
 
 def test_every_step_balances_device_power_losses_and_substation_exchange(ieee33_run):
-    f = ieee33_run["frames"]
-    devices_mw = f["p_mw"].sum(axis=1)  # all units, consumer convention
-    balance = f["p_ext_mw"]["Grid"] - f["p_loss_mw"]["Grid"] - devices_mw
+    rec = ieee33_run
+    devices_mw = sum(rec.series(f"plant/{k}", "p_mw").sum(axis=1).to_numpy() for k in KINDS)
+    balance = rec.series("plant/Grid", "p_ext_mw").iloc[:, 0].to_numpy() - \
+        rec.series("plant/Grid", "p_loss_mw").iloc[:, 0].to_numpy() - devices_mw
     assert len(balance) == 120
     np.testing.assert_allclose(balance, 0.0, atol=1e-6)
-    assert ieee33_run["summary"]["diverged_steps"] == 0
+    assert (rec.series("plant/Grid", "converged").to_numpy() == 1).all()
+    assert "control/rt" not in rec.groups()
 
 
 def test_units_are_wired_to_their_buses(ieee33_run):
-    f = ieee33_run["frames"]
-    # Every unit reports, and the evening peak of EVs and heat pumps shows at the substation.
-    assert f["p_mw"].shape[1] == 32 + 260 + 96 + 8 + 2 + 3 + 2
-    assert not f["vm_pu"].isna().any().any()
-    s = ieee33_run["summary"]
-    assert s["ev_mwh"] > 0 and s["buildings_mwh"] > 0 and s["load_mwh"] > 0
-    assert 0.9 < s["v_min_pu"] < s["v_max_pu"] < 1.1
-    # Each bus's base load peaks at its case load over the run (case total 3.715 MW).
-    peaks = f["p_mw"].filter(like="BaseLoad").max()
-    assert peaks.sum() == pytest.approx(3.715, rel=1e-9)
+    rec = ieee33_run
+    widths = {k: rec.series(f"plant/{k}", "p_mw").shape[1] for k in KINDS}
+    assert widths == {"BaseLoad": 32, "Building": 260, "EV": 96, "PV": 8, "Wind": 2, "Battery": 3, "MicroTurbine": 2}
+    assert not rec.series("plant/Bus", "vm_pu").isna().any().any()
+    for k in ("BaseLoad", "Building", "EV"):  # the evening peak of loads, heat pumps and EVs
+        assert rec.series(f"plant/{k}", "p_mw").to_numpy().sum() > 0
 
 
-def test_lv_feeder_plant_runs():
-    res = run_plant(PlantSpec(network="lv", start="2024-01-15 06:00", duration_s=1800, step_s=300))
-    assert res["summary"]["diverged_steps"] == 0
-    assert res["frames"]["vm_pu"].shape == (6, 129)
+def test_base_load_peaks_at_the_case_load_on_the_run_day():
+    """Each profile is scaled to its peak over the whole days the run touches (not just the run)."""
+    spec = PlantSpec(start="2024-01-15 17:00", duration_s=2 * 3600)
+    prof = _scaled_profiles(spec, ["mv_semiurb"] * 3)
+    day = prof[prof.index < 86400]
+    np.testing.assert_allclose(day.max(), 1.0)
+    assert (prof[prof.index < 7200].max() < 1.0).any()  # the 2 h window alone is not the peak
+
+
+def test_lv_feeder_plant_runs(tmp_path):
+    rec = plant_only(tmp_path, network="lv", start="2024-01-15 06:00", duration_s=1800, step_s=300)
+    assert (rec.series("plant/Grid", "converged").to_numpy() == 1).all()
+    assert rec.series("plant/Bus", "vm_pu").shape == (6, 129)
 
 
 def test_bad_spec_names_the_field():
@@ -47,8 +64,12 @@ def test_bad_spec_names_the_field():
         PlantSpec(duration_s=90, step_s=60)
 
 
-def test_cli_main_job_prints_what_it_measured(capsys):
-    assert main(["run", "--hours", "0.25", "--quiet"]) == 0
+def test_cli_runs_a_scenario_and_prints_its_summary(capsys, tmp_path):
+    toml = tmp_path / "plant.toml"
+    toml.write_text(Scenario().updated({"control.stages": [], "duration_s": 900}).to_toml())
+    assert main(["run", str(toml), "--out", str(tmp_path / "cli.h5"), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "losses_mwh" in out and "v_min_pu" in out
-    assert main(["run", "--network", "nope", "--quiet"]) == 2
+    assert "losses_mwh" in out and "v_min_pu" in out and (tmp_path / "cli.h5").exists()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('network = "nope"\n')
+    assert main(["run", str(bad), "--quiet"]) == 2

@@ -1,0 +1,87 @@
+"""Wall time of a closed-loop run split into Clarabel, power flow and the rest.
+
+Runs a scenario (default: the shipped IEEE 33 winter day, all three stages) through
+cosim.world.run and prints:
+  total        wall time of world.run (build included)
+  build        building the parts before the clock starts (fleets, forecaster, compiled OPFs)
+  clarabel     sum of the solver's own time over all stage solves (from the record)
+  opf_other    the rest of the OPF calls (data setting, rounding re-solves' bookkeeping, results)
+  power_flow   time inside simulators.grid.GridModel.step (AC power flow per plant step)
+  rest         total - clarabel - power_flow (mosaik, plant models, controller glue, HDF5)
+Target: rest <= 30 % of total.
+
+    .venv/bin/python benchmarks/bench_closed_loop.py [--hours 24] [--scenario FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from cosim import world
+from cosim.record import read
+from cosim.scenario import Scenario, load
+from simulators.grid import GridModel
+
+
+class Timed:
+    """Accumulates the wall time of calls to a method (patched for the benchmark only)."""
+
+    def __init__(self, cls, name):
+        self.cls, self.name, self.orig, self.total_s, self.calls = cls, name, getattr(cls, name), 0.0, 0
+
+    def __enter__(self):
+        orig = self.orig
+
+        def wrapped(obj, *a, **kw):
+            t0 = time.perf_counter()
+            try:
+                return orig(obj, *a, **kw)
+            finally:
+                self.total_s += time.perf_counter() - t0
+                self.calls += 1
+        setattr(self.cls, self.name, wrapped)
+        return self
+
+    def __exit__(self, *exc):
+        setattr(self.cls, self.name, self.orig)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--hours", type=float, default=24.0)
+    ap.add_argument("--scenario", help="scenario TOML (default: the shipped default)")
+    args = ap.parse_args()
+    sc = load(args.scenario) if args.scenario else Scenario()
+    out = Path(tempfile.mkdtemp()) / "bench.h5"
+    sc = sc.updated({"duration_s": int(args.hours * 3600), "output": str(out)})
+    with Timed(GridModel, "step") as pf:
+        t0 = time.perf_counter()
+        parts = world.build_parts(sc)
+        build_s = time.perf_counter() - t0
+        world.run_parts(parts)
+        total = time.perf_counter() - t0
+    rec = read(out)
+    clarabel = opf_wall = 0.0
+    solves = {}
+    for stage in ("da", "id", "rt"):
+        if f"control/{stage}" in rec.groups():
+            ev = rec.events(f"control/{stage}")
+            clarabel += ev.solve_time_s.sum()
+            opf_wall += ev.wall_time_s.sum()
+            solves[stage] = (len(ev), ev.solve_time_s.median(), ev.wall_time_s.median())
+    rest = total - clarabel - pf.total_s
+    print(f"scenario {sc.name}: {args.hours:g} h, stages {','.join(sc.control.stages) or 'none'}")
+    for stage, (n, med, wmed) in solves.items():
+        print(f"  {stage}: {n:4d} solves, Clarabel median {med:.3f} s, OPF call median {wmed:.3f} s")
+    rows = [("total", total), ("build", build_s), ("clarabel", clarabel), ("opf_other", opf_wall - clarabel),
+            ("power_flow", pf.total_s), ("rest", rest)]
+    for name, val in rows:
+        print(f"  {name:11s} {val:8.1f} s  {100 * val / total:5.1f} %")
+    print(f"  power flows: {pf.calls}, mean {1e3 * pf.total_s / max(pf.calls, 1):.2f} ms each")
+    print(f"target rest <= 30 % of total: {'met' if rest <= 0.3 * total else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
