@@ -4,11 +4,13 @@ Runs a scenario (default: the shipped IEEE 33 winter day, all three stages) thro
 cosim.world.run and prints:
   total        wall time of world.run (build included)
   build        building the parts before the clock starts (fleets, forecaster, compiled OPFs)
-  clarabel     sum of the solver's own time over all stage solves (from the record)
-  opf_other    the rest of the OPF calls (data setting, rounding re-solves' bookkeeping, results)
+  opf          wall time of every OPFProblem.solve call (from the record): Clarabel plus cvxpy/data glue
+  clarabel     Clarabel's own reported solve time, summed (it counts its setup and, measured here,
+               can exceed the wall time of the call that contains it; shown for reference only)
   power_flow   time inside simulators.grid.GridModel.step (AC power flow per plant step)
-  rest         total - clarabel - power_flow (mosaik, plant models, controller glue, HDF5)
-Target: rest <= 30 % of total.
+  rest         total - opf - power_flow (mosaik, plant models, controller glue, forecasts, HDF5)
+Target: rest <= 30 % of total (the OPF wall time, not Clarabel's figure, is subtracted, so the
+rest is not understated).
 
     .venv/bin/python benchmarks/bench_closed_loop.py [--hours 24] [--scenario FILE]
 """
@@ -71,11 +73,11 @@ def main() -> None:
             clarabel += ev.solve_time_s.sum()
             opf_wall += ev.wall_time_s.sum()
             solves[stage] = (len(ev), ev.solve_time_s.median(), ev.wall_time_s.median())
-    rest = total - clarabel - pf.total_s
+    rest = total - opf_wall - pf.total_s
     print(f"scenario {sc.name}: {args.hours:g} h, stages {','.join(sc.control.stages) or 'none'}")
     for stage, (n, med, wmed) in solves.items():
         print(f"  {stage}: {n:4d} solves, Clarabel median {med:.3f} s, OPF call median {wmed:.3f} s")
-    rows = [("total", total), ("build", build_s), ("clarabel", clarabel), ("opf_other", opf_wall - clarabel),
+    rows = [("total", total), ("build", build_s), ("opf", opf_wall), ("clarabel", clarabel),
             ("power_flow", pf.total_s), ("rest", rest)]
     for name, val in rows:
         print(f"  {name:11s} {val:8.1f} s  {100 * val / total:5.1f} %")
