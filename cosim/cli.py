@@ -1,9 +1,13 @@
-"""Command line: ``cosim run [SCENARIO.toml]`` runs a scenario and prints its summary."""
+"""Command line: ``cosim run [SCENARIO.toml]`` runs a scenario and prints its summary;
+``cosim report RUN.h5`` writes a run's KPI table and plots; ``cosim compare A.h5 B.h5 ...`` puts
+runs' KPIs side by side."""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
+from pathlib import Path
 
 from cosim.errors import CosimError
 
@@ -29,6 +33,37 @@ def _run(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    from cosim import report
+
+    out = Path(args.out) if args.out else Path(args.run).with_name(Path(args.run).stem + "_report")
+    notes = logging.getLogger("cosim.report")  # skipped plots, one line each
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("  note: %(message)s"))
+    notes.addHandler(handler)
+    notes.setLevel(logging.INFO)
+    try:
+        files = report.write_report(args.run, out)
+    finally:
+        notes.removeHandler(handler)
+    print(report.print_table(report.read_kpis(files["kpi_json"])))
+    print(f"\nwritten to {out}:")
+    for key, path in files.items():
+        print(f"  {key:<9} {path}")
+    return 0
+
+
+def _compare(args) -> int:
+    from cosim import report
+
+    table = report.compare(args.runs, out_csv=args.csv)
+    with_pct = {c: (lambda x: "-" if x != x else f"{x:+.1f}") for c in table.columns if c.endswith(" %")}
+    print(table.to_string(formatters=with_pct, float_format=lambda x: f"{x:.6g}"))
+    if args.csv:
+        print(f"\nwritten to {args.csv}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="cosim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -38,9 +73,16 @@ def main(argv=None) -> int:
     run.add_argument("--seed", type=int, help="scenario seed override")
     run.add_argument("--hours", type=float, help="duration override in hours")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep = sub.add_parser("report", help="KPI table (CSV, JSON) and plots of a run's HDF5 record")
+    rep.add_argument("run", help="HDF5 record of a run")
+    rep.add_argument("--out", help="output directory (default: RUN's stem + '_report' next to it)")
+    cmp = sub.add_parser("compare", help="KPIs of several runs side by side, with % against the first")
+    cmp.add_argument("runs", nargs="+", help="HDF5 records; the first is the reference")
+    cmp.add_argument("--csv", help="also write the table to this CSV file")
     args = parser.parse_args(argv)
+    commands = {"run": _run, "report": _report, "compare": _compare}
     try:
-        return _run(args)
+        return commands[args.command](args)
     except CosimError as exc:
         print(f"cosim: error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,437 @@
+"""Report of a run from its HDF5 record: the KPI table (CSV, JSON, terminal) and plots; comparisons.
+
+:func:`write_report` writes into one directory (file -> key of the returned dict)::
+
+    kpi.csv, kpi.json   kpi_csv, kpi_json   the KPIs of cosim.kpi.compute (JSON: NaN as null)
+    voltage.png         voltage             bus voltage heat map (time x bus) and per-bus envelope
+                                            against the scenario's band (control.v_min_pu/v_max_pu)
+    trafo.png           trafo               transformer loading (and hot-spot temperature)
+    exchange.png        exchange            grid exchange with the buy/sell price
+    indoor.png          indoor              indoor temperatures over the buildings vs the comfort band
+    ev_soc.png          ev_soc              EV state of charge over the fleet and the share plugged in
+    plans.png           plans               each stage's planned grid exchange vs the realized one
+
+A plot whose data the record lacks (a run without a controller has no plans, a network without
+EVs no SOC) is skipped: no file, no key, one log line on the ``cosim.report`` logger.
+:func:`compare` puts several runs side by side with their differences in % against the first.
+Plots use matplotlib's Agg canvas through :class:`matplotlib.figure.Figure` (no pyplot state).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.figure import Figure
+
+from cosim import kpi
+from cosim.errors import DataError
+from cosim.record import Record
+from cosim.scenario import STAGE_ORDER, ControlConfig, Scenario
+from simulators.building import DEFAULTS as BUILDING_DEFAULTS
+
+log = logging.getLogger(__name__)
+
+#: Percentiles of the bands over buildings and EVs (outer and inner band).
+BANDS_PCT = ((10, 90), (25, 75))
+#: Whole-horizon plans drawn per stage in plans.png (evenly spaced over the run's decisions).
+PLANS_SHOWN = 3
+FIGSIZE_IN = (11, 4.8)
+DPI = 110
+STAGE_NAMES = {"da": "day-ahead", "id": "intraday", "rt": "real-time"}
+
+
+def open_record(path) -> Record:
+    """The record at ``path``; a missing or unreadable file is a DataError naming the path."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such record file")
+    try:
+        return Record(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(f"{path}: not a readable cosim record ({exc})") from None
+
+
+def _kpis(rec: Record) -> dict:
+    return getattr(kpi, "compute", kpi.summary)(rec)
+
+
+# -- KPI table ---------------------------------------------------------------------------------------
+
+def _fmt(value) -> str:
+    """A KPI value in 14 characters: ints as ints, floats fixed or (tiny/huge) in e-notation."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return f"{value:14d}"
+    value = float(value)
+    if math.isfinite(value) and value != 0 and not 1e-3 <= abs(value) < 1e7:
+        return f"{value:14.4e}"
+    return f"{value:14.4f}"
+
+
+def print_table(kpis: dict) -> str:
+    """``kpis`` as aligned ``key  value`` lines for the terminal (returned, not printed)."""
+    if not kpis:
+        return ""
+    width = max(map(len, kpis))
+    return "\n".join(f"  {key:<{width}}  {_fmt(value)}" for key, value in kpis.items())
+
+
+def _json_value(value):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
+    value = float(value)
+    return value if math.isfinite(value) else None  # JSON has no NaN/inf
+
+
+def read_kpis(path) -> dict:
+    """The KPIs of a report's kpi.json (null back to NaN)."""
+    return {k: math.nan if v is None else v for k, v in json.loads(Path(path).read_text()).items()}
+
+
+def _write_kpis(kpis: dict, out_dir: Path) -> dict[str, Path]:
+    csv, js = out_dir / "kpi.csv", out_dir / "kpi.json"
+    pd.Series(kpis, name="value", dtype=object).rename_axis("kpi").to_csv(csv)
+    js.write_text(json.dumps({k: _json_value(v) for k, v in kpis.items()}, indent=1) + "\n")
+    return {"kpi_csv": csv, "kpi_json": js}
+
+
+# -- helpers for the plots -----------------------------------------------------------------------------
+
+def _scenario(rec: Record) -> Scenario | None:
+    return Scenario.from_toml(rec.scenario) if rec.scenario else None
+
+
+def _series(rec: Record, group: str, attr: str) -> pd.DataFrame | None:
+    """``attr`` of ``group`` with a calendar index, or None when absent or empty."""
+    if group not in rec.groups() or attr not in rec.attrs(group):
+        return None
+    df = rec.series(group, attr)
+    if df.empty or df.shape[1] == 0:
+        return None
+    if not isinstance(df.index, pd.DatetimeIndex):
+        raise DataError(f"{rec.path}: meta 'start' missing, the plots need calendar time")
+    return df
+
+
+def _calendar(rec: Record, t_s) -> np.ndarray:
+    """Calendar times (datetime64) of run times ``t_s`` in seconds."""
+    return (pd.Timestamp(rec.meta["start"]) + pd.to_timedelta(np.asarray(t_s), unit="s")).to_numpy()
+
+
+def _span(rec: Record) -> tuple[np.datetime64, np.datetime64]:
+    """Calendar start and end of the run (start + duration_s)."""
+    start = pd.Timestamp(rec.meta["start"])
+    return start.to_datetime64(), (start + pd.Timedelta(seconds=int(rec.meta["duration_s"]))).to_datetime64()
+
+
+def _time_axis(ax, rec: Record) -> None:
+    loc = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+    ax.set_xlim(*_span(rec))
+    ax.set_xlabel("time")
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def _edges(index: pd.DatetimeIndex, step_s: int) -> np.ndarray:
+    """Cell edges of a plant-step series: each row holds over [t, t + step_s)."""
+    t = index.to_numpy()
+    return np.append(t, t[-1] + np.timedelta64(int(step_s), "s"))
+
+
+def _held(df: pd.DataFrame, step_s: int) -> tuple[np.ndarray, np.ndarray]:
+    """(times, values) of a plant-step series with the last row repeated at the run's last edge, so
+    that a ``where="post"`` step plot shows every row over its whole step."""
+    return _edges(df.index, step_s), np.concatenate([df.to_numpy(), df.to_numpy()[-1:]])
+
+
+def _band_plot(ax, df: pd.DataFrame, step_s: int, color: str, what: str, scale: float = 1.0) -> None:
+    """Median, percentile bands (:data:`BANDS_PCT`) and min/max over the units (columns) of ``df``."""
+    t, values = _held(df, step_s)
+    values = scale * values
+    for (lo, hi), alpha in zip(BANDS_PCT, (0.2, 0.35)):
+        ax.fill_between(t, np.nanpercentile(values, lo, axis=1), np.nanpercentile(values, hi, axis=1),
+                        color=color, alpha=alpha, lw=0, step="post", label=f"{lo}-{hi} % of {what}")
+    ax.step(t, np.nanmedian(values, axis=1), where="post", color=color, lw=1.6, label="median")
+    ax.step(t, np.nanmin(values, axis=1), where="post", color=color, lw=0.8, ls=":", label="min / max")
+    ax.step(t, np.nanmax(values, axis=1), where="post", color=color, lw=0.8, ls=":")
+
+
+# -- the plots (each returns None when the record lacks its data) ----------------------------------------
+
+def plot_voltage(rec: Record, path: Path, v_min_pu: float, v_max_pu: float) -> Path | None:
+    """Heat map of bus voltages (time x bus, HV buses excluded) with the band marked on the colour bar
+    and as contours, and each bus's min-max envelope against the band."""
+    v = _series(rec, "plant/Bus", "vm_pu")
+    if v is None:
+        return None
+    hv = [c for c in str(rec.meta.get("hv_buses", "")).split(",") if c]
+    v = v.drop(columns=[c for c in hv if c in v.columns])
+    vals = v.to_numpy().T  # bus x time
+    lo = min(np.nanmin(vals), v_min_pu - 0.01)
+    hi = max(np.nanmax(vals), v_max_pu + 0.01)
+    centre = (v_min_pu + v_max_pu) / 2  # diverging colours: blue below, red above the band's middle
+    fig = Figure(figsize=(FIGSIZE_IN[0], max(FIGSIZE_IN[1], 0.12 * len(v.columns) + 1.5)),
+                 layout="constrained")
+    ax, env = fig.subplots(1, 2, sharey=True, width_ratios=(5, 1))
+    y = np.arange(len(v.columns) + 1) - 0.5
+    mesh = ax.pcolormesh(mdates.date2num(_edges(v.index, rec.meta["step_s"])), y, vals, cmap="RdBu_r",
+                         shading="flat", norm=TwoSlopeNorm(vcenter=centre, vmin=lo, vmax=hi))
+    if np.nanmin(vals) < v_min_pu or np.nanmax(vals) > v_max_pu:
+        ax.contour(mdates.date2num(v.index.to_numpy()), np.arange(len(v.columns)), vals,
+                   levels=[v_min_pu, v_max_pu], colors="k", linewidths=0.8)
+    cbar = fig.colorbar(mesh, ax=env, label="voltage magnitude (p.u.)")
+    for level in (v_min_pu, v_max_pu):
+        cbar.ax.axhline(level, color="k", lw=2)
+    cbar.set_ticks(sorted({v_min_pu, v_max_pu, centre, round(lo, 3), round(hi, 3)}))
+    step = max(1, len(v.columns) // 17)
+    ax.set_yticks(np.arange(0, len(v.columns), step), [str(c) for c in v.columns[::step]])
+    ax.set_ylabel("bus")
+    _time_axis(ax, rec)
+    ax.set_title(f"Bus voltage; band {v_min_pu:g}-{v_max_pu:g} p.u. in black (colour bar; contours where "
+                 "crossed)", fontsize="medium")
+    rows = np.arange(len(v.columns))
+    env.hlines(rows, np.nanmin(vals, axis=1), np.nanmax(vals, axis=1), color="tab:purple", lw=3)
+    for level in (v_min_pu, v_max_pu):
+        env.axvline(level, color="k", ls="--", lw=1)
+    env.set_xlabel("min-max (p.u.)")
+    env.set_title("envelope")
+    env.set_ylim(y[0], y[-1])
+    return _save(fig, path)
+
+
+def _hot_spot(rec: Record) -> pd.DataFrame | None:
+    """Hot-spot temperature per transformer (degC, time x trafo) if cosim.kpi computes it."""
+    fn = getattr(kpi, "trafo_hot_spot_c", None)
+    return fn(rec) if fn is not None else None
+
+
+def plot_trafo(rec: Record, path: Path) -> Path | None:
+    """Transformer loading (% of rating) and, if available, the hot-spot temperature on a second axis."""
+    load = _series(rec, "plant/Trafo", "loading_percent")
+    if load is None:
+        return None
+    fig = Figure(figsize=FIGSIZE_IN, layout="constrained")
+    ax = fig.subplots()
+    t, values = _held(load, rec.meta["step_s"])
+    for j, col in enumerate(load.columns):
+        ax.step(t, values[:, j], where="post", lw=1.2, label=f"{col} loading")
+    ax.axhline(100, color="tab:red", ls="--", lw=1, label="rating (100 %)")
+    ax.set_ylabel("loading (% of rating)")
+    ax.set_ylim(0, max(110, float(np.nanmax(load.to_numpy())) * 1.05))
+    handles, labels = ax.get_legend_handles_labels()
+    hot = _hot_spot(rec)
+    if hot is not None and not hot.empty:
+        ax2 = ax.twinx()
+        for col in hot.columns:
+            ax2.plot(hot.index.to_numpy(), hot[col].to_numpy(), color="tab:orange", lw=1.2,
+                     label=f"{col} hot spot")
+        ax2.set_ylabel("hot-spot temperature (degC)")
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.legend(handles, labels, loc="upper left", fontsize="small")
+    _time_axis(ax, rec)
+    ax.set_title("Transformer loading" + (" and hot-spot temperature" if hot is not None else ""))
+    return _save(fig, path)
+
+
+def plot_exchange(rec: Record, path: Path) -> Path | None:
+    """Grid exchange at the slack (import > 0) with the buy and sell prices on a second axis."""
+    p = _series(rec, "plant/Grid", "p_ext_mw")
+    if p is None:
+        return None
+    fig = Figure(figsize=FIGSIZE_IN, layout="constrained")
+    ax = fig.subplots()
+    t, values = _held(p, rec.meta["step_s"])
+    ax.step(t, values[:, 0], where="post", color="tab:blue", lw=1.4, label="grid exchange")
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.set_ylabel("grid exchange (MW, import > 0)")
+    handles, labels = ax.get_legend_handles_labels()
+    buy = _series(rec, "data/Tariff", "buy_per_mwh")
+    if buy is not None:
+        ax2 = ax.twinx()
+        t, price = _held(buy, rec.meta["step_s"])
+        ax2.step(t, price[:, 0], where="post", color="tab:red", lw=1, label="buy price")
+        sell = _series(rec, "data/Tariff", "sell_per_mwh")
+        if sell is not None and not np.allclose(sell.to_numpy(), buy.to_numpy(), equal_nan=True):
+            t, price = _held(sell, rec.meta["step_s"])
+            ax2.step(t, price[:, 0], where="post", color="tab:red", lw=1, ls="--", label="sell price")
+        ax2.set_ylabel("price (currency per MWh)")
+        ax2.set_ylim(bottom=0)
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.legend(handles, labels, loc="upper left", fontsize="small")
+    _time_axis(ax, rec)
+    ax.set_title("Grid exchange" + (" and tariff" if buy is not None else ""))
+    return _save(fig, path)
+
+
+def comfort_band_c(sc: Scenario | None) -> tuple[float, float]:
+    """(low, high) comfort band in degC: the widest over the scenario's building groups, each
+    parameter defaulting to simulators.building.DEFAULTS (20-22 degC, physics.md 1)."""
+    groups = [g for g in (sc.devices if sc is not None else ()) if g.kind == "Building"]
+    lows, ups = [BUILDING_DEFAULTS["t_low_c"]], [BUILDING_DEFAULTS["t_up_c"]]
+    if groups:
+        lows, ups = [], []
+        for g in groups:
+            lows.extend(np.ravel(g.params.get("t_low_c", BUILDING_DEFAULTS["t_low_c"])).tolist())
+            ups.extend(np.ravel(g.params.get("t_up_c", BUILDING_DEFAULTS["t_up_c"])).tolist())
+    return float(min(lows)), float(max(ups))
+
+
+def plot_indoor(rec: Record, path: Path, band_c: tuple[float, float]) -> Path | None:
+    """Indoor temperatures over the buildings (median, percentile bands, min/max) vs the comfort band."""
+    t_in = _series(rec, "plant/Building", "t_in_c")
+    if t_in is None:
+        return None
+    fig = Figure(figsize=FIGSIZE_IN, layout="constrained")
+    ax = fig.subplots()
+    ax.axhspan(*band_c, color="tab:green", alpha=0.12, label=f"comfort band {band_c[0]:g}-{band_c[1]:g} degC")
+    _band_plot(ax, t_in, rec.meta["step_s"], "tab:orange", f"{t_in.shape[1]} buildings")
+    ax.set_ylabel("indoor temperature (degC)")
+    ax.legend(loc="best", fontsize="small")
+    _time_axis(ax, rec)
+    ax.set_title("Indoor temperature of the buildings")
+    return _save(fig, path)
+
+
+def plot_ev_soc(rec: Record, path: Path) -> Path | None:
+    """EV state of charge over the fleet (median, percentile bands, min/max) and the share plugged in."""
+    soc = _series(rec, "plant/EV", "soc")
+    if soc is None:
+        return None
+    fig = Figure(figsize=FIGSIZE_IN, layout="constrained")
+    ax = fig.subplots()
+    _band_plot(ax, soc, rec.meta["step_s"], "tab:green", f"{soc.shape[1]} EVs", scale=100.0)
+    ax.set_ylabel("state of charge (%)")
+    ax.set_ylim(0, 100)
+    handles, labels = ax.get_legend_handles_labels()
+    conn = _series(rec, "plant/EV", "connected")
+    if conn is not None:
+        ax2 = ax.twinx()
+        t, plugged = _held(conn, rec.meta["step_s"])
+        ax2.step(t, 100 * np.mean(plugged > 0.5, axis=1), where="post", color="0.3", lw=1, ls="--",
+                 label="plugged in")
+        ax2.set_ylabel("EVs plugged in (%)")
+        ax2.set_ylim(0, 105)
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.legend(handles, labels, loc="lower left", fontsize="small")
+    _time_axis(ax, rec)
+    ax.set_title("EV state of charge")
+    return _save(fig, path)
+
+
+def plot_plans(rec: Record, path: Path, control: ControlConfig) -> Path | None:
+    """Per stage: the first period of every plan (the part that is applied), the whole horizon of a
+    few plans, the realized exchange per plant step and its mean over the stage's periods."""
+    p = _series(rec, "plant/Grid", "p_ext_mw")
+    stages = [s for s in STAGE_ORDER if f"control/{s}" in rec.groups()
+              and "plan.grid.p_grid_mw" in rec.attrs(f"control/{s}")]
+    if p is None or not stages:
+        return None
+    fig = Figure(figsize=(FIGSIZE_IN[0], 2.9 * len(stages) + 0.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(len(stages), 1, sharex=True, sharey=True))
+    truth = p.iloc[:, 0]
+    start = _span(rec)[0]
+    for ax, stage in zip(axes, stages):
+        dt_s = getattr(control, stage).dt_s
+        t_s, plans = rec.array(f"control/{stage}", "plan.grid.p_grid_mw")
+        ax.stairs(truth.to_numpy(), _edges(truth.index, rec.meta["step_s"]), baseline=None, color="0.6",
+                  lw=0.8, label="realized (plant step)")
+        mean = truth.resample(pd.Timedelta(seconds=dt_s), origin=pd.Timestamp(start)).mean()
+        ax.stairs(mean.to_numpy(), _edges(mean.index, dt_s), baseline=None, color="k", lw=1.4,
+                  label=f"realized, {dt_s // 60} min mean")
+        t0 = _calendar(rec, t_s)
+        ax.hlines(plans[:, 0], t0, t0 + np.timedelta64(int(dt_s), "s"), color="tab:blue", lw=3,
+                  label="first period of each plan")
+        shown = np.unique(np.linspace(0, len(t_s) - 1, min(len(t_s), PLANS_SHOWN)).round().astype(int))
+        for k, alpha in zip(shown, np.linspace(0.9, 0.5, len(shown))):
+            n = plans.shape[1]
+            edges = t0[k] + np.arange(n + 1) * np.timedelta64(int(dt_s), "s")
+            ax.stairs(plans[k], edges, baseline=None, color="tab:orange", alpha=alpha, lw=1.1,
+                      label=f"plan made {pd.Timestamp(t0[k]):%d %b %H:%M}")
+        ax.set_ylabel("grid exchange (MW)")
+        ax.set_title(f"{STAGE_NAMES[stage]} stage ({stage}): {len(t_s)} plan(s) of {plans.shape[1]} x "
+                     f"{dt_s // 60} min", fontsize="medium")
+        ax.legend(loc="upper left", fontsize="x-small", ncol=2)
+        _time_axis(ax, rec)
+    for ax in axes[:-1]:
+        ax.set_xlabel("")
+    fig.suptitle("Planned vs realized grid exchange (import > 0)")
+    return _save(fig, path)
+
+
+# -- the report -------------------------------------------------------------------------------------------
+
+def write_report(path, out_dir) -> dict[str, Path]:
+    """KPI table (CSV, JSON) and plots of the run at ``path`` into ``out_dir`` (created); returns
+    key -> written file (keys in the module docstring; a skipped plot has no key)."""
+    rec = open_record(path)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = _write_kpis(_kpis(rec), out)
+    sc = _scenario(rec)
+    control = sc.control if sc is not None else ControlConfig()
+    plots = {
+        "voltage": lambda f: plot_voltage(rec, f, control.v_min_pu, control.v_max_pu),
+        "trafo": lambda f: plot_trafo(rec, f),
+        "exchange": lambda f: plot_exchange(rec, f),
+        "indoor": lambda f: plot_indoor(rec, f, comfort_band_c(sc)),
+        "ev_soc": lambda f: plot_ev_soc(rec, f),
+        "plans": lambda f: plot_plans(rec, f, control),
+    }
+    for key, plot in plots.items():
+        file = out / f"{key}.png"
+        file.unlink(missing_ok=True)  # no stale plot from an earlier report of another run
+        if plot(file) is None:
+            log.info("%s: skipped %s.png (the record has no data for it)", rec.path.name, key)
+        else:
+            written[key] = file
+    return written
+
+
+def _run_names(paths) -> list[str]:
+    """Column names of runs: file stems, made unique by their parent directory when they clash."""
+    paths = [Path(p) for p in paths]
+    names = [p.stem for p in paths]
+    if len(set(names)) < len(names):
+        names = [f"{p.parent.name}/{p.stem}" for p in paths]
+    if len(set(names)) < len(names):
+        names = [f"{i + 1}:{p.stem}" for i, p in enumerate(paths)]
+    return names
+
+
+def pct_change(value: float, ref: float) -> float:
+    """(value - ref) / |ref| in %; 0 when both are 0, NaN when only ref is 0 or either is NaN."""
+    if ref == 0:
+        return 0.0 if value == 0 else math.nan
+    return (value - ref) / abs(ref) * 100.0
+
+
+def compare(paths, out_csv=None) -> pd.DataFrame:
+    """KPIs of the runs at ``paths`` side by side (one column per run, rows = KPI keys) and a
+    ``"<run> vs <first> %"`` column per later run (:func:`pct_change`); a KPI a run lacks is NaN.
+    Written to ``out_csv`` if given."""
+    paths = list(paths)
+    if not paths:
+        raise DataError("compare: no record paths given; need at least one")
+    names = _run_names(paths)
+    values = pd.DataFrame({n: pd.Series(_kpis(open_record(p)), dtype=float) for n, p in zip(names, paths)})
+    values.index.name = "kpi"
+    first = names[0]
+    for n in names[1:]:
+        values[f"{n} vs {first} %"] = [pct_change(v, r) for v, r in zip(values[n], values[first])]
+    if out_csv is not None:
+        Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
+        values.to_csv(out_csv)
+    return values
