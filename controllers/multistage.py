@@ -138,13 +138,14 @@ class MultiStageController:
     modifies); ``fleets``/``bus_pos``: plant fleet objects by kind and the bus position of each unit;
     ``stages``: the running stages (a prefix of ``da``, ``id``, ``rt``); ``price``: callable
     (t0_s, dt_s, T) -> (buy, sell) per-period prices per MWh; ``costs``: objective prices;
-    ``opf``: OPFConfig keywords shared by all stages (v band, formulation, loss price margin).
+    ``opf``: OPFConfig keywords shared by all stages (v band, formulation, loss price margin);
+    ``passive``: block names left out (their units under local control, their load unseen).
     """
 
     def __init__(self, net, fleets: dict, bus_pos: dict, stages: list[Stage],
                  price: Callable[[int, int, int], tuple[np.ndarray, np.ndarray]],
                  costs: CostParams | None = None, opf: dict | None = None, fallback: str = "shift",
-                 loss_price_per_mwh: float = 0.0):
+                 loss_price_per_mwh: float = 0.0, passive: tuple[str, ...] = ()):
         names = tuple(s.name for s in stages)
         if names != STAGE_ORDER[:len(names)] or not names:
             raise ConfigError(f"stages = {names} must be one of {[STAGE_ORDER[:k] for k in (1, 2, 3)]}")
@@ -158,6 +159,11 @@ class MultiStageController:
         self.units: dict[str, dict[str, Units]] = {}
         for s in stages:
             blocks, units = plant_blocks(net, self.rn, fleets, bus_pos, self.costs)
+            unknown = set(passive) - set(units)
+            if unknown:
+                raise ConfigError(f"passive = {sorted(unknown)}: no such block in this plant; blocks are {sorted(units)}")
+            blocks = [b for b in blocks if b.name not in passive]
+            units = {k: u for k, u in units.items() if k not in passive}
             if s.name == "rt":  # batteries and MTs become the intraday schedule, a fixed injection
                 fixed = [b for b in blocks if b.name in RT_FIXED]
                 self._sched = [units.pop(b.name) for b in fixed]

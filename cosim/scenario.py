@@ -60,6 +60,8 @@ STAGE_ORDER = ("da", "id", "rt")
 STAGE_SETS = ((), ("da",), ("da", "id"), ("da", "id", "rt"))
 FORMULATIONS = ("socp", "lindistflow")  # those of controllers.opf.problem (checked by a test)
 FALLBACKS = ("shift", "local")
+#: Controller blocks a scenario may leave to local control (controllers.model block names).
+PASSIVE_BLOCKS = ("hp", "tseh", "ev", "ess", "mt", "pv", "wind", "cb", "svc")
 ERROR_KINDS = ("relative", "capacity", "absolute")
 ERROR_DISTS = ("normal", "laplace")
 DEVICE_PRESETS = ("default", "none")
@@ -234,6 +236,9 @@ class ControlConfig(_Table):
     through the import); ``ess_cost_per_mwh`` battery cycling per MWh throughput (5, est.).
     ``fallback`` after a failed solve: ``"shift"`` keeps the stage's last feasible plan shifted in
     time (then safe defaults), ``"local"`` hands the stage's devices back to their local control.
+    ``passive``: controller blocks left out of the optimization, their devices under local control
+    and their consumption unknown to the controller (e.g. ["tseh"]: seed 001's "no TSEH
+    participation" case).
 
     Cross rules for the stages in use: ``da.dt_s >= id.dt_s >= rt.dt_s``, and each stage's
     ``every_s`` is a multiple of the next faster stage's ``every_s``.
@@ -251,6 +256,7 @@ class ControlConfig(_Table):
     loss_price_per_mwh: float = 0.0
     ess_cost_per_mwh: float = 5.0
     fallback: str = "shift"
+    passive: tuple[str, ...] = ()
 
     def __post_init__(self):
         stages = self.stages
@@ -274,6 +280,10 @@ class ControlConfig(_Table):
         _set(self, "export_price_ratio",
              _float("control.export_price_ratio", self.export_price_ratio, 0, 1))
         _choice("control.fallback", self.fallback, FALLBACKS)
+        if not isinstance(self.passive, (list, tuple)) or not set(self.passive) <= set(PASSIVE_BLOCKS):
+            raise ConfigError(f"control.passive = {self.passive!r} must be a list of block names from "
+                              f"{', '.join(PASSIVE_BLOCKS)}")
+        _set(self, "passive", tuple(self.passive))
         for slow, fast in zip(self.stages, self.stages[1:]):
             a, b = getattr(self, slow), getattr(self, fast)
             if b.dt_s > a.dt_s:

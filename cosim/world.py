@@ -164,7 +164,7 @@ def build_parts(sc: Scenario) -> Parts:
         copy.deepcopy(net), devices.fleets, devices.bus_pos, stages, price,
         costs=CostParams(c.discomfort_cost_per_kh, c.ess_cost_per_mwh),
         opf=dict(v_min_pu=c.v_min_pu, v_max_pu=c.v_max_pu, formulation=c.formulation),
-        fallback=c.fallback, loss_price_per_mwh=c.loss_price_per_mwh)
+        fallback=c.fallback, loss_price_per_mwh=c.loss_price_per_mwh, passive=c.passive)
     return Parts(sc, net, devices, ctl, forecaster, price)
 
 

@@ -178,3 +178,18 @@ def test_killed_run_leaves_a_readable_record(tmp_path):
     p = rec.series("plant/Grid", "p_ext_mw")
     assert 20 <= p.shape[0] < 240 and not p.isna().any().any()
     assert len(rec.events("control/da")) == 1
+
+
+def test_passive_blocks_stay_under_local_control(tmp_path):
+    """control.passive = ["tseh"] (seed 001's "no TSEH participation"): TSEH units get no setpoints."""
+    parts = world.build_parts(small(tmp_path, duration_s=1800, **{"control.passive": ["tseh"]}))
+    ctl, f = parts.controller, parts.devices.fleets
+    assert "tseh" not in ctl.probs["rt"].blocks and "hp" in ctl.probs["rt"].blocks
+    meas = {k: world._initial(k, f.get(k), parts.net)
+            for k in ("Building", "EV", "Battery", "MicroTurbine", "Trafo", "Capacitor")}
+    for stage in ("da", "id", "rt"):
+        assert ctl.decide(stage, 0, meas, parts.forecaster.forecast(stage, 0)).status == "optimal"
+    sp = ctl.setpoints(0)["Building"]
+    assert np.isnan(sp["p_st_kw"][8:]).all() and np.isfinite(sp["p_hp_kw"][:8]).all()
+    with pytest.raises(Exception, match="control.passive"):
+        small(tmp_path, **{"control.passive": ["boiler"]})
