@@ -1,16 +1,123 @@
-"""Figures of a run, computed from its HDF5 record (the true plant only; units in the keys).
+"""Key performance indicators of a run, computed from its HDF5 record (units in the keys).
 
-:func:`summary` is the short table ``cosim run`` prints: energy cost at the tariff, micro-turbine
-fuel, losses, the feeder's voltage range (slack and transformer HV buses excluded), peak import,
-thermal discomfort, EV energy missing at departure, and per stage the number of solves, failed
-solves, fallbacks and the median / max solver time.
+:func:`compute` returns a flat ``dict[str, float]``; :func:`table` puts several runs side by side
+and :func:`compare` adds each run's change against the first in %. :func:`summary` is the short
+table ``cosim run`` prints.
+
+Conventions: the record holds the true plant at every plant step of ``dt`` = meta ``step_s``
+(``dt_h`` in hours); a power is the mean over the step ``[t, t + dt)`` and an energy is the sum of
+power x ``dt_h``. NaN values (a diverged power flow) are left out of sums, counts and extremes. The
+scenario (band, prices, stage timing) is read from the record's ``/meta/scenario.toml``
+(:meth:`cosim.scenario.Scenario.from_toml`; the defaults if a record has none). A key whose input is
+missing from the record is 0 for sums over a device kind that is absent (no micro-turbines: fuel
+cost 0) and NaN for extremes and ratios.
+
+Energy and grid (``p_ext`` = plant/Grid ``p_ext_mw``, import positive):
+
+- ``import_mwh``, ``export_mwh``: sum of ``max(p_ext, 0)`` and ``max(-p_ext, 0)`` x ``dt_h``.
+- ``losses_kwh``: line and transformer losses, sum of plant/Grid ``p_loss_mw`` x ``dt_h`` x 1000.
+- ``peak_import_15min_mw``: the largest mean of ``p_ext`` over 15-min windows aligned at t = 0
+  (whole windows only; a trailing partial window is left out; ``step_s`` must divide 900 s or be
+  a multiple of it).
+- ``load_factor`` (-): mean ``p_ext`` over the same whole windows / ``peak_import_15min_mw``
+  (NaN when that peak is not an import).
+
+Voltage (plant/Bus ``vm_pu``, the buses of meta ``hv_buses`` excluded: the slack and transformer
+HV side are outside the feeder's band; band = scenario ``control.v_min_pu`` .. ``v_max_pu``):
+
+- ``v_violation_bus_steps``: number of (bus, plant step) pairs outside the band.
+- ``v_violation_h``: hours in which at least one bus is outside the band.
+- ``v_violation_pu_h``: sum over buses and steps of the distance outside the band (p.u.) x ``dt_h``.
+- ``v_worst_pu``: the recorded voltage farthest outside the band (or, with none outside, nearest
+  to an edge); ``v_min_pu``, ``v_max_pu``: the recorded extremes.
+
+Lines and transformer:
+
+- ``line_loading_max_pct``: the largest plant/Line ``loading_percent`` (of the line rating
+  ``max_i_ka``); ``line_hours_over_100``: line-hours above 100 %, summed over lines.
+- ``trafo_loading_max_pct``: the largest plant/Trafo ``loading_percent`` (pandapower's current
+  loading in % of ``sn_mva``; IEEE 33: 10 MVA, LV feeder: 0.4 MVA, simulators.networks).
+- ``trafo_hot_spot_max_c``, ``trafo_f_eqa`` (-), ``trafo_loss_of_life_pct``: IEEE C57.91 clause 7
+  (simulators.transformer with its ONAN distribution-transformer defaults) with K =
+  ``loading_percent`` / 100 held over each step, started in steady state; the ambient is the mean
+  plant/Building ``t_out_c`` (the weather's outdoor temperature), or :data:`T_AMB_DEFAULT_C` if no
+  building is recorded. Loss of life is over the run's duration; with several transformers each
+  figure is the largest over them. Steps with a NaN loading hold the last known value.
+
+Costs (currency of the tariff and the scenario's prices):
+
+- ``cost_grid``: import x buy price + export x sell price (data/Tariff ``buy_per_mwh``,
+  ``sell_per_mwh``) per step; equals :func:`summary`'s ``energy_cost``.
+- ``cost_mt_fuel``: sum of plant/MicroTurbine ``cost_per_h`` x ``dt_h`` (gas and marginal cost).
+- ``ess_throughput_mwh``: sum of ``|p_mw|`` of plant/Battery x ``dt_h`` (charge plus discharge at
+  the grid side, the controller's ``(Pc + Pd) dt``); ``cost_ess`` = that x
+  ``control.ess_cost_per_mwh``.
+- ``cost_losses``: losses (MWh) x ``control.loss_price_per_mwh`` (0 by default: losses are already
+  paid through the import; a positive price charges them again, as the controller's objective does).
+- ``cost_discomfort``: ``discomfort_kh`` x ``control.discomfort_cost_per_kh``.
+- ``cost_ev_compensation``: always 0: the scenario has no V2G compensation price (the controller's
+  EV block runs with ``v2g_comp_per_mwh`` = 0); the V2G energy is ``ev_v2g_kwh``.
+- ``cost_total``: the sum of the six costs above.
+
+Buildings and EVs:
+
+- ``discomfort_kh``: BOPTEST's thermal discomfort, the time integral of the distance of the indoor
+  temperature outside the comfort band (K h), summed over buildings: the sum of the last recorded
+  plant/Building ``discomfort_kh`` (cumulative, a left Riemann sum at the plant step, so the last
+  step's own contribution is not in the record).
+- ``heat_energy_kwh``: electricity drawn for heat, sum of plant/Building ``p_mw`` (heat pump,
+  direct electric heating, storage charging) x ``dt_h`` x 1000.
+- ``ev_energy_delivered_kwh``, ``ev_v2g_kwh``: sums of ``max(p_mw, 0)`` and ``max(-p_mw, 0)`` of
+  plant/EV x ``dt_h`` x 1000 (grid side).
+- ``ev_missing_kwh``: energy missing to the owners' targets at departure, the sum of the last
+  recorded plant/EV ``e_missing_kwh`` (cumulative per EV).
+- ``ev_sessions_short``: sessions not fully served: the number of increments of an EV's
+  ``e_missing_kwh`` between consecutive records above :data:`EV_SHORT_KWH` (two departures of one
+  EV within one plant step count once).
+
+Controller, per stage ``<stage>`` in ``da``, ``id``, ``rt`` that has a control group:
+
+- ``<stage>_solves``, ``<stage>_failed`` (status not optimal / optimal_inaccurate),
+  ``<stage>_fallbacks`` (decisions with a fallback, "shift" or "local").
+- ``<stage>_solve_s_median``, ``_p95``, ``_max``: the solver's own time over all decisions (s).
+- ``<stage>_gap_rel_max``: the largest SOCP relaxation gap over successful solves (NaN for
+  LinDistFlow).
+- ``<stage>_v_plan_error_pu``: plan against truth, RMS over feeder buses and plant steps of the
+  recorded ``vm_pu`` minus the planned ``plan.grid.v_pu`` of the period containing the step, over
+  the part of each successful plan before the stage's next decision (the part that is carried
+  out). The plan's bus rows are mapped to the record's buses through the OPF network model of
+  meta ``network`` (the record does not store that order).
+- ``<stage>_tracking_error_mw``: RMS of the stage's planned grid exchange ``plan.grid.p_grid_mw``
+  minus the slower stage's plan in force (its latest successful one), read at the stage's periods
+  as the controller reads its reference, over the same carried-out part; not for the slowest
+  stage in the record.
 """
 from __future__ import annotations
+
+import functools
+import pathlib
 
 import numpy as np
 import pandas as pd
 
+from cosim.errors import DataError
 from cosim.record import Record, read
+from cosim.scenario import STAGE_ORDER, Scenario
+from simulators import transformer
+
+#: e_missing_kwh increment (kWh) above which a departure counts as not fully served, est.: above the
+#: 0.19 kWh the CC-CV taper leaves at a full target (simulators.ev.EVFleet), about 3 km of driving.
+EV_SHORT_KWH = 0.5
+#: Transformer ambient (degC) when no outdoor temperature is recorded: IEEE C57.91's reference
+#: average ambient of 30 degC.
+T_AMB_DEFAULT_C = 30.0
+#: Window of the demand peak (s): 15 min, the metering interval of demand charges.
+PEAK_WINDOW_S = 900
+OK = ("optimal", "optimal_inaccurate")
+
+
+def _record(path_or_record) -> Record:
+    return path_or_record if isinstance(path_or_record, Record) else read(path_or_record)
 
 
 def _dt_h(rec: Record) -> float:
@@ -21,42 +128,346 @@ def _series(rec: Record, group: str, attr: str) -> pd.DataFrame | None:
     return rec.series(group, attr) if group in rec.groups() and attr in rec.attrs(group) else None
 
 
-def summary(path_or_record) -> dict[str, float]:
-    """The short figures of a run; see the module docstring."""
-    rec = path_or_record if isinstance(path_or_record, Record) else read(path_or_record)
-    dt = _dt_h(rec)
+def _t_s(rec: Record, df: pd.DataFrame) -> np.ndarray:
+    """Seconds since the run start of a series' rows."""
+    if isinstance(df.index, pd.DatetimeIndex):
+        return np.asarray((df.index - pd.Timestamp(rec.meta["start"])) // pd.Timedelta(seconds=1), int)
+    return df.index.to_numpy(int)
+
+
+def _hv(rec: Record) -> set[str]:
+    return {c for c in str(rec.meta.get("hv_buses", "")).split(",") if c}
+
+
+def _scenario(rec: Record) -> Scenario:
+    return Scenario.from_toml(rec.scenario) if rec.scenario else Scenario()
+
+
+def _grid_cost(rec: Record, dt_h: float) -> tuple[np.ndarray, float]:
+    """``p_ext`` (MW) per step and its cost at the recorded tariff."""
     p_ext = rec.series("plant/Grid", "p_ext_mw").iloc[:, 0].to_numpy()
     buy = rec.series("data/Tariff", "buy_per_mwh").iloc[:, 0].to_numpy()[:len(p_ext)]
     sell = rec.series("data/Tariff", "sell_per_mwh").iloc[:, 0].to_numpy()[:len(p_ext)]
+    return p_ext, float(np.nansum(np.where(p_ext > 0, p_ext * buy, p_ext * sell)) * dt_h)
+
+
+def _sum(df: pd.DataFrame | None, dt_h: float, f=lambda x: x) -> float:
+    """Sum of ``f(values)`` x dt_h over a series (0 without the series)."""
+    return float(np.nansum(f(df.to_numpy())) * dt_h) if df is not None else 0.0
+
+
+def _last(df: pd.DataFrame | None) -> float:
+    """Sum over entities of the last row of a cumulative series (0 without the series)."""
+    return float(np.nansum(df.ffill().iloc[-1].to_numpy())) if df is not None and len(df) else 0.0
+
+
+def _max(df: pd.DataFrame | None) -> float:
+    values = df.to_numpy() if df is not None else np.array([])
+    return float(np.nanmax(values)) if np.isfinite(values).any() else float("nan")
+
+
+def summary(path_or_record) -> dict[str, float]:
+    """The short figures ``cosim run`` prints: energy cost at the tariff, micro-turbine fuel,
+    losses, the feeder's voltage range (slack and transformer HV buses excluded), peak import
+    (at the plant step), thermal discomfort, EV energy missing at departure, and per stage the
+    number of solves, failed solves, fallbacks and the median / max solver time."""
+    rec = _record(path_or_record)
+    dt = _dt_h(rec)
+    p_ext, cost = _grid_cost(rec, dt)
     out = {
-        "energy_cost": float(np.nansum(np.where(p_ext > 0, p_ext * buy, p_ext * sell)) * dt),
+        "energy_cost": cost,
         "import_mwh": float(np.nansum(np.clip(p_ext, 0, None)) * dt),
         "export_mwh": float(np.nansum(np.clip(-p_ext, 0, None)) * dt),
         "peak_import_mw": float(np.nanmax(p_ext)),
         "losses_mwh": float(np.nansum(rec.series("plant/Grid", "p_loss_mw").to_numpy()) * dt),
     }
-    mt = _series(rec, "plant/MicroTurbine", "cost_per_h")
-    out["mt_fuel_cost"] = float(np.nansum(mt.to_numpy()) * dt) if mt is not None else 0.0
+    out["mt_fuel_cost"] = _sum(_series(rec, "plant/MicroTurbine", "cost_per_h"), dt)
     out["total_cost"] = out["energy_cost"] + out["mt_fuel_cost"]
     v = rec.series("plant/Bus", "vm_pu")
-    hv = [c for c in str(rec.meta.get("hv_buses", "")).split(",") if c]
-    v = v.drop(columns=[c for c in hv if c in v.columns]).to_numpy()
+    v = v.drop(columns=[c for c in _hv(rec) if c in v.columns]).to_numpy()
     out["v_min_pu"], out["v_max_pu"] = float(np.nanmin(v)), float(np.nanmax(v))
     out["diverged_steps"] = int((rec.series("plant/Grid", "converged").to_numpy() == 0).sum())
-    disc = _series(rec, "plant/Building", "discomfort_kh")
-    out["discomfort_kh"] = float(disc.iloc[-1].sum()) if disc is not None else 0.0
-    miss = _series(rec, "plant/EV", "e_missing_kwh")
-    out["ev_missing_kwh"] = float(miss.iloc[-1].sum()) if miss is not None else 0.0
-    for stage in ("da", "id", "rt"):
+    out["discomfort_kh"] = _last(_series(rec, "plant/Building", "discomfort_kh"))
+    out["ev_missing_kwh"] = _last(_series(rec, "plant/EV", "e_missing_kwh"))
+    for stage in STAGE_ORDER:
         group = f"control/{stage}"
         if group not in rec.groups():
             continue
         ev = rec.events(group)
-        ok = ev.status.isin(["optimal", "optimal_inaccurate"])
+        ok = ev.status.isin(OK)
         out[f"{stage}_solves"] = int(len(ev))
         out[f"{stage}_failed"] = int((~ok).sum())
         out[f"{stage}_fallbacks"] = int((ev.fallback != "").sum())
         out[f"{stage}_solve_s_median"] = float(ev.solve_time_s.median())
         out[f"{stage}_solve_s_max"] = float(ev.solve_time_s.max())
         out[f"{stage}_gap_rel_max"] = float(ev.gap_rel.max()) if ok.any() else float("nan")
+    return out
+
+
+# -- compute ---------------------------------------------------------------------------------------
+
+def compute(path_or_record) -> dict[str, float]:
+    """Every KPI of a run (definitions and units in the module docstring)."""
+    rec = _record(path_or_record)
+    sc = _scenario(rec)
+    out: dict[str, float] = {}
+    out.update(_grid(rec))
+    out.update(_voltage(rec, sc.control.v_min_pu, sc.control.v_max_pu))
+    out.update(_branches(rec))
+    out.update(_devices(rec))
+    out.update(_costs(rec, sc, out))
+    out.update(_stages(rec, sc))
+    return out
+
+
+def _grid(rec: Record) -> dict[str, float]:
+    dt_h = _dt_h(rec)
+    p_ext, cost = _grid_cost(rec, dt_h)
+    out = {"cost_grid": cost,
+           "import_mwh": float(np.nansum(np.clip(p_ext, 0, None)) * dt_h),
+           "export_mwh": float(np.nansum(np.clip(-p_ext, 0, None)) * dt_h),
+           "losses_kwh": _sum(rec.series("plant/Grid", "p_loss_mw"), dt_h) * 1000.0,
+           "diverged_steps": int((rec.series("plant/Grid", "converged").to_numpy() == 0).sum())}
+    means = window_means(p_ext, int(rec.meta["step_s"]), PEAK_WINDOW_S)
+    peak = float(np.nanmax(means)) if np.isfinite(means).any() else float("nan")
+    out["peak_import_15min_mw"] = peak
+    out["load_factor"] = float(np.nanmean(means) / peak) if peak > 0 else float("nan")
+    return out
+
+
+def window_means(p: np.ndarray, step_s: int, window_s: int) -> np.ndarray:
+    """Means of a per-step series over whole windows of ``window_s`` aligned at t = 0 (a trailing
+    partial window left out; NaN steps left out of their window's mean)."""
+    p = np.asarray(p, float)
+    if window_s % step_s == 0:
+        w = window_s // step_s
+        n = len(p) // w
+        blocks = p[:n * w].reshape(n, w)
+        finite = np.isfinite(blocks)
+        count = finite.sum(axis=1)
+        return np.where(count > 0, np.where(finite, blocks, 0.0).sum(axis=1) / np.maximum(count, 1), np.nan)
+    if step_s % window_s == 0:
+        return p  # each step holds its value over whole windows
+    raise DataError(f"step_s = {step_s} must divide {window_s} s or be a multiple of it "
+                    f"for {window_s}-s window means")
+
+
+def _voltage(rec: Record, v_min: float, v_max: float) -> dict[str, float]:
+    dt_h = _dt_h(rec)
+    v = rec.series("plant/Bus", "vm_pu")
+    v = v.drop(columns=[c for c in _hv(rec) if c in v.columns]).to_numpy()
+    with np.errstate(invalid="ignore"):
+        signed = np.maximum(v_min - v, v - v_max)  # > 0 outside the band
+        outside = np.nan_to_num(np.clip(signed, 0, None))
+    finite = np.isfinite(signed)
+    out = {"v_violation_bus_steps": int((outside > 0).sum()),
+           "v_violation_h": float((outside > 0).any(axis=1).sum() * dt_h),
+           "v_violation_pu_h": float(outside.sum() * dt_h)}
+    if finite.any():
+        out["v_worst_pu"] = float(v.flat[np.nanargmax(np.where(finite, signed, -np.inf))])
+        out["v_min_pu"], out["v_max_pu"] = float(np.nanmin(v)), float(np.nanmax(v))
+    else:
+        out["v_worst_pu"] = out["v_min_pu"] = out["v_max_pu"] = float("nan")
+    return out
+
+
+def _branches(rec: Record) -> dict[str, float]:
+    dt_h = _dt_h(rec)
+    line = _series(rec, "plant/Line", "loading_percent")
+    out = {"line_loading_max_pct": _max(line),
+           "line_hours_over_100": float(np.sum(line.to_numpy() > 100.0) * dt_h) if line is not None else 0.0}
+    trafo = _series(rec, "plant/Trafo", "loading_percent")
+    out["trafo_loading_max_pct"] = _max(trafo)
+    out.update(trafo_aging(rec, trafo))
+    return out
+
+
+def trafo_aging(rec: Record, loading: pd.DataFrame | None = None) -> dict[str, float]:
+    """Hot spot, equivalent aging and loss of life of the recorded transformers (see the module
+    docstring): ``trafo_hot_spot_max_c``, ``trafo_f_eqa``, ``trafo_loss_of_life_pct``."""
+    loading = _series(rec, "plant/Trafo", "loading_percent") if loading is None else loading
+    nan = float("nan")
+    out = {"trafo_hot_spot_max_c": nan, "trafo_f_eqa": nan, "trafo_loss_of_life_pct": nan}
+    if loading is None or len(loading) == 0:
+        return out
+    step_s = float(rec.meta["step_s"])
+    t_out = _series(rec, "plant/Building", "t_out_c")
+    t_amb = (t_out.mean(axis=1).ffill().bfill().to_numpy() if t_out is not None else np.array([]))
+    if t_amb.shape != (len(loading),) or not np.isfinite(t_amb).all():
+        t_amb = np.full(len(loading), T_AMB_DEFAULT_C)
+    hot, f_eqa = [], []
+    for col in loading.columns:
+        k = loading[col].ffill().bfill().to_numpy() / 100.0
+        if not np.isfinite(k).all():
+            continue  # no loading recorded for this transformer at all
+        theta = transformer.hot_spot_c(k, t_amb, step_s)
+        hot.append(theta.max())
+        f_eqa.append(transformer.equivalent_aging(transformer.aging_factor(theta), step_s))
+    if hot:
+        hours = len(loading) * step_s / 3600.0
+        out = {"trafo_hot_spot_max_c": float(max(hot)), "trafo_f_eqa": float(max(f_eqa)),
+               "trafo_loss_of_life_pct": transformer.loss_of_life_pct(max(f_eqa), hours)}
+    return out
+
+
+def _devices(rec: Record) -> dict[str, float]:
+    dt_h = _dt_h(rec)
+    ev_p = _series(rec, "plant/EV", "p_mw")
+    miss = _series(rec, "plant/EV", "e_missing_kwh")
+    out = {"discomfort_kh": _last(_series(rec, "plant/Building", "discomfort_kh")),
+           "heat_energy_kwh": _sum(_series(rec, "plant/Building", "p_mw"), dt_h) * 1000.0,
+           "ev_energy_delivered_kwh": _sum(ev_p, dt_h, lambda p: np.clip(p, 0, None)) * 1000.0,
+           "ev_v2g_kwh": _sum(ev_p, dt_h, lambda p: np.clip(-p, 0, None)) * 1000.0,
+           "ev_missing_kwh": _last(miss),
+           "ev_sessions_short": 0}
+    if miss is not None:
+        m = miss.ffill().fillna(0.0).to_numpy()
+        out["ev_sessions_short"] = int((np.diff(m, axis=0, prepend=0.0) > EV_SHORT_KWH).sum())
+    return out
+
+
+def _costs(rec: Record, sc: Scenario, kpi: dict) -> dict[str, float]:
+    dt_h, c = _dt_h(rec), sc.control
+    out = {"cost_grid": kpi["cost_grid"],
+           "cost_mt_fuel": _sum(_series(rec, "plant/MicroTurbine", "cost_per_h"), dt_h)}
+    out["ess_throughput_mwh"] = _sum(_series(rec, "plant/Battery", "p_mw"), dt_h, np.abs)
+    out["cost_ess"] = out["ess_throughput_mwh"] * c.ess_cost_per_mwh
+    out["cost_losses"] = kpi["losses_kwh"] / 1000.0 * c.loss_price_per_mwh
+    out["cost_discomfort"] = kpi["discomfort_kh"] * c.discomfort_cost_per_kh
+    out["cost_ev_compensation"] = 0.0
+    out["cost_total"] = (out["cost_grid"] + out["cost_mt_fuel"] + out["cost_ess"] + out["cost_losses"]
+                         + out["cost_discomfort"] + out["cost_ev_compensation"])
+    return out
+
+
+# -- controller ------------------------------------------------------------------------------------
+
+def _stages(rec: Record, sc: Scenario) -> dict[str, float]:
+    out: dict[str, float] = {}
+    t_end = len(rec.series("plant/Grid", "p_ext_mw")) * int(rec.meta["step_s"])  # the recorded end
+    present = [s for s in STAGE_ORDER if f"control/{s}" in rec.groups()]
+    for i, stage in enumerate(present):
+        group = f"control/{stage}"
+        ev = rec.events(group)
+        ok = ev.status.isin(OK).to_numpy()
+        solve = ev.solve_time_s.to_numpy(float)
+        solve = solve[np.isfinite(solve)]
+        gap = ev.gap_rel.to_numpy(float)[ok] if "gap_rel" in ev else np.array([])
+        nan = float("nan")
+        out[f"{stage}_solves"] = int(len(ev))
+        out[f"{stage}_failed"] = int((~ok).sum())
+        out[f"{stage}_fallbacks"] = int((ev.fallback != "").sum())
+        out[f"{stage}_solve_s_median"] = float(np.median(solve)) if solve.size else nan
+        out[f"{stage}_solve_s_p95"] = float(np.percentile(solve, 95)) if solve.size else nan
+        out[f"{stage}_solve_s_max"] = float(solve.max()) if solve.size else nan
+        out[f"{stage}_gap_rel_max"] = float(np.nanmax(gap)) if np.isfinite(gap).any() else nan
+        dt_s = getattr(sc.control, stage).dt_s
+        out[f"{stage}_v_plan_error_pu"] = v_plan_error(rec, stage, dt_s, t_end)
+        if i > 0:
+            slow = present[i - 1]
+            out[f"{stage}_tracking_error_mw"] = tracking_error(
+                rec, stage, dt_s, slow, getattr(sc.control, slow).dt_s, t_end)
+    return out
+
+
+def _carried_out(t_dec: np.ndarray, t_end: int | None) -> np.ndarray:
+    """End of the carried-out part of each decision: the stage's next decision (the run end last)."""
+    return np.r_[t_dec[1:], np.iinfo(np.int64).max if t_end is None else t_end]
+
+
+@functools.lru_cache(maxsize=4)
+def plan_bus_ids(network: str) -> tuple[int, ...] | None:
+    """pandapower bus index of each row of a plan's ``v_pu`` for network ``network`` (the OPF
+    model's bus order, row 0 the slack); None for a network this package does not build."""
+    from controllers.opf.network import from_pandapower  # heavy imports only when plans are read
+    from cosim.plant import NETWORKS
+
+    if network not in NETWORKS:
+        return None
+    net = NETWORKS[network][0]()
+    return tuple(int(b) for b in from_pandapower(net, exclude_shunts=net.shunt.index).bus_ids)
+
+
+def v_plan_error(rec: Record, stage: str, dt_s: int, t_end: int | None = None) -> float:
+    """RMS (p.u.) of recorded ``vm_pu`` minus the stage's planned ``plan.grid.v_pu`` (see the
+    module docstring); NaN without plans or without a known bus order."""
+    group = f"control/{stage}"
+    if group not in rec.groups() or "plan.grid.v_pu" not in rec.attrs(group):
+        return float("nan")
+    t_dec, plan = rec.array(group, "plan.grid.v_pu")  # (decisions, buses, T)
+    ids = plan_bus_ids(str(rec.meta.get("network", "")))
+    if ids is None or len(ids) != plan.shape[1]:
+        return float("nan")
+    v = rec.series("plant/Bus", "vm_pu")
+    hv = _hv(rec)
+    rows = [j for j, b in enumerate(ids) if f"Bus_{b}" in v.columns and f"Bus_{b}" not in hv]
+    truth = v[[f"Bus_{ids[j]}" for j in rows]].to_numpy()
+    t = _t_s(rec, v)
+    err = []
+    for d, end in enumerate(_carried_out(t_dec, t_end)):
+        p = plan[d][rows]
+        if not np.isfinite(p).all():
+            continue  # a failed decision: no plan recorded
+        k = (t - t_dec[d]) // dt_s
+        sel = (t >= t_dec[d]) & (t < end) & (k < p.shape[1])
+        err.append(truth[sel] - p[:, k[sel]].T)
+    e = np.concatenate(err) if err else np.array([])
+    return float(np.sqrt(np.nanmean(e ** 2))) if np.isfinite(e).any() else float("nan")
+
+
+def tracking_error(rec: Record, stage: str, dt_s: int, slow: str, slow_dt_s: int,
+                   t_end: int | None = None) -> float:
+    """RMS (MW) of the stage's planned grid exchange minus the slower stage's plan in force (see
+    the module docstring); NaN without plans."""
+    fast_g, slow_g = f"control/{stage}", f"control/{slow}"
+    key = "plan.grid.p_grid_mw"
+    if key not in rec.attrs(fast_g) or key not in rec.attrs(slow_g):
+        return float("nan")
+    t_f, p_f = rec.array(fast_g, key)
+    t_sl, p_sl = rec.array(slow_g, key)
+    slow_ok = np.isfinite(p_sl).all(axis=1)
+    err = []
+    for d, end in enumerate(_carried_out(t_f, t_end)):
+        if not np.isfinite(p_f[d]).all():
+            continue
+        force = np.flatnonzero(slow_ok & (t_sl <= t_f[d]))
+        if force.size == 0:
+            continue
+        i = force[-1]
+        times = t_f[d] + dt_s * np.arange(p_f.shape[1])
+        j = times < end
+        k = np.clip((times[j] - t_sl[i]) // slow_dt_s, 0, p_sl.shape[1] - 1)
+        err.append(p_f[d][j] - p_sl[i][k])
+    e = np.concatenate(err) if err else np.array([])
+    return float(np.sqrt(np.mean(e ** 2))) if e.size else float("nan")
+
+
+# -- several runs ----------------------------------------------------------------------------------
+
+def _names(paths) -> list[str]:
+    """Column names: file stems, the full path where stems repeat."""
+    raw = [str(p.path if isinstance(p, Record) else p) for p in paths]
+    stems = [pathlib.Path(p).stem for p in raw]
+    return [s if stems.count(s) == 1 else r for s, r in zip(stems, raw)]
+
+
+def table(paths: list) -> pd.DataFrame:
+    """KPIs of several runs (paths or Records): one column per run, one row per KPI key (NaN where
+    a run lacks a key, e.g. a stage it did not run)."""
+    cols = {name: compute(p) for name, p in zip(_names(paths), paths)}
+    return pd.DataFrame(cols, dtype=float)
+
+
+def compare(paths: list) -> pd.DataFrame:
+    """:func:`table` plus, for every run after the first, a column ``"<run> vs <first> %"``:
+    100 (value - first) / |first| (0 where both are 0, NaN where only the first is 0)."""
+    tab = table(paths)
+    first = tab.iloc[:, 0]
+    out = tab.copy()
+    for name in tab.columns[1:]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = 100.0 * (tab[name] - first) / first.abs()
+        pct[(first == 0) & (tab[name] == 0)] = 0.0
+        pct[(first == 0) & (tab[name] != 0)] = np.nan
+        out[f"{name} vs {tab.columns[0]} %"] = pct
     return out
