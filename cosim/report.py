@@ -5,7 +5,7 @@
     kpi.csv, kpi.json   kpi_csv, kpi_json   the KPIs of cosim.kpi.compute (JSON: NaN as null)
     voltage.png         voltage             bus voltage heat map (time x bus) and per-bus envelope
                                             against the scenario's band (control.v_min_pu/v_max_pu)
-    trafo.png           trafo               transformer loading (and hot-spot temperature)
+    trafo.png           trafo               transformer loading, hot-spot and aging KPIs
     exchange.png        exchange            grid exchange with the buy/sell price
     indoor.png          indoor              indoor temperatures over the buildings vs the comfort band
     ev_soc.png          ev_soc              EV state of charge over the fleet and the share plugged in
@@ -57,10 +57,6 @@ def open_record(path) -> Record:
         raise DataError(f"{path}: not a readable cosim record ({exc})") from None
 
 
-def _kpis(rec: Record) -> dict:
-    return getattr(kpi, "compute", kpi.summary)(rec)
-
-
 # -- KPI table ---------------------------------------------------------------------------------------
 
 def _fmt(value) -> str:
@@ -107,11 +103,11 @@ def _scenario(rec: Record) -> Scenario | None:
 
 
 def _series(rec: Record, group: str, attr: str) -> pd.DataFrame | None:
-    """``attr`` of ``group`` with a calendar index, or None when absent or empty."""
+    """``attr`` of ``group`` with a calendar index, or None when absent, empty or all NaN."""
     if group not in rec.groups() or attr not in rec.attrs(group):
         return None
     df = rec.series(group, attr)
-    if df.empty or df.shape[1] == 0:
+    if df.empty or not np.isfinite(df.to_numpy()).any():
         return None
     if not isinstance(df.index, pd.DatetimeIndex):
         raise DataError(f"{rec.path}: meta 'start' missing, the plots need calendar time")
@@ -209,14 +205,15 @@ def plot_voltage(rec: Record, path: Path, v_min_pu: float, v_max_pu: float) -> P
     return _save(fig, path)
 
 
-def _hot_spot(rec: Record) -> pd.DataFrame | None:
-    """Hot-spot temperature per transformer (degC, time x trafo) if cosim.kpi computes it."""
-    fn = getattr(kpi, "trafo_hot_spot_c", None)
-    return fn(rec) if fn is not None else None
+#: Transformer KPIs of cosim.kpi.compute quoted on trafo.png: key -> (label, unit).
+TRAFO_KPIS = {"trafo_hot_spot_max_c": ("hot-spot max (IEEE C57.91)", "degC"),
+              "trafo_f_eqa": ("equivalent aging F_EQA", ""),
+              "trafo_loss_of_life_pct": ("loss of life over the run", "%")}
 
 
-def plot_trafo(rec: Record, path: Path) -> Path | None:
-    """Transformer loading (% of rating) and, if available, the hot-spot temperature on a second axis."""
+def plot_trafo(rec: Record, path: Path, kpis: dict) -> Path | None:
+    """Transformer loading (% of rating) per plant step, with the hot-spot and aging KPIs that
+    ``kpis`` holds (:data:`TRAFO_KPIS`; cosim.kpi gives the hot spot as its maximum only)."""
     load = _series(rec, "plant/Trafo", "loading_percent")
     if load is None:
         return None
@@ -227,20 +224,15 @@ def plot_trafo(rec: Record, path: Path) -> Path | None:
         ax.step(t, values[:, j], where="post", lw=1.2, label=f"{col} loading")
     ax.axhline(100, color="tab:red", ls="--", lw=1, label="rating (100 %)")
     ax.set_ylabel("loading (% of rating)")
-    ax.set_ylim(0, max(110, float(np.nanmax(load.to_numpy())) * 1.05))
-    handles, labels = ax.get_legend_handles_labels()
-    hot = _hot_spot(rec)
-    if hot is not None and not hot.empty:
-        ax2 = ax.twinx()
-        for col in hot.columns:
-            ax2.plot(hot.index.to_numpy(), hot[col].to_numpy(), color="tab:orange", lw=1.2,
-                     label=f"{col} hot spot")
-        ax2.set_ylabel("hot-spot temperature (degC)")
-        h2, l2 = ax2.get_legend_handles_labels()
-        handles, labels = handles + h2, labels + l2
-    ax.legend(handles, labels, loc="upper left", fontsize="small")
+    ax.set_ylim(0, max(125, float(np.nanmax(load.to_numpy())) * 1.2))  # room for the KPI box
+    ax.legend(loc="upper left", fontsize="small")
+    quoted = [f"{label}: {float(kpis[key]):.4g} {unit}".rstrip()
+              for key, (label, unit) in TRAFO_KPIS.items() if key in kpis and math.isfinite(float(kpis[key]))]
+    if quoted:
+        ax.text(0.99, 0.97, "\n".join(quoted), transform=ax.transAxes, ha="right", va="top",
+                fontsize="small", bbox={"facecolor": "white", "edgecolor": "0.7"})
     _time_axis(ax, rec)
-    ax.set_title("Transformer loading" + (" and hot-spot temperature" if hot is not None else ""))
+    ax.set_title("Transformer loading")
     return _save(fig, path)
 
 
@@ -379,12 +371,13 @@ def write_report(path, out_dir) -> dict[str, Path]:
     rec = open_record(path)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = _write_kpis(_kpis(rec), out)
+    kpis = kpi.compute(rec)
+    written = _write_kpis(kpis, out)
     sc = _scenario(rec)
     control = sc.control if sc is not None else ControlConfig()
     plots = {
         "voltage": lambda f: plot_voltage(rec, f, control.v_min_pu, control.v_max_pu),
-        "trafo": lambda f: plot_trafo(rec, f),
+        "trafo": lambda f: plot_trafo(rec, f, kpis),
         "exchange": lambda f: plot_exchange(rec, f),
         "indoor": lambda f: plot_indoor(rec, f, comfort_band_c(sc)),
         "ev_soc": lambda f: plot_ev_soc(rec, f),
@@ -400,38 +393,15 @@ def write_report(path, out_dir) -> dict[str, Path]:
     return written
 
 
-def _run_names(paths) -> list[str]:
-    """Column names of runs: file stems, made unique by their parent directory when they clash."""
-    paths = [Path(p) for p in paths]
-    names = [p.stem for p in paths]
-    if len(set(names)) < len(names):
-        names = [f"{p.parent.name}/{p.stem}" for p in paths]
-    if len(set(names)) < len(names):
-        names = [f"{i + 1}:{p.stem}" for i, p in enumerate(paths)]
-    return names
-
-
-def pct_change(value: float, ref: float) -> float:
-    """(value - ref) / |ref| in %; 0 when both are 0, NaN when only ref is 0 or either is NaN."""
-    if ref == 0:
-        return 0.0 if value == 0 else math.nan
-    return (value - ref) / abs(ref) * 100.0
-
-
 def compare(paths, out_csv=None) -> pd.DataFrame:
-    """KPIs of the runs at ``paths`` side by side (one column per run, rows = KPI keys) and a
-    ``"<run> vs <first> %"`` column per later run (:func:`pct_change`); a KPI a run lacks is NaN.
-    Written to ``out_csv`` if given."""
+    """KPIs of the runs at ``paths`` side by side with each later run's change against the first
+    in % (:func:`cosim.kpi.compare`: columns ``<run>`` and ``"<run> vs <first> %"``, rows = KPI
+    keys, index named ``kpi``); written to ``out_csv`` if given."""
     paths = list(paths)
     if not paths:
         raise DataError("compare: no record paths given; need at least one")
-    names = _run_names(paths)
-    values = pd.DataFrame({n: pd.Series(_kpis(open_record(p)), dtype=float) for n, p in zip(names, paths)})
-    values.index.name = "kpi"
-    first = names[0]
-    for n in names[1:]:
-        values[f"{n} vs {first} %"] = [pct_change(v, r) for v, r in zip(values[n], values[first])]
+    table = kpi.compare([open_record(p) for p in paths]).rename_axis("kpi")
     if out_csv is not None:
         Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
-        values.to_csv(out_csv)
-    return values
+        table.to_csv(out_csv)
+    return table
