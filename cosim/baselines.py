@@ -1,0 +1,68 @@
+"""Alternatives to a scenario's controller, on common random numbers, and the regret split.
+
+Every variant keeps the scenario's seed, so it sees the same true plant (weather, loads, EV
+sessions) and, where it forecasts, the same forecast errors (cosim.seeds streams do not depend on
+the control): differences between the variants are due to control only.
+
+  actual         the scenario as given
+  perfect        the same controller with zero forecast error (forecast.perfect)
+  oracle         perfect forecast and one solve over the whole run at 15 min (a day-ahead stage
+                 whose horizon is the run), dispatched open loop: the best the controller's model
+                 can do; the plant-model mismatch (e.g. the linear COP) remains and shows in it
+  no_tseh        TSEH left to its own timer while the rest is optimized (seed 001)
+  uncoordinated  no controller: thermostats, TSEH valley timer, EVs charging at full power on
+                 arrival, batteries idle, taps fixed
+
+Regret split (currency, cost = kpi total cost of the true plant):
+  forecast_error  = cost(actual) - cost(perfect)
+  structure       = cost(perfect) - cost(oracle)     multi-stage structure and model mismatch
+  baseline_gap    = cost(uncoordinated) - cost(actual)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from cosim.scenario import Scenario
+
+VARIANTS = ("actual", "perfect", "oracle", "no_tseh", "uncoordinated")
+
+
+def variant(sc: Scenario, name: str) -> Scenario:
+    """Scenario ``sc`` turned into the alternative ``name`` (output path suffixed with it)."""
+    stem = sc.output_path()
+    out = str(stem.with_name(f"{stem.stem}-{name}{stem.suffix}"))
+    if name == "actual":
+        changes = {}
+    elif name == "perfect":
+        changes = {"forecast.perfect": True}
+    elif name == "oracle":
+        h = -(-sc.duration_s // 900) * 900
+        changes = {"forecast.perfect": True, "control.stages": ["da"],
+                   "control.da": {"every_s": h, "dt_s": 900, "horizon_s": h, "offset_s": 0, "track_weight": 0.0}}
+    elif name == "no_tseh":
+        changes = {"control.passive": sorted(set(sc.control.passive) | {"tseh"})}
+    elif name == "uncoordinated":
+        changes = {"control.stages": []}
+    else:
+        raise ValueError(f"variant {name!r} is not one of {VARIANTS}")
+    return sc.updated({**changes, "output": out})
+
+
+def run_variants(sc: Scenario, names=VARIANTS, runner: Callable[[Scenario], Path] | None = None) -> dict[str, Path]:
+    """Run the variants one after another (``runner`` defaults to cosim.world.run); name -> record."""
+    if runner is None:
+        from cosim.world import run as runner
+    return {name: runner(variant(sc, name)) for name in names}
+
+
+def regret(costs: dict[str, float]) -> dict[str, float]:
+    """The regret split from total costs per variant (the entries whose variants are present)."""
+    out = {}
+    if {"actual", "perfect"} <= costs.keys():
+        out["forecast_error"] = costs["actual"] - costs["perfect"]
+    if {"perfect", "oracle"} <= costs.keys():
+        out["structure"] = costs["perfect"] - costs["oracle"]
+    if {"uncoordinated", "actual"} <= costs.keys():
+        out["baseline_gap"] = costs["uncoordinated"] - costs["actual"]
+    return out
