@@ -64,6 +64,24 @@ def _compare(args) -> int:
     return 0
 
 
+def _baselines(args) -> int:
+    from cosim import baselines, kpi, report
+    from cosim.scenario import Scenario, load
+
+    sc = load(args.scenario) if args.scenario else Scenario()
+    if args.hours is not None:
+        sc = sc.updated({"duration_s": int(round(args.hours * 3600))})
+    paths = baselines.run_variants(sc, args.variants)
+    for name, path in paths.items():
+        print(f"{name:14s} {path}")
+    print()
+    _compare(argparse.Namespace(runs=[str(p) for p in paths.values()], csv=args.csv))
+    costs = {name: kpi.compute(path)["cost_total"] for name, path in paths.items()}
+    print("\nregret split (cost_total, currency):")
+    print(report.print_table(baselines.regret(costs)))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="cosim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -79,8 +97,14 @@ def main(argv=None) -> int:
     cmp = sub.add_parser("compare", help="KPIs of several runs side by side, with % against the first")
     cmp.add_argument("runs", nargs="+", help="HDF5 records; the first is the reference")
     cmp.add_argument("--csv", help="also write the table to this CSV file")
+    base = sub.add_parser("baselines", help="run a scenario's alternatives on the same seed; compare and split regret")
+    base.add_argument("scenario", nargs="?", help="scenario TOML file (default: the shipped default)")
+    base.add_argument("--variants", nargs="+", default=["actual", "perfect", "oracle", "uncoordinated"],
+                      help="from actual, perfect, oracle, no_tseh, uncoordinated (the first is the reference)")
+    base.add_argument("--hours", type=float, help="duration override in hours")
+    base.add_argument("--csv", help="also write the comparison to this CSV file")
     args = parser.parse_args(argv)
-    commands = {"run": _run, "report": _report, "compare": _compare}
+    commands = {"run": _run, "report": _report, "compare": _compare, "baselines": _baselines}
     try:
         return commands[args.command](args)
     except CosimError as exc:

@@ -37,3 +37,14 @@ def test_coordination_is_not_worse_than_none_over_a_day(tmp_path):
     # common random numbers: both saw the same base load
     same = [read(p).series("plant/BaseLoad", "p_mw").to_numpy() for p in paths.values()]
     assert np.array_equal(*same)
+
+
+def test_cli_baselines_prints_comparison_and_regret(tmp_path, capsys):
+    from cosim.cli import main
+    toml = tmp_path / "b.toml"
+    sc = Scenario().updated({**SMALL, "duration_s": 1800, "step_s": 300, "output": str(tmp_path / "b.h5")})
+    toml.write_text(sc.to_toml())
+    assert main(["baselines", str(toml), "--variants", "actual", "perfect", "uncoordinated"]) == 0
+    out = capsys.readouterr().out
+    assert "cost_total" in out and "forecast_error" in out and "baseline_gap" in out
+    assert (tmp_path / "b-uncoordinated.h5").exists()

@@ -630,7 +630,7 @@ class OPFProblem:
             net["loss_mw"] = n.g_pu @ v * s
         res.network = net
         res.plan = {name: b.plan() for name, b in self.blocks.items()}
-        res.setpoints = {name: {k: np.asarray(a)[:, 0] for k, a in pl.items() if np.shape(a)[-1:] == (self.T,)}
+        res.setpoints = {name: {k: np.asarray(a)[:, 0] for k, a in pl.items() if np.ndim(a) == 2 and np.shape(a)[1] == self.T}
                          for name, pl in res.plan.items()}
         res.costs = {k: float(self.cfg.weight(k) * np.asarray(e.value).sum()) if e is not None else 0.0
                      for k, e in self.terms.items()}
