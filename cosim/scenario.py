@@ -50,6 +50,7 @@ from cosim.plant import NETWORKS, PlantSpec
 from simulators import data
 from simulators.building import DEFAULTS as BUILDING_DEFAULTS
 from simulators.ev import EVFleet
+from simulators.forecast import DEFAULT_ERRORS as FORECAST_DEFAULTS
 from simulators.microturbine import MicroTurbineFleet
 from simulators.pv import PVFleet
 from simulators.storage import BatteryFleet
@@ -343,14 +344,9 @@ class ErrorConfig(_Table):
 
 
 #: Default forecast errors per signal.
-DEFAULT_ERRORS = {
-    "load": ErrorConfig((0.03, 0.01, 0.005), "relative", tau_h=2.0),  # seed 001; tau_h est.
-    "wind": ErrorConfig((0.20, 0.05, 0.02), "capacity", tau_h=3.0),  # seed 001; tau_h est.
-    "pv": ErrorConfig((0.15, 0.05, 0.02), "capacity", tau_h=2.0, dist="laplace"),  # est.
-    # est., after BOPTEST's "low" temperature-forecast uncertainty level (about 1 K)
-    "t_out_c": ErrorConfig((2.0, 1.0, 0.5), "absolute", tau_h=6.0),
-    "ghi_kw_m2": ErrorConfig((0.3, 0.1, 0.05), "relative", tau_h=2.0, dist="laplace"),  # est.
-}
+#: Default forecast errors per signal: simulators.forecast.DEFAULT_ERRORS (sources next to them there).
+DEFAULT_ERRORS = {k: ErrorConfig(tuple(e.half_width), e.kind, e.tau_h, e.dist, e.common)
+                  for k, e in FORECAST_DEFAULTS.items()}
 SIGNALS = tuple(DEFAULT_ERRORS)
 
 
