@@ -11,7 +11,8 @@ One ``Controller`` entity. Wiring (done by cosim.world):
 * controller -> recorder: ``log``, the decisions made at this step (Decision.log_entry()).
 
 The simulator steps every ``dt_s`` of the fastest running stage (its plan's resolution). A
-forecast made after the current time raises :class:`FutureInformationError` (the guard).
+forecast made after the decision time raises ``FutureInformationError`` in
+MultiStageController.decide (the guard).
 Grid devices hold their last position when no plan covers the time (NaN is not a tap position).
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import mosaik_api_v3
 import numpy as np
 
-from controllers.multistage import FutureInformationError, MultiStageController
+from controllers.multistage import MultiStageController
 from cosim.errors import ConfigError
 
 #: Measured attributes per plant kind that the controller reads.
@@ -72,7 +73,6 @@ class ControllerSim(mosaik_api_v3.Simulator):
             "attrs": inputs + ["log"] + setpoint_attrs(units)}
         self.out: dict[str, float] = {}
         self.log: list[dict] = []
-        self.decisions = []
         return self.meta
 
     def create(self, num, model, **params):
@@ -83,31 +83,23 @@ class ControllerSim(mosaik_api_v3.Simulator):
 
     def step(self, time, inputs, max_advance):
         t_s = int(round(time * self.time_resolution))
-        meas, forecasts = self._read(inputs.get("Controller", {}), t_s)
+        meas, forecasts = self._read(inputs.get("Controller", {}))
         self.log = []
         for stage in self.ctl.due(t_s):
             fc = forecasts.get(stage)
             if fc is None:
                 raise ConfigError(f"stage {stage!r} is due at t = {t_s} s but no forecast for it arrived")
-            dec = self.ctl.decide(stage, t_s, meas, fc)
-            self.decisions.append(dec)
-            self.log.append(dec.log_entry())
+            self.log.append(self.ctl.decide(stage, t_s, meas, fc).log_entry())
         self.out = self._setpoints(t_s)
         return time + self.step_size
 
-    def _read(self, attrs: dict, t_s: int):
+    def _read(self, attrs: dict):
         n = {kind: len(eids) for kind, eids in self.units.items()}
         meas: dict[str, dict[str, np.ndarray]] = {}
         forecasts = {}
         for attr, values in attrs.items():
             if attr == "forecast":
-                for fc in values.values():
-                    if fc is None:
-                        continue
-                    if fc.made_at_s > t_s:
-                        raise FutureInformationError(f"forecast of stage {fc.stage} made at {fc.made_at_s} s "
-                                                     f"reached the controller at {t_s} s")
-                    forecasts[fc.stage] = fc
+                forecasts.update({fc.stage: fc for fc in values.values() if fc is not None})
                 continue
             for src, v in values.items():
                 kind, i = self.where[src.split(".", 1)[1]]

@@ -259,7 +259,7 @@ class MultiStageController:
                 blocks[name] = d
             elif name == "mt":
                 blocks[name] = {"p0_mw": m["p_kw"][idx] / 1000}
-                self._fix_commitment(prob, upper, t, dt, T)
+                self._fix_commitment(prob, t, dt, T)
             elif name in ("hp", "tseh"):
                 p = f.p
                 d = {"t_in0_c": m["t_in_c"][idx], "t_env0_c": m["t_env_c"][idx],
@@ -277,11 +277,12 @@ class MultiStageController:
                 blocks[name] = self._ev_data(f, m, idx, t, dt, T, upper)
             elif name == "cb":
                 if stage != "da":
-                    blocks[name] = {"steps": self._fixed_steps(upper, meas, t, dt, T)}
+                    blocks[name] = {"steps": self._day_ahead_or_held("cb.steps", meas["Capacitor"]["step"], t, dt, T)}
         if "sched" in prob.blocks:
             blocks["sched"] = self._scheduled(upper, t, dt, T)
         if self.rn.oltc is not None:
-            data["tap_pos"] = None if stage == "da" else self._fixed_taps(upper, meas, t, dt, T)
+            data["tap_pos"] = None if stage == "da" else self._day_ahead_or_held(
+                "grid.tap_pos", meas["Trafo"]["tap_pos"], t, dt, T)[0].astype(int)
         if s.track_weight > 0 and stage != "da":
             ref["grid.p_mw"] = (upper.held("grid.p_grid_mw", t, dt, T)[0] if upper is not None
                                 else np.zeros(T))
@@ -302,19 +303,15 @@ class MultiStageController:
         k = STAGE_ORDER.index(stage)
         return self.plans.get(STAGE_ORDER[k - 1]) if k else None
 
-    def _fixed_taps(self, upper, meas, t, dt, T) -> np.ndarray:
+    def _day_ahead_or_held(self, key: str, measured: np.ndarray, t, dt, T) -> np.ndarray:
+        """Positions of a slow device (taps, capacitor steps) fixed for a later stage: the day-ahead
+        plan's at these periods, else the measured position held. (n, T) integers as floats."""
         da = self.plans.get("da")
-        if da is not None and "grid.tap_pos" in da.x:
-            return np.rint(da.held("grid.tap_pos", t, dt, T)[0]).astype(int)
-        return np.full(T, int(meas["Trafo"]["tap_pos"][0]))
+        if da is not None and key in da.x:
+            return np.rint(da.held(key, t, dt, T))
+        return np.repeat(np.rint(measured)[:, None], T, axis=1)
 
-    def _fixed_steps(self, upper, meas, t, dt, T) -> np.ndarray:
-        da = self.plans.get("da")
-        if da is not None and "cb.steps" in da.x:
-            return np.rint(da.held("cb.steps", t, dt, T))
-        return np.repeat(np.rint(meas["Capacitor"]["step"])[:, None], T, axis=1)
-
-    def _fix_commitment(self, prob, upper, t, dt, T) -> None:
+    def _fix_commitment(self, prob, t, dt, T) -> None:
         """MT on/off: free in the day-ahead stage, the day-ahead plan's afterwards."""
         d = prob.blocks["mt"].discrete[0]
         da = self.plans.get("da")

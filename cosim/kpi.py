@@ -172,36 +172,47 @@ def summary(path_or_record) -> dict[str, float]:
     (at the plant step), thermal discomfort, EV energy missing at departure, and per stage the
     number of solves, failed solves, fallbacks and the median / max solver time."""
     rec = _record(path_or_record)
-    dt = _dt_h(rec)
-    p_ext, cost = _grid_cost(rec, dt)
-    out = {
-        "energy_cost": cost,
-        "import_mwh": float(np.nansum(np.clip(p_ext, 0, None)) * dt),
-        "export_mwh": float(np.nansum(np.clip(-p_ext, 0, None)) * dt),
-        "peak_import_mw": float(np.nanmax(p_ext)),
-        "losses_mwh": float(np.nansum(rec.series("plant/Grid", "p_loss_mw").to_numpy()) * dt),
-    }
-    out["mt_fuel_cost"] = _sum(_series(rec, "plant/MicroTurbine", "cost_per_h"), dt)
+    g, d = _grid(rec), _devices(rec)
+    out = {"energy_cost": g["cost_grid"], "import_mwh": g["import_mwh"], "export_mwh": g["export_mwh"],
+           "peak_import_mw": float(np.nanmax(rec.series("plant/Grid", "p_ext_mw").to_numpy())),
+           "losses_mwh": g["losses_kwh"] / 1000.0,
+           "mt_fuel_cost": _sum(_series(rec, "plant/MicroTurbine", "cost_per_h"), _dt_h(rec))}
     out["total_cost"] = out["energy_cost"] + out["mt_fuel_cost"]
-    v = rec.series("plant/Bus", "vm_pu")
-    v = v.drop(columns=[c for c in _hv(rec) if c in v.columns]).to_numpy()
-    out["v_min_pu"], out["v_max_pu"] = float(np.nanmin(v)), float(np.nanmax(v))
-    out["diverged_steps"] = int((rec.series("plant/Grid", "converged").to_numpy() == 0).sum())
-    out["discomfort_kh"] = _last(_series(rec, "plant/Building", "discomfort_kh"))
-    out["ev_missing_kwh"] = _last(_series(rec, "plant/EV", "e_missing_kwh"))
+    out["v_min_pu"], out["v_max_pu"] = _v_range(_feeder_v(rec))
+    out["diverged_steps"] = g["diverged_steps"]
+    out["discomfort_kh"], out["ev_missing_kwh"] = d["discomfort_kh"], d["ev_missing_kwh"]
     for stage in STAGE_ORDER:
-        group = f"control/{stage}"
-        if group not in rec.groups():
-            continue
-        ev = rec.events(group)
-        ok = ev.status.isin(OK)
-        out[f"{stage}_solves"] = int(len(ev))
-        out[f"{stage}_failed"] = int((~ok).sum())
-        out[f"{stage}_fallbacks"] = int((ev.fallback != "").sum())
-        out[f"{stage}_solve_s_median"] = float(ev.solve_time_s.median())
-        out[f"{stage}_solve_s_max"] = float(ev.solve_time_s.max())
-        out[f"{stage}_gap_rel_max"] = float(ev.gap_rel.max()) if ok.any() else float("nan")
+        if f"control/{stage}" in rec.groups():
+            stats = _solver_stats(stage, rec.events(f"control/{stage}"))
+            out.update({k: v for k, v in stats.items() if not k.endswith("_p95")})
     return out
+
+
+def _feeder_v(rec: Record) -> np.ndarray:
+    """Bus voltages (steps x buses) without the slack and transformer HV buses."""
+    v = rec.series("plant/Bus", "vm_pu")
+    return v.drop(columns=[c for c in _hv(rec) if c in v.columns]).to_numpy()
+
+
+def _v_range(v: np.ndarray) -> tuple[float, float]:
+    if not np.isfinite(v).any():
+        return float("nan"), float("nan")
+    return float(np.nanmin(v)), float(np.nanmax(v))
+
+
+def _solver_stats(stage: str, ev: pd.DataFrame) -> dict[str, float]:
+    """Solves, failures, fallbacks, solver time median / p95 / max and the largest gap of a stage."""
+    ok = ev.status.isin(OK).to_numpy()
+    solve = ev.solve_time_s.to_numpy(float)
+    solve = solve[np.isfinite(solve)]
+    gap = ev.gap_rel.to_numpy(float)[ok] if "gap_rel" in ev else np.array([])
+    nan = float("nan")
+    return {f"{stage}_solves": int(len(ev)), f"{stage}_failed": int((~ok).sum()),
+            f"{stage}_fallbacks": int((ev.fallback != "").sum()),
+            f"{stage}_solve_s_median": float(np.median(solve)) if solve.size else nan,
+            f"{stage}_solve_s_p95": float(np.percentile(solve, 95)) if solve.size else nan,
+            f"{stage}_solve_s_max": float(solve.max()) if solve.size else nan,
+            f"{stage}_gap_rel_max": float(np.nanmax(gap)) if np.isfinite(gap).any() else nan}
 
 
 # -- compute ---------------------------------------------------------------------------------------
@@ -254,20 +265,17 @@ def window_means(p: np.ndarray, step_s: int, window_s: int) -> np.ndarray:
 
 def _voltage(rec: Record, v_min: float, v_max: float) -> dict[str, float]:
     dt_h = _dt_h(rec)
-    v = rec.series("plant/Bus", "vm_pu")
-    v = v.drop(columns=[c for c in _hv(rec) if c in v.columns]).to_numpy()
+    v = _feeder_v(rec)
     with np.errstate(invalid="ignore"):
         signed = np.maximum(v_min - v, v - v_max)  # > 0 outside the band
         outside = np.nan_to_num(np.clip(signed, 0, None))
     finite = np.isfinite(signed)
     out = {"v_violation_bus_steps": int((outside > 0).sum()),
            "v_violation_h": float((outside > 0).any(axis=1).sum() * dt_h),
-           "v_violation_pu_h": float(outside.sum() * dt_h)}
-    if finite.any():
-        out["v_worst_pu"] = float(v.flat[np.nanargmax(np.where(finite, signed, -np.inf))])
-        out["v_min_pu"], out["v_max_pu"] = float(np.nanmin(v)), float(np.nanmax(v))
-    else:
-        out["v_worst_pu"] = out["v_min_pu"] = out["v_max_pu"] = float("nan")
+           "v_violation_pu_h": float(outside.sum() * dt_h),
+           "v_worst_pu": float(v.flat[np.nanargmax(np.where(finite, signed, -np.inf))]) if finite.any()
+           else float("nan")}
+    out["v_min_pu"], out["v_max_pu"] = _v_range(v)
     return out
 
 
@@ -347,20 +355,7 @@ def _stages(rec: Record, sc: Scenario) -> dict[str, float]:
     t_end = len(rec.series("plant/Grid", "p_ext_mw")) * int(rec.meta["step_s"])  # the recorded end
     present = [s for s in STAGE_ORDER if f"control/{s}" in rec.groups()]
     for i, stage in enumerate(present):
-        group = f"control/{stage}"
-        ev = rec.events(group)
-        ok = ev.status.isin(OK).to_numpy()
-        solve = ev.solve_time_s.to_numpy(float)
-        solve = solve[np.isfinite(solve)]
-        gap = ev.gap_rel.to_numpy(float)[ok] if "gap_rel" in ev else np.array([])
-        nan = float("nan")
-        out[f"{stage}_solves"] = int(len(ev))
-        out[f"{stage}_failed"] = int((~ok).sum())
-        out[f"{stage}_fallbacks"] = int((ev.fallback != "").sum())
-        out[f"{stage}_solve_s_median"] = float(np.median(solve)) if solve.size else nan
-        out[f"{stage}_solve_s_p95"] = float(np.percentile(solve, 95)) if solve.size else nan
-        out[f"{stage}_solve_s_max"] = float(solve.max()) if solve.size else nan
-        out[f"{stage}_gap_rel_max"] = float(np.nanmax(gap)) if np.isfinite(gap).any() else nan
+        out.update(_solver_stats(stage, rec.events(f"control/{stage}")))
         dt_s = getattr(sc.control, stage).dt_s
         out[f"{stage}_v_plan_error_pu"] = v_plan_error(rec, stage, dt_s, t_end)
         if i > 0:

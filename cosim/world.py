@@ -168,21 +168,21 @@ def build_parts(sc: Scenario) -> Parts:
     return Parts(sc, net, devices, ctl, forecaster, price)
 
 
-def _initial(kind: str, fleet, net) -> dict[str, np.ndarray]:
-    """Measurements the controller holds before the plant's first report (states at t = 0)."""
-    if kind == "Building":
-        return {"t_in_c": fleet.x[:, 0], "t_env_c": fleet.x[:, 1], "e_st_kwh": fleet.e_st}
-    if kind == "EV":
-        return {k: v for k, v in fleet.initial_outputs().items() if k in MEASURED["EV"]}
-    if kind == "Battery":
-        return {"e_kwh": fleet.e_kwh}
-    if kind == "MicroTurbine":
-        return {"p_kw": fleet.p_kw}
-    if kind == "Trafo":
-        return {"tap_pos": net.trafo.tap_pos.to_numpy(float)}
-    if kind == "Capacitor":
-        return {"step": net.shunt.step.to_numpy(float)}
-    return {}
+def initial_measurements(parts: Parts) -> dict[str, dict[str, np.ndarray]]:
+    """What the controller holds before the plant's first report: the states at t = 0 of every
+    measured kind (controllers.controller_sim.MEASURED) the plant has."""
+    f, net = parts.devices.fleets, parts.net
+    states = {
+        "Building": lambda b: {"t_in_c": b.x[:, 0], "t_env_c": b.x[:, 1], "e_st_kwh": b.e_st},
+        "EV": lambda ev: ev.initial_outputs(),
+        "Battery": lambda bat: {"e_kwh": bat.e_kwh},
+        "MicroTurbine": lambda mt: {"p_kw": mt.p_kw},
+    }
+    out = {kind: {a: v for a, v in get(f[kind]).items() if a in MEASURED[kind]}
+           for kind, get in states.items() if kind in f}
+    out["Trafo"] = {"tap_pos": net.trafo.tap_pos.to_numpy(float)}
+    out["Capacitor"] = {"step": net.shunt.step.to_numpy(float)}
+    return out
 
 
 def assemble(world: mosaik.World, parts: Parts, path: Path) -> dict:
@@ -215,7 +215,7 @@ def assemble(world: mosaik.World, parts: Parts, path: Path) -> dict:
     units = {kind: [e.eid for e in ents] for kind, ents in entities.items()}
     used = sc.control.used()
     step = min(st.dt_s for st in used.values())
-    initial = {kind: _initial(kind, parts.devices.fleets.get(kind), parts.net) for kind in entities}
+    initial = initial_measurements(parts)
     csim = world.start("Controller", controller=ctl, units=units, step_size=step,
                        initial={k: v for k, v in initial.items() if k in ("Trafo", "Capacitor")})
     ce = csim.Controller()

@@ -5,7 +5,7 @@ import pytest
 from cosim import baselines, kpi
 from cosim.record import read
 from cosim.scenario import Scenario
-from tests.test_closed_loop import SMALL
+from tests.small import SMALL
 
 
 def test_variants_change_only_their_knob(tmp_path):

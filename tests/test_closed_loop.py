@@ -13,22 +13,7 @@ from controllers.multistage import FutureInformationError
 from cosim import kpi, world
 from cosim.record import read
 from cosim.scenario import Scenario
-
-#: IEEE 33 with fewer buildings and EVs than the default, so a 2 h run takes about 10 s.
-SMALL = {
-    "duration_s": 7200,
-    "devices": {
-        "Building": [{"bus": [5, 12, 20, 28], "per_bus": 2},
-                     {"bus": [8, 24], "per_bus": 2, "p_hp_max_kw": 0.0, "p_st_max_kw": 8.0, "e_st_max_kwh": 50.0,
-                      "e_st0_kwh": 15.0, "q_rel_max_kw": 6.0, "p_eh_max_kw": 6.0}],
-        "EV": [{"bus": [3, 10, 17, 25], "capacity_kwh": 60.0, "p_charge_max_kw": 7.4}],
-    },
-}
-
-
-def small(tmp_path, name="run", **changes) -> Scenario:
-    return Scenario().updated({**SMALL, "output": str(tmp_path / f"{name}.h5"), **changes})
-
+from tests.small import small
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
@@ -121,8 +106,7 @@ def test_future_forecast_is_refused(tmp_path):
     """The guard: a stage handed a forecast made after its decision time stops the run."""
     parts = world.build_parts(small(tmp_path, duration_s=1800))
     fc = parts.forecaster.forecast("da", 300)
-    meas = {k: world._initial(k, parts.devices.fleets.get(k), parts.net)
-            for k in ("Building", "EV", "Battery", "MicroTurbine", "Trafo", "Capacitor")}
+    meas = world.initial_measurements(parts)
     with pytest.raises(FutureInformationError, match="made at 300"):
         parts.controller.decide("da", 0, meas, fc)
 
@@ -142,9 +126,8 @@ def test_infeasible_solves_fall_back_and_the_run_completes(tmp_path):
 
 def test_shift_fallback_keeps_the_last_feasible_plan(tmp_path):
     parts = world.build_parts(small(tmp_path, duration_s=1800))
-    ctl, f = parts.controller, parts.devices.fleets
-    meas = {k: world._initial(k, f.get(k), parts.net)
-            for k in ("Building", "EV", "Battery", "MicroTurbine", "Trafo", "Capacitor")}
+    ctl = parts.controller
+    meas = world.initial_measurements(parts)
     for stage in ("da", "id", "rt"):
         assert ctl.decide(stage, 0, meas, parts.forecaster.forecast(stage, 0)).status == "optimal"
     good = ctl.setpoints(0)
@@ -183,10 +166,9 @@ def test_killed_run_leaves_a_readable_record(tmp_path):
 def test_passive_blocks_stay_under_local_control(tmp_path):
     """control.passive = ["tseh"] (seed 001's "no TSEH participation"): TSEH units get no setpoints."""
     parts = world.build_parts(small(tmp_path, duration_s=1800, **{"control.passive": ["tseh"]}))
-    ctl, f = parts.controller, parts.devices.fleets
+    ctl = parts.controller
     assert "tseh" not in ctl.probs["rt"].blocks and "hp" in ctl.probs["rt"].blocks
-    meas = {k: world._initial(k, f.get(k), parts.net)
-            for k in ("Building", "EV", "Battery", "MicroTurbine", "Trafo", "Capacitor")}
+    meas = world.initial_measurements(parts)
     for stage in ("da", "id", "rt"):
         assert ctl.decide(stage, 0, meas, parts.forecaster.forecast(stage, 0)).status == "optimal"
     sp = ctl.setpoints(0)["Building"]

@@ -8,6 +8,7 @@ from cosim import kpi, world
 from cosim.errors import DataError
 from cosim.record import RecordWriter, read
 from cosim.scenario import Scenario
+from tests.small import SMALL
 from simulators.building import BuildingFleet
 from simulators import transformer
 
@@ -205,17 +206,6 @@ def test_table_and_compare(tmp_path):
     assert cmp.loc["losses_kwh", "b vs a %"] == pytest.approx(0.0)
     assert cmp.loc["v_violation_bus_steps", "b vs a %"] == 0.0  # 0 against 0
     assert cmp.loc["cost_ev_compensation", "b vs a %"] == 0.0
-
-
-#: Copied from tests/test_closed_loop.py: IEEE 33 with fewer buildings and EVs than the default.
-SMALL = {
-    "devices": {
-        "Building": [{"bus": [5, 12, 20, 28], "per_bus": 2},
-                     {"bus": [8, 24], "per_bus": 2, "p_hp_max_kw": 0.0, "p_st_max_kw": 8.0, "e_st_max_kwh": 50.0,
-                      "e_st0_kwh": 15.0, "q_rel_max_kw": 6.0, "p_eh_max_kw": 6.0}],
-        "EV": [{"bus": [3, 10, 17, 25], "capacity_kwh": 60.0, "p_charge_max_kw": 7.4}],
-    },
-}
 
 
 def test_every_kpi_of_a_real_short_run_is_finite(tmp_path):

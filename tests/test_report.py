@@ -9,17 +9,9 @@ from cosim import kpi, report, world
 from cosim.cli import main
 from cosim.record import read
 from cosim.scenario import Scenario
+from tests.small import SMALL
 
-#: IEEE 33 with fewer buildings and EVs than the default (as tests/test_closed_loop.py's SMALL).
-SMALL = {
-    "duration_s": 1800,
-    "devices": {
-        "Building": [{"bus": [5, 12, 20, 28], "per_bus": 2},
-                     {"bus": [8, 24], "per_bus": 2, "p_hp_max_kw": 0.0, "p_st_max_kw": 8.0, "e_st_max_kwh": 50.0,
-                      "e_st0_kwh": 15.0, "q_rel_max_kw": 6.0, "p_eh_max_kw": 6.0}],
-        "EV": [{"bus": [3, 10, 17, 25], "capacity_kwh": 60.0, "p_charge_max_kw": 7.4}],
-    },
-}
+SMALL = {**SMALL, "duration_s": 1800}
 PLOTS = ("voltage", "trafo", "exchange", "indoor", "ev_soc", "plans")
 PNG = b"\x89PNG\r\n\x1a\n"
 
