@@ -16,9 +16,9 @@ Dispatch: a device follows the plan of the fastest running stage that decides it
 capacitors: ``da``; batteries and MTs: ``id`` if running; the rest: the fastest stage), read at
 the column that covers the current time. Fallback after a failed solve (status not optimal):
 ``"shift"`` keeps the stage's last feasible plan, read at the current time (a plan shifted in
-time), while it still covers the time, then the plan of the next slower stage that covers it;
-after that, or at once with ``"local"``, the devices the stage owns go back to their local
-control (NaN setpoints; taps and capacitors hold their position).
+time), while it still covers the time, then the plan of the next slower stage that covers it
+(logged as ``"plan:<stage>"``); after that, or at once with ``"local"``, the devices the stage
+owns go back to their local control (NaN setpoints; taps and capacitors hold their position).
 Every decision is returned as a :class:`Decision` with what the stage knew (forecast and its
 issue time, measurements), what it decided and the solver's telemetry.
 
@@ -218,9 +218,11 @@ class MultiStageController:
         old = self.plans.get(stage)
         if self.fallback == "shift" and old is not None and old.column(t_s) is not None:
             dec.fallback, dec.plan = "shift", old
-        else:
-            dec.fallback = "local"
-            self.plans.pop(stage, None)
+            return dec
+        self.plans.pop(stage, None)
+        slower = STAGE_ORDER[:STAGE_ORDER.index(stage)]
+        covered = [n for n in slower if n in self.plans and self.plans[n].column(t_s) is not None]
+        dec.fallback = f"plan:{covered[-1]}" if self.fallback == "shift" and covered else "local"
         return dec
 
     def _plan(self, stage: str, t_s: int, res: OPFResult) -> Plan:

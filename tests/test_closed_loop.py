@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from controllers.multistage import FutureInformationError
+from controllers.multistage import TAPER_TOL, FutureInformationError, Stage
 from cosim import kpi, world
 from cosim.record import read
 from cosim.scenario import Scenario
@@ -175,3 +175,52 @@ def test_passive_blocks_stay_under_local_control(tmp_path):
     assert np.isnan(sp["p_st_kw"][8:]).all() and np.isfinite(sp["p_hp_kw"][:8]).all()
     with pytest.raises(Exception, match="control.passive"):
         small(tmp_path, **{"control.passive": ["boiler"]})
+
+
+def test_a_stage_is_due_at_the_start_and_on_its_schedule():
+    da = Stage("da", every_s=86400, dt_s=3600, T=24, offset_s=43200)
+    assert [t for t in range(0, 2 * 86400, 3600) if da.due(t)] == [0, 43200, 43200 + 86400]
+
+
+def test_failed_fast_stage_follows_the_slower_plan_once_its_own_ran_out(tmp_path):
+    parts = world.build_parts(small(tmp_path, duration_s=1800))
+    ctl, fc = parts.controller, parts.forecaster
+    meas = world.initial_measurements(parts)
+    for stage in ("da", "id", "rt"):
+        assert ctl.decide(stage, 0, meas, fc.forecast(stage, 0)).status == "optimal"
+    bad = fc.forecast("rt", 900)
+    bad = replace(bad, values={**bad.values, "load": bad.values["load"] * 30})
+    dec = ctl.decide("rt", 900, meas, bad)  # the real-time plan made at 0 covers 0..899 s only
+    assert dec.status == "infeasible" and dec.fallback == "plan:id" and "rt" not in ctl.plans
+    sp = ctl.setpoints(900)
+    assert np.allclose(sp["EV"]["p_set_kw"], ctl.plans["id"].x["ev.p_kw"][:, 1])  # 15-min column 1
+
+
+def test_ev_targets_are_planned_just_below_full(tmp_path):
+    """Under the CC-CV taper "full" is asymptotic: the plan aims 1 % of capacity below it, no shortfall."""
+    parts = world.build_parts(small(tmp_path, duration_s=1800))
+    ctl, ev = parts.controller, parts.devices.fleets["EV"]
+    meas = world.initial_measurements(parts)
+    meas["EV"] = {"e_kwh": np.full(4, 30.0), "connected": np.ones(4), "t_to_departure_s": np.full(4, 10 * 3600.0),
+                  "e_needed_kwh": np.full(4, 30.0)}  # to full (60 kWh) in 10 h
+    dec = ctl.decide("da", 0, meas, parts.forecaster.forecast("da", 0))
+    e = dec.plan.x["ev.e_kwh"]
+    assert dec.status == "optimal" and dec.result.costs["ev"] < 1e-3  # no priced shortfall
+    np.testing.assert_allclose(e[:, 10], ev.capacity_kwh * (1 - TAPER_TOL), atol=1e-3)
+
+
+def test_grid_devices_hold_their_position_without_a_plan(tmp_path):
+    from controllers.controller_sim import ControllerSim
+    parts = world.build_parts(small(tmp_path, duration_s=1800))
+    sim = ControllerSim()
+    sim.init("C", controller=parts.controller, units={"Trafo": ["Trafo_0"], "Capacitor": ["Capacitor_0", "Capacitor_1"]},
+             initial={"Trafo": {"tap_pos": [2.0]}, "Capacitor": {"step": [1.0, 3.0]}})
+    out = sim._setpoints(0)  # no stage has decided yet
+    assert out == {"Trafo_0.tap_pos": 2.0, "Capacitor_0.step": 1.0, "Capacitor_1.step": 3.0}
+
+
+def test_stage_prices_are_tariff_means():
+    tab = world.tariff(Scenario().updated({"duration_s": 3600}))
+    buy, sell = world.prices(tab)(0, 900, 4)
+    np.testing.assert_allclose(buy, tab.buy_per_mwh.to_numpy()[:60].reshape(4, 15).mean(axis=1))
+    np.testing.assert_allclose(sell, buy)  # export_price_ratio 1

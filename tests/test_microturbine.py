@@ -67,3 +67,9 @@ def test_microturbine_adapter_in_a_mosaik_world():
     world.run(until=300)
     p_mw = collector_of(world, mon).frame("p_mw")["MicroTurbine_0"]
     np.testing.assert_allclose(p_mw, [-0.0425, -0.0525, -0.06, -0.06, -0.06])
+
+
+def test_no_setpoint_means_off():
+    mt = MicroTurbineFleet(2, p_max_kw=100.0, on_init=1, p_init_kw=80.0)
+    out = mt.step(0, 60, {"p_set_kw": np.array([np.nan, 80.0]), "on": np.array([np.nan, 1.0])})
+    assert out["p_kw"][0] == 0.0 and out["on"][0] == 0.0 and out["p_kw"][1] == pytest.approx(80.0)

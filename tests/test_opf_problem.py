@@ -10,6 +10,7 @@ import pytest
 from controllers.opf.grid_devices import SVC, Battery, CapacitorBanks, FixedLoads, MicroTurbine, Renewables
 from controllers.opf.network import from_pandapower
 from controllers.opf.problem import OPFConfig, OPFProblem
+from controllers.opf.thermal import BuildingHPBlock
 from cosim.errors import ConfigError
 
 T = 4
@@ -311,3 +312,15 @@ def test_direct_path_not_used_when_disabled_or_unavailable(rn33):
     assert res.ok and on._direct is not None
     on.problem.solve(solver="CLARABEL")
     assert abs(on.problem.value - res.objective) < 1e-6 * abs(res.objective)
+
+
+def test_setpoints_take_only_unit_by_period_plans_when_units_equal_periods():
+    """A block with n == T units also returns (n,) plan entries (discomfort_kh); they are not setpoints."""
+    rn = from_pandapower(pn.case33bw())
+    hp = BuildingHPBlock(rn.bus_index([5, 9]), name="hp")
+    prob = OPFProblem(rn, [FixedLoads.from_network(rn), hp], T=2, dt_h=1.0, config=OPFConfig(v_min_pu=0.9))
+    prob.set_data(price_import=[50.0, 80.0], price_export=[25.0, 40.0], t_out_c=[-2.0, 0.0], ghi_kw_m2=[0.0, 0.1],
+                  blocks={"hp": {"t_in0_c": [21.0, 21.0], "t_env0_c": [19.0, 19.0]}})
+    res = prob.solve()
+    assert res.ok and res.plan["hp"]["discomfort_kh"].shape == (2,)
+    assert "discomfort_kh" not in res.setpoints["hp"] and res.setpoints["hp"]["p_hp_kw"].shape == (2,)

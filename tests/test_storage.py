@@ -71,3 +71,9 @@ def test_battery_adapter_in_a_mosaik_world():
     col = collector_of(world, mon)
     np.testing.assert_allclose(col.frame("p_mw").to_numpy(), [[-0.03, 0.01]] * 10)
     assert col.frame("soc")["Battery_1"].iloc[-1] == pytest.approx(0.5 + 10 * 0.95 * 9 / 60 / 50)
+
+
+def test_no_setpoint_means_idle():
+    b = BatteryFleet(2, capacity_kwh=100.0, p_max_kw=50.0)
+    out = b.step(0, 60, {"p_set_kw": np.array([np.nan, 20.0])})
+    assert out["p_kw"][0] == 0.0 and out["p_kw"][1] == pytest.approx(20.0)
