@@ -32,7 +32,9 @@ from controllers.opf.problem import OPFConfig, OPFProblem
 from simulators.networks import ieee33, lv_feeder
 
 
-def ieee33_case(T: int, dpp: bool, direct: bool = True):
+def ieee33_case(T: int, dpp: bool = True, direct: bool = True, **cfg):
+    """IEEE 33 with OLTC, CBs, SVC, batteries, PV, MT; tap and CB steps fixed, so each solve is one
+    SOCP (also the case of tests/test_opf_problem.py's direct-path tests). ``cfg``: more OPFConfig."""
     net = ieee33(transformer=True)
     rn = from_pandapower(net, exclude_shunts=net.shunt.index)
     b = rn.bus_index([17, 32, 24, 13, 29])
@@ -40,7 +42,7 @@ def ieee33_case(T: int, dpp: bool, direct: bool = True):
               Battery(b[:2], e_max_mwh=1.0, p_max_mw=0.3, cost_per_mwh=2.0),
               Renewables(b[2:4], s_rated_mva=0.6, q_mode="circle", name="pv"),
               MicroTurbine(b[4:], 0.0, 0.5, cost_per_mwh=60.0, ramp_mw_per_h=0.5, q_max_mvar=0.2)]
-    prob = OPFProblem(rn, blocks, T=T, dt_h=24 / T, config=OPFConfig(dpp=dpp, direct=direct))
+    prob = OPFProblem(rn, blocks, T=T, dt_h=24 / T, config=OPFConfig(dpp=dpp, direct=direct, **cfg))
     fixed = dict(tap_pos=np.zeros(T, int), blocks={"cb": {"steps": np.full((2, T), 3.0)},
                                                 "ess": {"e0_mwh": [0.5, 0.5]}, "mt": {"p0_mw": 0.2}})
     prob.set_data(**fixed)

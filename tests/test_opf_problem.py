@@ -7,6 +7,7 @@ import pandapower as pp
 import pandapower.networks as pn
 import pytest
 
+from benchmarks.bench_opf import ieee33_case
 from controllers.opf.grid_devices import SVC, Battery, CapacitorBanks, FixedLoads, MicroTurbine, Renewables
 from controllers.opf.network import from_pandapower
 from controllers.opf.problem import OPFConfig, OPFProblem
@@ -234,23 +235,6 @@ def test_permutation_restructure_matches_cvxpy_clarabel(rn33):
     assert abs(prob.problem.value - ours.objective) < 1e-6 * abs(ours.objective)
 
 
-def _case33(T, **cfg):
-    """The benchmark case (benchmarks/bench_opf.py): IEEE 33 with OLTC, CBs, SVC, batteries, PV, MT;
-    tap and CB steps fixed, so each solve is one SOCP."""
-    from simulators.networks import ieee33
-    net = ieee33(transformer=True)
-    rn = from_pandapower(net, exclude_shunts=net.shunt.index)
-    b = rn.bus_index([17, 32, 24, 13, 29])
-    blocks = [FixedLoads.from_network(rn), CapacitorBanks.from_net(net, rn), SVC.from_net(net, rn),
-              Battery(b[:2], e_max_mwh=1.0, p_max_mw=0.3, cost_per_mwh=2.0),
-              Renewables(b[2:4], s_rated_mva=0.6, q_mode="circle", name="pv"),
-              MicroTurbine(b[4:], 0.0, 0.5, cost_per_mwh=60.0, ramp_mw_per_h=0.5, q_max_mvar=0.2)]
-    prob = OPFProblem(rn, blocks, T=T, dt_h=24 / T, config=OPFConfig(**cfg))
-    prob.set_data(tap_pos=np.zeros(T, int), blocks={"cb": {"steps": np.full((2, T), 3.0)},
-                                                  "ess": {"e0_mwh": [0.5, 0.5]}, "mt": {"p0_mw": 0.2}})
-    return prob, rn
-
-
 def _data33(prob, rn, rng, load_scale=1.0):
     T = prob.T
     hours = np.arange(T) * 24 / T
@@ -266,8 +250,8 @@ def _data33(prob, rn, rng, load_scale=1.0):
 
 @pytest.mark.parametrize("T, cfg", [(3, {}), (24, {}), (3, {"weights": {"peak": 10.0}})])
 def test_direct_path_equals_cvxpy_path(T, cfg):
-    direct, rn = _case33(T, **cfg)
-    ref, _ = _case33(T, direct=False, **cfg)
+    direct, rn = ieee33_case(T, **cfg)
+    ref, _ = ieee33_case(T, direct=False, **cfg)
     for seed in range(3):
         for prob in (direct, ref):
             _data33(prob, rn, np.random.default_rng(seed))
@@ -284,8 +268,8 @@ def test_direct_path_equals_cvxpy_path(T, cfg):
 
 
 def test_direct_path_infeasible_data_maps_status_and_recovers():
-    direct, rn = _case33(3)
-    ref, _ = _case33(3, direct=False)
+    direct, rn = ieee33_case(3)
+    ref, _ = ieee33_case(3, direct=False)
     rng = np.random.default_rng(5)
     for prob in (direct, ref):
         _data33(prob, rn, np.random.default_rng(0))
