@@ -236,6 +236,12 @@ def plot_trafo(rec: Record, path: Path, kpis: dict) -> Path | None:
     return _save(fig, path)
 
 
+def _legend(axes: list, loc: str) -> None:
+    """One legend on the first axes for the lines of all ``axes`` (a plot and its twin)."""
+    pairs = [a.get_legend_handles_labels() for a in axes]
+    axes[0].legend([h for hs, _ in pairs for h in hs], [lb for _, ls in pairs for lb in ls], loc=loc, fontsize="small")
+
+
 def plot_exchange(rec: Record, path: Path) -> Path | None:
     """Grid exchange at the slack (import > 0) with the buy and sell prices on a second axis."""
     p = _series(rec, "plant/Grid", "p_ext_mw")
@@ -247,7 +253,7 @@ def plot_exchange(rec: Record, path: Path) -> Path | None:
     ax.step(t, values[:, 0], where="post", color="tab:blue", lw=1.4, label="grid exchange")
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_ylabel("grid exchange (MW, import > 0)")
-    handles, labels = ax.get_legend_handles_labels()
+    axes = [ax]
     buy = _series(rec, "data/Tariff", "buy_per_mwh")
     if buy is not None:
         ax2 = ax.twinx()
@@ -259,9 +265,8 @@ def plot_exchange(rec: Record, path: Path) -> Path | None:
             ax2.step(t, price[:, 0], where="post", color="tab:red", lw=1, ls="--", label="sell price")
         ax2.set_ylabel("price (currency per MWh)")
         ax2.set_ylim(bottom=0)
-        h2, l2 = ax2.get_legend_handles_labels()
-        handles, labels = handles + h2, labels + l2
-    ax.legend(handles, labels, loc="upper left", fontsize="small")
+        axes.append(ax2)
+    _legend(axes, "upper left")
     _time_axis(ax, rec)
     ax.set_title("Grid exchange" + (" and tariff" if buy is not None else ""))
     return _save(fig, path)
@@ -306,7 +311,7 @@ def plot_ev_soc(rec: Record, path: Path) -> Path | None:
     _band_plot(ax, soc, rec.meta["step_s"], "tab:green", f"{soc.shape[1]} EVs", scale=100.0)
     ax.set_ylabel("state of charge (%)")
     ax.set_ylim(0, 100)
-    handles, labels = ax.get_legend_handles_labels()
+    axes = [ax]
     conn = _series(rec, "plant/EV", "connected")
     if conn is not None:
         ax2 = ax.twinx()
@@ -315,9 +320,8 @@ def plot_ev_soc(rec: Record, path: Path) -> Path | None:
                  label="plugged in")
         ax2.set_ylabel("EVs plugged in (%)")
         ax2.set_ylim(0, 105)
-        h2, l2 = ax2.get_legend_handles_labels()
-        handles, labels = handles + h2, labels + l2
-    ax.legend(handles, labels, loc="lower left", fontsize="small")
+        axes.append(ax2)
+    _legend(axes, "lower left")
     _time_axis(ax, rec)
     ax.set_title("EV state of charge")
     return _save(fig, path)
