@@ -25,9 +25,6 @@ from controllers.opf.thermal import BuildingHPBlock, TSEHBlock
 from simulators import networks
 from simulators.thermal import cop_staffell_ashp, supply_temp_c
 
-#: Plant fleet kind -> OPF block names it maps to.
-BLOCK_KINDS = {"Load": ("load",), "PV": ("pv",), "Wind": ("wind",), "Battery": ("ess",),
-               "MicroTurbine": ("mt",), "Building": ("hp", "tseh"), "EV": ("ev",)}
 #: Building fleet parameters the OPF building blocks share with the plant.
 RC_KEYS = ("ci_kwh_per_k", "ce_kwh_per_k", "rie_k_per_kw", "rea_k_per_kw", "ria_k_per_kw", "aw_m2", "ae_m2")
 TSEH_KEYS = ("p_eh_max_kw", "p_st_max_kw", "e_st_max_kwh", "q_rel_max_kw", "eta_eh", "eta_st", "st_loss_per_h")
@@ -55,10 +52,6 @@ class CostParams:
 
     discomfort_cost_per_kh: float = 100.0
     ess_cost_per_mwh: float = 5.0  # est.: cycling cost, also keeps the SOCP exact (no charge+discharge)
-
-
-def _rows(fleet, key) -> np.ndarray:
-    return np.asarray(getattr(fleet, key), float)
 
 
 def plant_blocks(net, rn, fleets: dict, bus_pos: dict, costs: CostParams) -> tuple[list, dict[str, Units]]:
