@@ -1,6 +1,6 @@
 """Command line: ``cosim run [SCENARIO.toml]`` runs a scenario and prints its summary;
 ``cosim report RUN.h5`` writes a run's KPI table and plots; ``cosim compare A.h5 B.h5 ...`` puts
-runs' KPIs side by side."""
+runs' KPIs side by side; ``cosim study NAME`` runs a seed paper's study (cosim.study)."""
 from __future__ import annotations
 
 import argparse
@@ -82,6 +82,18 @@ def _baselines(args) -> int:
     return 0
 
 
+def _study(args) -> int:
+    from cosim import study
+
+    mod = study.study(args.name)
+    out = Path(args.out or f"results/{args.name}")
+    df = mod.run(out, hours=args.hours, seed=args.seed)
+    print(df.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    files = study.write_table(df, out, "table")
+    print(f"\nwritten to {files['csv']} and {files['md']}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="cosim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -103,8 +115,13 @@ def main(argv=None) -> int:
                       help="from actual, perfect, oracle, no_tseh, uncoordinated (the first is the reference)")
     base.add_argument("--hours", type=float, help="duration override in hours")
     base.add_argument("--csv", help="also write the comparison to this CSV file")
+    stu = sub.add_parser("study", help="run a seed paper's study and write its results table beside the paper's")
+    stu.add_argument("name", help="seed000, seed001, seed002 or seed003 (cosim.study.STUDIES)")
+    stu.add_argument("--hours", type=float, help="duration override in hours (default: the study's)")
+    stu.add_argument("--seed", type=int, help="scenario seed override")
+    stu.add_argument("--out", help="output directory (default: results/<name>)")
     args = parser.parse_args(argv)
-    commands = {"run": _run, "report": _report, "compare": _compare, "baselines": _baselines}
+    commands = {"run": _run, "report": _report, "compare": _compare, "baselines": _baselines, "study": _study}
     try:
         return commands[args.command](args)
     except CosimError as exc:
