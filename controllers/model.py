@@ -9,7 +9,9 @@ mismatch is a stated difference, never a second implementation. The differences 
 * capacitor banks inject ``q_step N`` at 1 p.u. (the seed's model), the plant ``q_step N V^2``;
 * EVs: only the current session of a plugged-in EV is known (no arrival forecast); the CC-CV
   taper is the block's linear bound at the period's end energy;
-* TSEH: the block's storage and heat coupling follow simulators.building (same equations).
+* TSEH: the block's storage and heat coupling follow simulators.building (same equations);
+* on request (a model-mismatch study), the building and EV parameters of :data:`MISMATCH` are
+  multiplied by per-unit factors (:func:`mismatch_factors`).
 
 Units: every block's rows are the plant fleet's units in the order given by :class:`Units`.
 """
@@ -28,6 +30,19 @@ from simulators.thermal import cop_staffell_ashp, supply_temp_c
 #: Building fleet parameters the OPF building blocks share with the plant.
 RC_KEYS = ("ci_kwh_per_k", "ce_kwh_per_k", "rie_k_per_kw", "rea_k_per_kw", "ria_k_per_kw", "aw_m2", "ae_m2")
 TSEH_KEYS = ("p_eh_max_kw", "p_st_max_kw", "e_st_max_kwh", "q_rel_max_kw", "eta_eh", "eta_st", "st_loss_per_h")
+
+
+#: Parameters a model-mismatch study perturbs: the buildings' RC values and solar apertures, the
+#: EVs' charging efficiency (capped at 1). The EV capacity stays exact: the controller measures
+#: the battery's energy, which a smaller modelled capacity could not hold.
+MISMATCH = {"Building": RC_KEYS, "EV": ("eta_charge",)}
+
+
+def mismatch_factors(fleets: dict, rel: float, rng: np.random.Generator) -> dict[str, dict[str, np.ndarray]]:
+    """Factors exp(rel z) per unit of every :data:`MISMATCH` parameter of the ``fleets`` present,
+    z standard normal clipped to +-3 (lognormal: positive, median 1): kind -> key -> (n,)."""
+    return {kind: {key: np.exp(rel * np.clip(rng.standard_normal(fleets[kind].n), -3, 3)) for key in keys}
+            for kind, keys in MISMATCH.items() if kind in fleets}
 
 
 @dataclass(frozen=True)
@@ -54,16 +69,22 @@ class CostParams:
     ess_cost_per_mwh: float = 5.0  # est.: cycling cost, also keeps the SOCP exact (no charge+discharge)
 
 
-def plant_blocks(net, rn, fleets: dict, bus_pos: dict, costs: CostParams) -> tuple[list, dict[str, Units]]:
+def plant_blocks(net, rn, fleets: dict, bus_pos: dict, costs: CostParams,
+                 mismatch: dict | None = None) -> tuple[list, dict[str, Units]]:
     """OPF blocks for the plant ``fleets`` (kind -> fleet object, units at bus positions ``bus_pos``).
 
     ``net``: the pandapower network (positions are rows of networks.bus_table(net)); ``rn``: its
     RadialNetwork (built with ``exclude_shunts`` = the net's shunts). MT commitment is an on/off
     Discrete (free in the day-ahead stage, fixed by the later ones). Returns (blocks, block name -> Units);
-    capacitor banks "cb" and SVC "svc" come from the net's shunts and SVC sgens.
+    capacitor banks "cb" and SVC "svc" come from the net's shunts and SVC sgens. ``mismatch``:
+    factors of :func:`mismatch_factors` on the model's parameters (None: the plant's values).
     """
     pp_bus = networks.bus_table(net).bus.to_numpy()
     blocks, units = [], {}
+    mismatch = mismatch or {}
+
+    def val(kind, key, v, idx=slice(None)):
+        return np.asarray(v, float)[idx] * mismatch.get(kind, {}).get(key, 1.0 + np.zeros(fleets[kind].n))[idx]
 
     def bus_of(kind, idx=slice(None)):
         return rn.bus_index(pp_bus[np.asarray(bus_pos[kind])[idx]])
@@ -99,7 +120,7 @@ def plant_blocks(net, rn, fleets: dict, bus_pos: dict, costs: CostParams) -> tup
             for name, idx in (("hp", hp), ("tseh", tseh)):
                 if not len(idx):
                     continue
-                kw = {k: p[k][idx] for k in RC_KEYS + ("p_hp_max_kw", "pf")}
+                kw = {k: val(kind, k, p[k], idx) for k in RC_KEYS + ("p_hp_max_kw", "pf")}
                 if name == "tseh":
                     kw.update({k: p[k][idx] for k in TSEH_KEYS})
                     add(TSEHBlock(bus_of(kind, idx), name=name, **kw, **common), kind, idx)
@@ -107,7 +128,8 @@ def plant_blocks(net, rn, fleets: dict, bus_pos: dict, costs: CostParams) -> tup
                     add(BuildingHPBlock(bus_of(kind, idx), name=name, **kw, **common), kind, idx)
         elif kind == "EV":
             add(EVBlock(bus_of(kind), capacity_kwh=f.capacity_kwh, p_charge_max_kw=f.p_charge_max_kw,
-                        p_discharge_max_kw=f.p_discharge_max_kw, eta_charge=f.eta_charge,
+                        p_discharge_max_kw=f.p_discharge_max_kw,
+                        eta_charge=np.minimum(val(kind, "eta_charge", f.eta_charge), 1.0),
                         eta_discharge=f.eta_discharge, soc_min=f.e_min_kwh / f.capacity_kwh,
                         soc_max=f.e_max_kwh / f.capacity_kwh, soc_taper=f.soc_taper,
                         pf=np.cos(np.arctan(f.tan_phi)), name="ev"), kind, allu)

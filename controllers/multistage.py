@@ -140,12 +140,13 @@ class MultiStageController:
     (t0_s, dt_s, T) -> (buy, sell) per-period prices per MWh; ``costs``: objective prices;
     ``opf``: OPFConfig keywords shared by all stages (v band, formulation, loss price margin);
     ``passive``: block names left out (their units under local control, their load unseen).
+    ``mismatch``: controllers.model.mismatch_factors on the model's parameters (None: exact).
     """
 
     def __init__(self, net, fleets: dict, bus_pos: dict, stages: list[Stage],
                  price: Callable[[int, int, int], tuple[np.ndarray, np.ndarray]],
                  costs: CostParams | None = None, opf: dict | None = None, fallback: str = "shift",
-                 loss_price_per_mwh: float = 0.0, passive: tuple[str, ...] = ()):
+                 loss_price_per_mwh: float = 0.0, passive: tuple[str, ...] = (), mismatch: dict | None = None):
         names = tuple(s.name for s in stages)
         if names != STAGE_ORDER[:len(names)] or not names:
             raise ConfigError(f"stages = {names} must be one of {[STAGE_ORDER[:k] for k in (1, 2, 3)]}")
@@ -158,7 +159,7 @@ class MultiStageController:
         self.probs: dict[str, OPFProblem] = {}
         self.units: dict[str, dict[str, Units]] = {}
         for s in stages:
-            blocks, units = plant_blocks(net, self.rn, fleets, bus_pos, self.costs)
+            blocks, units = plant_blocks(net, self.rn, fleets, bus_pos, self.costs, mismatch)
             unknown = set(passive) - set(units)
             if unknown:
                 raise ConfigError(f"passive = {sorted(unknown)}: no such block in this plant; blocks are {sorted(units)}")

@@ -60,6 +60,7 @@ class PlantSpec:
     lookahead_s: int = 0
     weather: str = "tmy3-greensboro"
     load_profile: str = "mv_semiurb"
+    t_out_offset_k: float = 0.0
 
     def __post_init__(self):
         if self.network not in NETWORKS:
@@ -67,6 +68,7 @@ class PlantSpec:
         check("duration_s", self.duration_s, 1)
         check("step_s", self.step_s, 1, 3600)
         check("lookahead_s", self.lookahead_s, 0)
+        check("t_out_offset_k", self.t_out_offset_k, -30, 30)
         if self.lookahead_s % self.step_s:
             raise ConfigError(f"lookahead_s = {self.lookahead_s} must be a multiple of step_s = {self.step_s}")
         if self.duration_s % self.step_s:
@@ -77,6 +79,13 @@ class PlantSpec:
     def data_s(self) -> int:
         """Length of the data series: the run plus the forecast lookahead."""
         return self.duration_s + self.lookahead_s
+
+    def weather_data(self) -> data.Weather:
+        """The run's weather (data.weather over data_s), outdoor temperature shifted by
+        ``t_out_offset_k`` (a temperature scenario: a colder or warmer day of the same shape)."""
+        w = data.weather(self.start, self.data_s, self.step_s, self.weather)
+        w.frame["t_out_c"] += self.t_out_offset_k
+        return w
 
 
 @dataclass
@@ -127,7 +136,7 @@ def _ieee33_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     gas at 0.15 per kWh of fuel (est.: about 500 per MWh electric at full load, between the flat
     and the peak tariff).
     """
-    w = data.weather(spec.start, spec.data_s, spec.step_s, spec.weather)
+    w = spec.weather_data()
     sites = networks.load_sites(net)
     n_b = len(sites)
     profile = _scaled_profiles(spec, [spec.load_profile] * n_b)  # case load = peak on the run's days
@@ -161,7 +170,7 @@ def _lv_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     """Seed-000-like LV feeder: per household connection a SimBench household profile (3 kWp
     annual-peak scale, est.), a heat-pump house; an EV at every second house (11 kW, 60 kWh) and
     the feeder's own PV units (SimBench ratings)."""
-    w = data.weather(spec.start, spec.data_s, spec.step_s, spec.weather)
+    w = spec.weather_data()
     sites = networks.load_sites(net)
     n = len(sites)
     kinds = data.household_mix(n)
@@ -262,7 +271,7 @@ def _fleet_defaults(kind: str) -> dict:
 
 def _make_fleet(kind, n, params, profiles, spec: PlantSpec, rng):
     """The fleet object of ``kind`` with per-unit ``params``; ``profiles``: load profile per unit."""
-    w = data.weather(spec.start, spec.data_s, spec.step_s, spec.weather) if kind in ("Building", "PV", "Wind") else None
+    w = spec.weather_data() if kind in ("Building", "PV", "Wind") else None
     if kind == "Load":
         const = np.array([p == "constant" for p in profiles])
         if const.all():

@@ -239,7 +239,10 @@ class ControlConfig(_Table):
     time (then safe defaults), ``"local"`` hands the stage's devices back to their local control.
     ``passive``: controller blocks left out of the optimization, their devices under local control
     and their consumption unknown to the controller (e.g. ["tseh"]: seed 001's "no TSEH
-    participation" case).
+    participation" case). ``peak_weight``: weight of the peak term sum_t dt p_grid^2 (currency per
+    MW^2 h, 0 = off; seed 003's peak-load objective). ``mismatch_rel``: model mismatch, 0..1: the
+    controller's building and EV parameters are the plant's times exp(mismatch_rel z), z standard
+    normal per unit and parameter (controllers.model.mismatch_factors), drawn from the scenario seed.
 
     Cross rules for the stages in use: ``da.dt_s >= id.dt_s >= rt.dt_s``, and each stage's
     ``every_s`` is a multiple of the next faster stage's ``every_s``.
@@ -258,6 +261,8 @@ class ControlConfig(_Table):
     ess_cost_per_mwh: float = 5.0
     fallback: str = "shift"
     passive: tuple[str, ...] = ()
+    peak_weight: float = 0.0
+    mismatch_rel: float = 0.0
 
     def __post_init__(self):
         stages = self.stages
@@ -276,7 +281,8 @@ class ControlConfig(_Table):
             raise ConfigError(f"control.v_min_pu = {self.v_min_pu} must be < control.v_max_pu = "
                               f"{self.v_max_pu}")
         _choice("control.formulation", self.formulation, FORMULATIONS)
-        for key in ("discomfort_cost_per_kh", "loss_price_per_mwh", "ess_cost_per_mwh"):
+        _set(self, "mismatch_rel", _float("control.mismatch_rel", self.mismatch_rel, 0, 1))
+        for key in ("discomfort_cost_per_kh", "loss_price_per_mwh", "ess_cost_per_mwh", "peak_weight"):
             _set(self, key, _float(f"control.{key}", getattr(self, key), 0))
         _set(self, "export_price_ratio",
              _float("control.export_price_ratio", self.export_price_ratio, 0, 1))
@@ -357,11 +363,13 @@ class ForecastConfig(_Table):
     ``perfect``: forecasts equal the truth. ``res_s``: time resolution of the error processes
     (> 0, divides 300 s). ``errors``: :class:`ErrorConfig` per signal of :data:`SIGNALS`; signals
     not given keep :data:`DEFAULT_ERRORS` (in TOML, ``[forecast.errors.<signal>]`` overrides only
-    the keys it gives).
+    the keys it gives). ``error_scale``: factor (0..10) on every signal's half-widths, the noise
+    level of a robustness sweep (1: as given; 0: zero errors, like ``perfect``).
     """
 
     perfect: bool = False
     res_s: int = 300
+    error_scale: float = 1.0
     errors: Mapping[str, ErrorConfig] = field(default_factory=lambda: dict(DEFAULT_ERRORS))
 
     def __post_init__(self):
@@ -370,6 +378,7 @@ class ForecastConfig(_Table):
         _set(self, "res_s", _int("forecast.res_s", self.res_s, 1, 300))
         if 300 % self.res_s:
             raise ConfigError(f"forecast.res_s = {self.res_s} must divide 300")
+        _set(self, "error_scale", _float("forecast.error_scale", self.error_scale, 0, 10))
         _check_keys("forecast.errors", self.errors, SIGNALS)
         for sig, spec in self.errors.items():
             if not isinstance(spec, ErrorConfig):
@@ -409,11 +418,14 @@ class DataConfig(_Table):
     """Input data (``[data]``): ``weather`` (a key of simulators.data.TMY3_FILES),
     ``prices_per_mwh`` (time-of-use buy price per period, keys those of
     simulators.data.TOU_PER_MWH; the defaults are that table's assumed values) and
-    ``load_profile`` (the SimBench load kind of the ieee33 preset's base loads)."""
+    ``load_profile`` (the SimBench load kind of the ieee33 preset's base loads) and
+    ``t_out_offset_k`` (K, -30..30, added to the outdoor temperature of the weather: a colder or
+    warmer day of the same shape, e.g. the temperature scenarios of seed 002)."""
 
     weather: str = "tmy3-greensboro"
     prices_per_mwh: Mapping[str, float] = field(default_factory=lambda: dict(data.TOU_PER_MWH))
     load_profile: str = "mv_semiurb"
+    t_out_offset_k: float = 0.0
 
     def __post_init__(self):
         _choice("data.weather", self.weather, tuple(data.TMY3_FILES))
@@ -426,6 +438,7 @@ class DataConfig(_Table):
         _set(self, "prices_per_mwh", _FrozenMap(
             (k, _float(f"data.prices_per_mwh.{k}", prices[k])) for k in data.TOU_PER_MWH))
         _load_kind("data.load_profile", self.load_profile)
+        _set(self, "t_out_offset_k", _float("data.t_out_offset_k", self.t_out_offset_k, -30, 30))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -758,7 +771,8 @@ class Scenario:
         the forecast lookahead (:meth:`lookahead_s`)."""
         return PlantSpec(network=self.network, start=self.start, duration_s=self.duration_s,
                          step_s=self.step_s, seed=self.seed, lookahead_s=self.lookahead_s(),
-                         weather=self.data.weather, load_profile=self.data.load_profile)
+                         weather=self.data.weather, load_profile=self.data.load_profile,
+                         t_out_offset_k=self.data.t_out_offset_k)
 
 
 def load(path_or_text: str | os.PathLike) -> Scenario:

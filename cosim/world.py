@@ -29,11 +29,12 @@ import numpy as np
 import pandas as pd
 
 from controllers.controller_sim import MEASURED, SETPOINTS
-from controllers.model import CostParams
+from controllers.model import CostParams, mismatch_factors
 from controllers.multistage import MultiStageController, Stage
 from cosim.errors import ConfigError
 from cosim.plant import SIMULATORS, Plant, build_plant, default_devices
 from cosim.scenario import Scenario, load
+from cosim.seeds import stream
 from simulators import data
 from simulators.forecast import ErrorSpec, ForecastErrors, Forecaster, StageGrid, Truth
 
@@ -151,10 +152,11 @@ def build_parts(sc: Scenario) -> Parts:
     used = sc.control.used()
     if not used:
         return Parts(sc, net, devices, None, None, price)
-    weather = data.weather(spec.start, spec.data_s, spec.step_s, spec.weather)
+    weather = spec.weather_data()
     tr = truth(devices, weather)
     fc = sc.forecast
-    specs = {s: ErrorSpec(**e.to_dict()) for s, e in fc.errors.items() if s in tr.signals}
+    specs = {s: ErrorSpec(**{**e.to_dict(), "half_width": tuple(fc.error_scale * h for h in e.half_width)})
+             for s, e in fc.errors.items() if s in tr.signals}
     n_units = {s: tr.signals[s](0, fc.res_s, 1).shape[0] for s in specs}
     errors = ForecastErrors(specs, n_units, spec.data_s, res_s=fc.res_s, seed=sc.seed, perfect=fc.perfect)
     forecaster = Forecaster(tr, errors, {k: StageGrid(st.dt_s, st.T) for k, st in used.items()})
@@ -163,8 +165,11 @@ def build_parts(sc: Scenario) -> Parts:
     ctl = MultiStageController(
         copy.deepcopy(net), devices.fleets, devices.bus_pos, stages, price,
         costs=CostParams(c.discomfort_cost_per_kh, c.ess_cost_per_mwh),
-        opf=dict(v_min_pu=c.v_min_pu, v_max_pu=c.v_max_pu, formulation=c.formulation),
-        fallback=c.fallback, loss_price_per_mwh=c.loss_price_per_mwh, passive=c.passive)
+        opf=dict(v_min_pu=c.v_min_pu, v_max_pu=c.v_max_pu, formulation=c.formulation,
+                 weights={"peak": c.peak_weight}),
+        fallback=c.fallback, loss_price_per_mwh=c.loss_price_per_mwh, passive=c.passive,
+        mismatch=mismatch_factors(devices.fleets, c.mismatch_rel, stream(sc.seed, "control", "mismatch"))
+        if c.mismatch_rel else None)
     return Parts(sc, net, devices, ctl, forecaster, price)
 
 

@@ -85,7 +85,7 @@ def test_partial_tables_override_only_their_keys():
     ("colour = 1", "colour", "name, network, start, duration_h, duration_s"),
     ("[control]\nstage = []", "control.stage", "stages, da, id, rt"),
     ("[control.rt]\ndt = 60", "control.rt.dt", "every_s, dt_s, horizon_s, offset_s, track_weight"),
-    ("[forecast]\nres = 60", "forecast.res", "perfect, res_s, errors"),
+    ("[forecast]\nres = 60", "forecast.res", "perfect, res_s, error_scale, errors"),
     ("[forecast.errors.wind]\ntau = 1", "forecast.errors.wind.tau", "half_width, kind, tau_h, dist, common"),
     ("[forecast.errors.sun]\ntau_h = 1", "forecast.errors.sun", "load, wind, pv, t_out_c, ghi_kw_m2"),
     ("[data]\nweather_file = 'x'", "data.weather_file", "weather, prices_per_mwh, load_profile"),
