@@ -59,7 +59,7 @@ from simulators.wind import WindFleet
 STAGE_ORDER = ("da", "id", "rt")
 #: Allowed ``control.stages``; () = no controller, every device under its own local control.
 STAGE_SETS = ((), ("da",), ("da", "id"), ("da", "id", "rt"))
-FORMULATIONS = ("socp", "lindistflow")  # those of controllers.opf.problem (checked by a test)
+FORMULATIONS = ("socp", "lindistflow", "bim")  # those of controllers.opf.problem (checked by a test)
 FALLBACKS = ("shift", "local")
 #: Controller blocks a scenario may leave to local control (controllers.model block names).
 PASSIVE_BLOCKS = ("hp", "tseh", "ev", "ess", "mt", "pv", "wind", "cb", "svc")

@@ -5,9 +5,12 @@ Formulations (``OPFConfig.formulation``):
                 28(3); variables v = |V|^2 (n_bus, T), l = |I|^2, P, Q (n_br, T) in p.u.
   "lindistflow" Baran & Wu (1989) linearization: the l terms dropped, losses zero, linear only
                 (so an exact MILP with HiGHS is possible).
-A bus-injection (W-matrix) formulation is not offered: on a radial network its SOCP relaxation is
-equivalent to the branch-flow one (Subhonmesh et al. 2012) and needs complex-valued W entries per
-branch, so it would add code without adding a result.
+  "bim"         bus injection model with the SOCP relaxation of Jabr (2006), IEEE TPS 21(3), as in
+                Bose, Low et al. (2014): v = W_ii (n_bus, T), per branch W_ij = c + j s (n_br, T)
+                with c^2 + s^2 <= W_ii W_jj, both ends' flows linear in W through the branch
+                admittance y = 1/(r + jx); l = |y|^2 |V_i - V_j|^2 is an expression. On a radial
+                network it is equivalent to "socp" (Subhonmesh et al. 2012): same optimum, other
+                variables (tested on IEEE 33).
 
 Performance choices (measured on this 2-core machine, IEEE 33 with fixed loads unless noted):
   * Matrix variables (rows = branches/buses/units, columns = periods), sparse incidence matrices and
@@ -134,7 +137,7 @@ class _Clarabel(CLARABEL):
 
 
 CLARABEL_SOLVER = _Clarabel()
-FORMULATIONS = ("socp", "lindistflow")
+FORMULATIONS = ("socp", "lindistflow", "bim")
 DISCRETE_METHODS = ("round", "relaxed", "milp")
 CANON_BACKEND = "COO"
 OK = ("optimal", "optimal_inaccurate")
@@ -191,7 +194,8 @@ class OPFResult:
     discrete method; Clarabel 0.11's includes its one-off setup, measured +1 ms at T = 3 and +7 ms
     at T = 24 on IEEE 33 over its bare solve() call); wall_time_s: the whole call; build_time_s: building and first compile.
     gap_abs / gap_rel: max over branches and periods of l v_parent - P^2 - Q^2 (p.u.^2), and that
-    divided by max(l v_parent); None for LinDistFlow. discrete_method: "continuous" (no free
+    divided by max(l v_parent) ("bim": v_parent v_child - c^2 - s^2 over max(v_parent v_child));
+    None for LinDistFlow. discrete_method: "continuous" (no free
     Discrete), "relaxed", "relax-round-fix" or "milp-highs". plan: block name -> block.plan();
     network: v_pu (n_bus, T; row 0 the slack), v_tap_pu (T,) behind the OLTC, p_mw / q_mvar / i_ka
     (n_br, T) at the sending end, loss_mw (series r l plus shunt g v; LinDistFlow: shunts only), p_grid_mw, q_grid_mvar (T,), tap_pos (T,) if an OLTC,
@@ -278,36 +282,18 @@ class OPFProblem:
         return out
 
     def _build_network(self) -> None:
-        """DistFlow (Baran & Wu 1989, eqs. in physics.md section 9) in matrix form."""
+        """Power flow of ``cfg.formulation`` in matrix form, voltage band, limits and exchange."""
         n, T, cfg = self.net, self.T, self.cfg
-        socp = cfg.formulation == "socp"
         self.v = cp.Variable((n.n_bus, T), name="v_pu2")
-        self.P = cp.Variable((n.n_br, T), name="p_pu")
-        self.Q = cp.Variable((n.n_br, T), name="q_pu")
-        self.l = cp.Variable((n.n_br, T), nonneg=True, name="l_pu2") if socp else None
         self._bus_parts: dict[str, list] = {}
         self.p_bus, self.q_bus = self._injection("p_mw"), self._injection("q_mvar")
         ptot = self.p_bus + sp.diags(n.g_pu) @ self.v
         qtot = self.q_bus - sp.diags(n.b_pu) @ self.v
-        down = sp.identity(n.n_br, format="csr") - n.children()   # P_k - sum_children P_m
-        self._Fp = Fp = n.parent_map()
-        v_par = Fp @ self.v
-        R, X = sp.diags(n.r_pu), sp.diags(n.x_pu)
-        p_bal = down @ self.P == ptot[1:]
-        q_bal = down @ self.Q == qtot[1:]
-        v_drop = self.v[1:] == v_par - 2 * (R @ self.P + X @ self.Q)
-        if socp:
-            p_bal = down @ self.P - R @ self.l == ptot[1:]
-            q_bal = down @ self.Q - X @ self.l == qtot[1:]
-            v_drop = self.v[1:] == v_par - 2 * (R @ self.P + X @ self.Q) + sp.diags(n.r_pu**2 + n.x_pu**2) @ self.l
-        self.v_par = v_par
+        self._Fp = n.parent_map()
+        self.v_par = self._Fp @ self.v
+        build = self._bus_injection if cfg.formulation == "bim" else self._distflow
         self.v_tap = self._root_voltage()
-        self.families["power_flow"] = [p_bal, q_bal, v_drop, self.v[0] == self.v_tap]
-        if socp:  # ||(2P, 2Q, l - v_i)|| <= l + v_i, one cone per (branch, period)
-            self.families["power_flow"].append(cp.SOC(
-                cp.vec(self.l + v_par, order="C"),
-                cp.vstack([cp.vec(2 * self.P, order="C"), cp.vec(2 * self.Q, order="C"),
-                           cp.vec(self.l - v_par, order="C")]), axis=0))
+        self.families["power_flow"] = build(ptot, qtot) + [self.v[0] == self.v_tap]
         self.families["voltage_band"] = [self.v[1:] >= cfg.v_min_pu**2, self.v[1:] <= cfg.v_max_pu**2]
         self.families["line_limits"] = self._line_limits()
         root = n.root_branches()
@@ -328,6 +314,41 @@ class OPFProblem:
         self.families["discrete_bounds"] = [c for d in self.discretes for c in (d.var >= d.lo, d.var <= d.hi)]
         for b in self.blocks.values():
             self.families[f"block:{b.name}"] = list(b.constraints)
+
+    def _distflow(self, ptot, qtot) -> list:
+        """DistFlow (Baran & Wu 1989, eqs. in physics.md section 9); "socp" adds l and one cone
+        ||(2P, 2Q, l - v_i)|| <= l + v_i per (branch, period), "lindistflow" drops l."""
+        n, T = self.net, self.T
+        socp = self.cfg.formulation == "socp"
+        self.P = cp.Variable((n.n_br, T), name="p_pu")
+        self.Q = cp.Variable((n.n_br, T), name="q_pu")
+        self.l = cp.Variable((n.n_br, T), nonneg=True, name="l_pu2") if socp else None
+        down = sp.identity(n.n_br, format="csr") - n.children()   # P_k - sum_children P_m
+        R, X, v_par = sp.diags(n.r_pu), sp.diags(n.x_pu), self.v_par
+        if not socp:
+            return [down @ self.P == ptot[1:], down @ self.Q == qtot[1:],
+                    self.v[1:] == v_par - 2 * (R @ self.P + X @ self.Q)]
+        return [down @ self.P - R @ self.l == ptot[1:], down @ self.Q - X @ self.l == qtot[1:],
+                self.v[1:] == v_par - 2 * (R @ self.P + X @ self.Q) + sp.diags(n.r_pu**2 + n.x_pu**2) @ self.l,
+                _rotated_soc(self.l, v_par, 2 * self.P, 2 * self.Q)]
+
+    def _bus_injection(self, ptot, qtot) -> list:
+        """Bus injection model, SOCP relaxation (Jabr 2006). Branch k from parent i (behind the ratio
+        a: v_par = v_i / a^2, W_k = V_i V_j^* / a = c + j s) to child j with y = g + j b:
+        S_send = y^* (v_par - W_k), S_recv = y^* (v_j - W_k^*); the flows leaving a bus balance its
+        net consumption; |W_k|^2 <= v_par v_j is one cone per (branch, period)."""
+        n, T = self.net, self.T
+        self.w_re = c = cp.Variable((n.n_br, T), name="w_re_pu2")
+        self.w_im = s = cp.Variable((n.n_br, T), name="w_im_pu2")
+        z2 = n.r_pu**2 + n.x_pu**2
+        G, B, v_par, v_ch = sp.diags(n.r_pu / z2), sp.diags(-n.x_pu / z2), self.v_par, self.v[1:]
+        self.P = G @ (v_par - c) - B @ s
+        self.Q = -B @ (v_par - c) - G @ s
+        p_recv, q_recv = G @ (v_ch - c) + B @ s, -B @ (v_ch - c) + G @ s
+        self.l = sp.diags(1 / z2) @ (v_par + v_ch - 2 * c)   # |I|^2 = |y|^2 |V_i / a - V_j|^2
+        out = n.children()   # row of child bus m (m - 1): the branches leaving m
+        return [out @ self.P + p_recv == -ptot[1:], out @ self.Q + q_recv == -qtot[1:],
+                _rotated_soc(v_ch, v_par, 2 * c, 2 * s)]
 
     def _root_voltage(self) -> cp.Expression:
         """v behind the substation transformer: v_ext * u with u = 1/ratio^2 a Discrete on the OLTC grid."""
@@ -618,15 +639,20 @@ class OPFProblem:
             l, vp = self.l.value, self._Fp @ v
             net["i_ka"] = np.sqrt(np.maximum(l, 0)) * i_base
             net["loss_mw"] = (n.r_pu @ l + n.g_pu @ v) * s
-            gap = l * vp - P**2 - Q**2
+            if self.cfg.formulation == "bim":
+                w = vp * v[1:]
+                gap = w - self.w_re.value**2 - self.w_im.value**2
+            else:
+                w = l * vp
+                gap = w - P**2 - Q**2
             res.gap_abs = float(gap.max())
-            res.gap_rel = float(gap.max() / max((l * vp).max(), 1e-12))
+            res.gap_rel = float(gap.max() / max(w.max(), 1e-12))
             if res.gap_rel > GAP_WARN:
                 k, t = np.unravel_index(gap.argmax(), gap.shape)
                 res.diagnosis.append(f"SOCP relaxation inexact: gap_rel {res.gap_rel:.2g} at branch {n.branch_ids[k]}, "
                                      f"period {t} (binding upper voltage bound or an objective rewarding losses?)")
         else:
-            net["i_ka"] = np.sqrt(P**2 + Q**2 / np.maximum(v[n.parent], 1e-6)) * i_base
+            net["i_ka"] = np.sqrt((P**2 + Q**2) / np.maximum(v[n.parent], 1e-6)) * i_base
             net["loss_mw"] = n.g_pu @ v * s
         res.network = net
         res.plan = {name: b.plan() for name, b in self.blocks.items()}
@@ -634,6 +660,12 @@ class OPFProblem:
                          for name, pl in res.plan.items()}
         res.costs = {k: float(self.cfg.weight(k) * np.asarray(e.value).sum()) if e is not None else 0.0
                      for k, e in self.terms.items()}
+
+
+def _rotated_soc(x, y, a, b) -> cp.SOC:
+    """a^2 + b^2 <= 4 x y as ||(a, b, x - y)|| <= x + y, one cone per entry of the (rows, T) arrays."""
+    return cp.SOC(cp.vec(x + y, order="C"),
+                  cp.vstack([cp.vec(a, order="C"), cp.vec(b, order="C"), cp.vec(x - y, order="C")]), axis=0)
 
 
 def _plain(status: str) -> str:
