@@ -1,6 +1,7 @@
 """Command line: ``cosim run [SCENARIO.toml]`` runs a scenario and prints its summary;
 ``cosim report RUN.h5`` writes a run's KPI table and plots; ``cosim compare A.h5 B.h5 ...`` puts
-runs' KPIs side by side; ``cosim study NAME`` runs a seed paper's study (cosim.study)."""
+runs' KPIs side by side; ``cosim study NAME`` runs a seed paper's study (cosim.study);
+``cosim sweep SWEEP.toml`` runs a batch sweep on Dask (cosim.sweep)."""
 from __future__ import annotations
 
 import argparse
@@ -94,6 +95,20 @@ def _study(args) -> int:
     return 0
 
 
+def _sweep(args) -> int:
+    from cosim import sweep
+
+    res = sweep.run_sweep(args.sweep, out=args.out, workers=args.workers, scheduler=args.scheduler,
+                          progress=not args.quiet)
+    cols = [a for a in res.summary.columns if not a.startswith(sweep.SUMMARY_KPIS)]
+    cols += [f"{k}_{s}" for k in sweep.SUMMARY_KPIS[:2] for s in ("mean", "q95", "cvar95")]
+    print(res.summary[cols].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    print(f"\n{res.ran} runs now, {res.skipped} done before, {res.failed} failed (errors: {res.manifest})")
+    for path in (res.runs_path, res.summary_path, *res.plots):
+        print(f"  {path}")
+    return 1 if res.failed else 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="cosim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,8 +135,16 @@ def main(argv=None) -> int:
     stu.add_argument("--hours", type=float, help="duration override in hours (default: the study's)")
     stu.add_argument("--seed", type=int, help="scenario seed override")
     stu.add_argument("--out", help="output directory (default: results/<name>)")
+    swp = sub.add_parser("sweep", help="run a batch sweep (axes x replicates) on Dask; exit code 1 if a run failed")
+    swp.add_argument("sweep", help="sweep TOML file (cosim.sweep: base, seed, replicates, [set], [[axis]])")
+    where = swp.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="worker processes of a new local cluster (default: cores)")
+    where.add_argument("--scheduler", help="address of an existing Dask scheduler, tcp://HOST:PORT")
+    swp.add_argument("--out", help="output directory (default: results/sweeps/<name>)")
+    swp.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    commands = {"run": _run, "report": _report, "compare": _compare, "baselines": _baselines, "study": _study}
+    commands = {"run": _run, "report": _report, "compare": _compare, "baselines": _baselines, "study": _study,
+                "sweep": _sweep}
     try:
         return commands[args.command](args)
     except CosimError as exc:

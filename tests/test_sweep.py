@@ -1,0 +1,164 @@
+"""cosim.sweep: batch sweeps on a real 2-worker LocalCluster (one per module), 15-min SMALL runs."""
+import hashlib
+import json
+import pathlib
+
+import numpy as np
+import pandas as pd
+import pytest
+import tomli_w
+from distributed import LocalCluster
+
+import cosim
+from cosim import cli
+from cosim.errors import ConfigError
+from cosim.sweep import Sweep, load, replicate_seeds
+from tests.small import SMALL
+
+SWEEPS = pathlib.Path(__file__).resolve().parents[1] / "scenarios" / "sweeps"
+
+#: SMALL for 15 min with a 1-h day-ahead stage (4 x 15 min, one solve); 2 axes x 2 points:
+#: forecast noise on/off x no controller / day-ahead only.
+SPEC = {
+    "name": "t-sweep",
+    "seed": 11,
+    "replicates": 2,
+    "set": {**SMALL, "duration_s": 900, "control.da": {"every_s": 3600, "dt_s": 900, "horizon_s": 3600}},
+    "axis": [
+        {"name": "perfect", "key": "forecast.perfect", "values": [False, True]},
+        {"name": "controller", "points": [{"label": "local", "set": {"control.stages": []}},
+                                          {"label": "da", "set": {"control": {"stages": ["da"]}}}]},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        yield cluster.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def swept(scheduler, tmp_path_factory):
+    """Replicate 0 first (a partial sweep), then both replicates from the TOML file, then again."""
+    out = tmp_path_factory.mktemp("sweep")
+    toml = out.parent / "t-sweep.toml"
+    toml.write_text(tomli_w.dumps(SPEC))
+    first = cosim.sweep({**SPEC, "replicates": 1}, out=out, scheduler=scheduler, progress=False)
+    mtimes = {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.h5")}
+    full = cosim.sweep(toml, out=out, scheduler=scheduler, progress=False)
+    mtimes_full = {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.h5")}
+    again = cosim.sweep(toml, out=out, scheduler=scheduler, progress=False)
+    return {"out": out, "toml": toml, "first": first, "full": full, "again": again,
+            "mtimes": mtimes, "mtimes_full": mtimes_full}
+
+
+def test_table_summary_and_plots(swept):
+    res, out = swept["full"], swept["out"]
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 8 and (runs.status == "done").all() and (runs.error == "").all()
+    assert {"run_id", "perfect", "controller", "replicate", "seed", "cost_total", "v_violation_pu_h",
+            "da_solves", "wall_s", "worker"} <= set(runs.columns)
+    assert runs[runs.controller == "da"].da_solves.eq(1).all()
+    assert runs[runs.controller == "local"].da_solves.isna().all()
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(summary) == 4 and (summary.n == 2).all() and (summary.failed == 0).all()
+    for _, row in summary.iterrows():
+        cost = runs[(runs.perfect == row.perfect) & (runs.controller == row.controller)].cost_total
+        assert row.cost_total_mean == pytest.approx(cost.mean())
+        assert row.cost_total_std == pytest.approx(cost.std(ddof=1))
+        assert row.cost_total_q50 == pytest.approx(cost.median())
+        assert row.cost_total_cvar95 == pytest.approx(cost.max())  # 5 % of 2 runs: the worst one
+        assert row.cost_total_q05 <= row.cost_total_q50 <= row.cost_total_q95
+    pd.testing.assert_frame_equal(res.runs.reset_index(drop=True), runs, check_dtype=False)
+    assert [p.name for p in res.plots] == ["cost_total.png", "v_violation_pu_h.png", "v_violation_h.png"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in res.plots)
+
+
+def test_common_random_numbers(swept):
+    runs = swept["full"].runs
+    by_rep = runs.groupby("replicate").seed
+    assert (by_rep.nunique() == 1).all()
+    assert list(by_rep.first()) == replicate_seeds(11, 2) and len(set(by_rep.first())) == 2
+    soc0 = {}
+    for _, r in runs.iterrows():
+        rec = cosim.read(r.path)
+        assert rec.meta["seed"] == r.seed
+        assert hashlib.sha256(rec.scenario.encode()).hexdigest() == r.hash
+        soc0[r.run_id] = cosim.read(r.path, "plant/EV", "soc").iloc[0].to_numpy()  # sampled truth at t = 0
+    for rep in (0, 1):
+        ids = runs[runs.replicate == rep].run_id
+        assert all(np.array_equal(soc0[ids.iloc[0]], soc0[i]) for i in ids)
+    assert not np.array_equal(*(soc0[runs[runs.replicate == rep].run_id.iloc[0]] for rep in (0, 1)))
+
+
+def test_resume_redoes_nothing_finished(swept):
+    first, full, again = swept["first"], swept["full"], swept["again"]
+    assert (first.ran, first.skipped) == (4, 0)
+    assert (full.ran, full.skipped) == (4, 4)
+    assert (again.ran, again.skipped) == (0, 8)
+    assert len(swept["mtimes"]) == 4 and len(swept["mtimes_full"]) == 8
+    assert all(swept["mtimes_full"][k] == t for k, t in swept["mtimes"].items())
+    assert {p.name: p.stat().st_mtime_ns for p in (swept["out"] / "runs").glob("*.h5")} == swept["mtimes_full"]
+    manifest = json.loads((swept["out"] / "manifest.json").read_text())
+    assert [e["status"] for e in manifest["runs"]] == ["done"] * 8
+
+
+def test_failed_run_is_recorded_and_retried(scheduler, tmp_path):
+    spec = {"name": "t-fail", "seed": 1, "set": {**SMALL, "duration_s": 900, "control.stages": []},
+            "axis": [{"name": "battery", "points": [
+                {"label": "ok", "set": {}},
+                {"label": "bad-bus", "set": {"devices.Battery": [{"bus": [999]}]}}]}]}  # fails in build_plant
+    res = cosim.sweep(spec, out=tmp_path, scheduler=scheduler, progress=False)
+    runs = res.runs.set_index("battery")
+    assert runs.loc["ok", "status"] == "done" and runs.loc["ok", "cost_total"] > 0
+    assert runs.loc["bad-bus", "status"] == "failed" and np.isnan(runs.loc["bad-bus", "cost_total"])
+    assert runs.loc["bad-bus", "error"].startswith("ConfigError: devices.Battery: bus positions")
+    assert res.failed == 1 and list(res.summary.n) == [1, 0] and list(res.summary.failed) == [0, 1]
+    again = cosim.sweep(spec, out=tmp_path, scheduler=scheduler, progress=False)
+    assert (again.ran, again.skipped, again.failed) == (1, 1, 1)
+
+
+def test_hash_follows_the_scenario(tmp_path):
+    a = Sweep.from_dict(SPEC).runs(tmp_path)
+    b = Sweep.from_dict(SPEC).runs(tmp_path)
+    c = Sweep.from_dict({**SPEC, "set": {**SPEC["set"], "duration_s": 1800}}).runs(tmp_path)
+    assert [r.hash for r in a] == [r.hash for r in b]
+    assert len({r.hash for r in a}) == 8 and not {r.hash for r in a} & {r.hash for r in c}
+    assert [r.run_id for r in a] == [r.run_id for r in c]
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"replicate": 2}, "sweep.replicate: unknown key"),
+    ({"replicates": 0}, "sweep.replicates = 0 must be a whole number >= 1"),
+    ({"axis": [{"name": "x", "key": "seed", "values": [1]}]}, "axis 'x'.seed: set by the sweep"),
+    ({"axis": [{"name": "x", "key": "forecast.perfect", "values": []}]}, r"axis 'x'.values = \[\] must be"),
+    ({"axis": [{"name": "x", "points": []}]}, r"axis 'x'.points = \[\] must be"),
+    ({"axis": [{"name": "x", "key": "forecast.perfect"}]}, "axis 'x': give either key and values, or points"),
+    ({"axis": [{"name": "seed", "key": "forecast.perfect", "values": [True]}]}, r"axis\[0\].name = 'seed'"),
+    ({"axis": [{"name": "x", "points": [{"label": "a b"}, {"label": "a-b"}]}]}, "not distinct as file names"),
+    ({"axis": [{"name": "n", "key": "forecast.error_scale", "values": [1, -1]}]},
+     r"sweep point n = -1: forecast.error_scale = -1.0 is outside"),
+    ({"axis": [{"name": "c", "points": [{"label": "x", "set": {"control.stagez": []}}]}]},
+     "sweep point c = 'x': control.stagez: unknown key"),
+    ({"base": "missing.toml"}, "sweep.base: scenario file"),
+])
+def test_validation_names_the_field(change, match):
+    with pytest.raises(ConfigError, match=match):
+        Sweep.from_dict({**SPEC, **change})
+
+
+def test_shipped_sweeps_load():
+    noise = load(SWEEPS / "noise_robustness.toml")
+    assert [a.labels for a in noise.axes] == [(0.0, 0.5, 1.0, 2.0), ("three-stage", "day-ahead")]
+    assert noise.replicates == 20 and len(noise.points) == 8
+    assert [sc.forecast.error_scale for _, sc in noise.points[::2]] == [0.0, 0.5, 1.0, 2.0]
+    mismatch = load(SWEEPS / "model_mismatch.toml")
+    assert [sc.control.mismatch_rel for _, sc in mismatch.points] == [0.0, 0.1, 0.2]
+
+
+def test_cli_sweep(swept, scheduler, capsys):
+    code = cli.main(["sweep", str(swept["toml"]), "--scheduler", scheduler, "--out", str(swept["out"]), "--quiet"])
+    text = capsys.readouterr().out
+    assert code == 0 and "0 runs now, 8 done before, 0 failed" in text and "cost_total_cvar95" in text
+    assert cli.main(["sweep", str(swept["out"] / "nope.toml")]) == 2
