@@ -42,11 +42,12 @@ Output folder OUT:
 - ``manifest.json``: per run ``run_id``, ``point`` (axis -> value), ``replicate``, ``seed``, ``hash``
   (sha256 of the run's scenario TOML, the record's ``/meta/scenario.toml``), ``status`` (pending /
   done / failed), ``path``, ``error``, ``wall_s``, ``worker``, ``rss_mb`` (the worker process's
-  resident memory after the run) and ``kpi``; rewritten atomically after every finished run.
+  resident memory after the run), ``finished_unix_s`` and ``kpi``; rewritten atomically after
+  every finished run.
   Running the same sweep into the same OUT again skips runs whose hash is done and whose record
   exists, and retries the rest; runs no longer in the sweep leave the manifest.
-- ``runs.parquet``: one row per run: run_id, the axes, replicate, seed, status, error, wall_s,
-  worker and every KPI column (``pd.read_parquet(OUT / "runs.parquet")``).
+- ``runs.parquet``: one row per run: run_id, the axes, the other manifest fields and every KPI
+  column (``pd.read_parquet(OUT / "runs.parquet")``).
 - ``summary.csv``: one row per point: the axes, ``n`` (done runs), ``failed`` and, for each of
   :data:`SUMMARY_KPIS`, ``<kpi>_mean``, ``_std`` (ddof 1), ``_q05``, ``_q50``, ``_q95`` and
   ``_cvar95`` (the mean of the worst 5 % of the replicates, the largest values, at least one run).
@@ -83,7 +84,8 @@ SUMMARY_KPIS = ("cost_total", "v_violation_pu_h", "v_violation_h")
 CVAR_TAIL = 0.05
 #: Per-run fields of the manifest and the run table; axis names may not take them.
 RUN_FIELDS = ("run_id", "replicate", "seed", "hash", "status", "path", "error", "wall_s", "worker",
-              "rss_mb")
+              "rss_mb", "finished_unix_s")
+_MEASURED = ("wall_s", "rss_mb", "finished_unix_s")  # numeric RUN_FIELDS a task reports
 _OWNED = ("seed", "output")  # scenario keys the sweep sets itself
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -291,7 +293,8 @@ def load(spec) -> Sweep:
 
 def execute(scenario: Scenario) -> dict:
     """The task of one run (on a Dask worker): run it, compute its KPIs, return a small dict
-    (status, error, kpi, wall_s, worker, rss_mb); every exception becomes status "failed"."""
+    (status, error, kpi, wall_s, worker, rss_mb, finished_unix_s); every exception becomes status
+    "failed"."""
     import psutil
     from distributed import get_worker
 
@@ -303,7 +306,7 @@ def execute(scenario: Scenario) -> dict:
     except Exception as exc:  # a failed run is a result, not the sweep's end
         out = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "kpi": {}}
     out.update(wall_s=time.perf_counter() - t0, worker=get_worker().address,
-               rss_mb=psutil.Process().memory_info().rss / 2**20)
+               rss_mb=psutil.Process().memory_info().rss / 2**20, finished_unix_s=time.time())
     return out
 
 
@@ -329,8 +332,8 @@ def client(workers: int | None = None, scheduler: str | None = None):
 
 def _entry(run: Run) -> dict:
     return {"run_id": run.run_id, "point": run.point, "replicate": run.replicate, "seed": run.scenario.seed,
-            "hash": run.hash, "status": "pending", "path": run.scenario.output, "error": "",
-            "wall_s": math.nan, "worker": "", "rss_mb": math.nan, "kpi": {}}
+            "hash": run.hash, "status": "pending", "path": run.scenario.output, "error": "", "worker": "",
+            **dict.fromkeys(_MEASURED, math.nan), "kpi": {}}
 
 
 def read_manifest(path) -> dict[str, dict]:
@@ -339,19 +342,18 @@ def read_manifest(path) -> dict[str, dict]:
     if not path.exists():
         return {}
 
-    def nan(v):
-        return math.nan if v is None else v
-    return {e["run_id"]: {**e, "wall_s": nan(e["wall_s"]), "rss_mb": nan(e["rss_mb"]),
-                          "kpi": {k: nan(v) for k, v in e["kpi"].items()}}
+    def nan(values: dict) -> dict:
+        return {k: math.nan if v is None else v for k, v in values.items()}
+    return {e["run_id"]: {**e, **nan({k: e[k] for k in _MEASURED}), "kpi": nan(e["kpi"])}
             for e in json.loads(path.read_text())["runs"]}
 
 
 def _write_manifest(path: Path, sweep: Sweep, entries: dict[str, dict]) -> None:
     """Atomic: a temporary file in OUT, then os.replace."""
-    from cosim.report import _json_value
+    from cosim.report import _json_value  # NaN -> null
 
     def plain(e):
-        return {**e, "wall_s": _json_value(e["wall_s"]), "rss_mb": _json_value(e["rss_mb"]),
+        return {**e, **{k: _json_value(e[k]) for k in _MEASURED},
                 "kpi": {k: _json_value(v) for k, v in e["kpi"].items()}}
     doc = {"sweep": sweep.name, "seed": sweep.seed, "replicates": sweep.replicates,
            "axes": [a.name for a in sweep.axes], "runs": [plain(e) for e in entries.values()]}
@@ -426,9 +428,9 @@ def run_sweep(spec, out=None, *, workers: int | None = None, scheduler: str | No
 
 
 def run_table(sweep: Sweep, entries) -> pd.DataFrame:
-    """One row per manifest entry: run_id, axes, replicate, seed, status, error, wall_s, worker,
-    rss_mb, hash, path, then the KPI columns (NaN where a run has none)."""
-    head = ("replicate", "seed", "status", "error", "wall_s", "worker", "rss_mb", "hash", "path")
+    """One row per manifest entry: run_id, the axes, the other :data:`RUN_FIELDS`, then the KPI
+    columns (NaN where a run has none)."""
+    head = RUN_FIELDS[1:]
     rows = [{"run_id": e["run_id"], **e["point"], **{k: e[k] for k in head}, **e["kpi"]} for e in entries]
     cols = ["run_id", *(a.name for a in sweep.axes), *head]
     return pd.DataFrame(rows, columns=list(dict.fromkeys(cols + [k for r in rows for k in r])))

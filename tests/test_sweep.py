@@ -1,4 +1,4 @@
-"""cosim.sweep: batch sweeps on a real 2-worker LocalCluster (one per module), 15-min SMALL runs."""
+"""cosim.sweep: batch sweeps on a real 2-worker LocalCluster (one per module), 15-min SMALL runs at 5-min plant steps."""
 import hashlib
 import json
 import pathlib
@@ -17,13 +17,13 @@ from tests.small import SMALL
 
 SWEEPS = pathlib.Path(__file__).resolve().parents[1] / "scenarios" / "sweeps"
 
-#: SMALL for 15 min with a 1-h day-ahead stage (4 x 15 min, one solve); 2 axes x 2 points:
+#: SMALL for 15 min at 5-min plant steps with a 1-h day-ahead stage (4 x 15 min, one solve); 2 axes x 2 points:
 #: forecast noise on/off x no controller / day-ahead only.
 SPEC = {
     "name": "t-sweep",
     "seed": 11,
     "replicates": 2,
-    "set": {**SMALL, "duration_s": 900, "control.da": {"every_s": 3600, "dt_s": 900, "horizon_s": 3600}},
+    "set": {**SMALL, "duration_s": 900, "step_s": 300, "control.da": {"every_s": 3600, "dt_s": 900, "horizon_s": 3600}},
     "axis": [
         {"name": "perfect", "key": "forecast.perfect", "values": [False, True]},
         {"name": "controller", "points": [{"label": "local", "set": {"control.stages": []}},
@@ -105,7 +105,7 @@ def test_resume_redoes_nothing_finished(swept):
 
 
 def test_failed_run_is_recorded_and_retried(scheduler, tmp_path):
-    spec = {"name": "t-fail", "seed": 1, "set": {**SMALL, "duration_s": 900, "control.stages": []},
+    spec = {"name": "t-fail", "seed": 1, "set": {**SMALL, "duration_s": 900, "step_s": 300, "control.stages": []},
             "axis": [{"name": "battery", "points": [
                 {"label": "ok", "set": {}},
                 {"label": "bad-bus", "set": {"devices.Battery": [{"bus": [999]}]}}]}]}  # fails in build_plant
