@@ -29,15 +29,17 @@ MEASURED = {
     "EV": ("e_kwh", "connected", "t_to_departure_s", "e_needed_kwh"),
     "Battery": ("e_kwh",),
     "MicroTurbine": ("p_kw",),
+    "HeatHub": ("e_tank_kwh",),
     "Trafo": ("tap_pos",),
     "Capacitor": ("step",),
 }
 #: Setpoint attributes per plant kind.
 SETPOINTS = {
     "Building": ("p_hp_kw", "p_eh_kw", "p_st_kw", "q_rel_kw"),
-    "EV": ("p_set_kw",),
+    "EV": ("p_set_kw", "trip_red_frac"),
     "Battery": ("p_set_kw",),
     "MicroTurbine": ("p_set_kw", "on"),
+    "HeatHub": ("p_chp_kw", "p_eb_kw", "q_gb_kw"),
     "PV": ("p_max_kw",),
     "Wind": ("p_max_kw",),
     "Trafo": ("tap_pos",),

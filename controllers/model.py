@@ -5,7 +5,8 @@ mismatch is a stated difference, never a second implementation. The differences 
 
 * heat pumps: the OPF uses a COP linear in the outdoor temperature (DPP-compatible,
   :func:`controllers.opf.thermal.BuildingHPBlock`) fitted by least squares to the plant's Staffell
-  curve at the heating-curve supply temperature over -10..15 degC (:func:`fit_cop_linear`);
+  curve at the heating-curve supply temperature over -10..15 degC (:func:`fit_cop_linear`), or
+  the plant's own line where its buildings have one (``cop_0c``, seed 002: then exact);
 * capacitor banks inject ``q_step N`` at 1 p.u. (the seed's model), the plant ``q_step N V^2``;
 * EVs: only the current session of a plugged-in EV is known (no arrival forecast); the CC-CV
   taper is the block's linear bound at the period's end energy;
@@ -23,13 +24,22 @@ import numpy as np
 
 from controllers.opf.ev import EVBlock
 from controllers.opf.grid_devices import SVC, Battery, CapacitorBanks, FixedLoads, MicroTurbine, Renewables
-from controllers.opf.thermal import BuildingHPBlock, TSEHBlock
+from controllers.opf.thermal import BuildingHPBlock, HeatHubBlock, TSEHBlock
 from simulators import networks
 from simulators.thermal import cop_staffell_ashp, supply_temp_c
 
 #: Building fleet parameters the OPF building blocks share with the plant.
 RC_KEYS = ("ci_kwh_per_k", "ce_kwh_per_k", "rie_k_per_kw", "rea_k_per_kw", "ria_k_per_kw", "aw_m2", "ae_m2")
 TSEH_KEYS = ("p_eh_max_kw", "p_st_max_kw", "e_st_max_kwh", "q_rel_max_kw", "eta_eh", "eta_st", "st_loss_per_h")
+
+
+#: HeatHub fleet parameters the OPF heat-hub block shares with the plant.
+HUB_KEYS = ("e_tank_max_kwh", "tank_loss_per_h", "p_eb_max_kw", "eta_eb", "p_chp_max_kw", "chp_min_frac",
+            "q_gb_max_kw", "eta_gb", "pf")
+#: Model cost of heat a full tank cannot take (currency per MWh heat), est.: a micro-CHP is heat-led
+#: (seed 003 eq. 1 has no heat sink), so dumping is a last resort, far above what running the CHP
+#: against a dump could earn (under 100 per MWh of heat at seed 003's prices).
+HUB_DUMP_COST_PER_MWH = 1000.0
 
 
 #: Parameters a model-mismatch study perturbs: the buildings' RC values and solar apertures, the
@@ -67,6 +77,7 @@ class CostParams:
 
     discomfort_cost_per_kh: float = 100.0
     ess_cost_per_mwh: float = 5.0  # est.: cycling cost, also keeps the SOCP exact (no charge+discharge)
+    ev_comp_per_mwh: float = 0.0  # paid to EV owners per MWh of V2G and of trip energy forgone
 
 
 def plant_blocks(net, rn, fleets: dict, bus_pos: dict, costs: CostParams,
@@ -114,13 +125,16 @@ def plant_blocks(net, rn, fleets: dict, bus_pos: dict, costs: CostParams,
         elif kind == "Building":
             p = f.p
             cop0, slope = fit_cop_linear()
+            line = ~np.isnan(p["cop_0c"])  # the plant's own linear COP where it has one
+            cop0, slope = np.where(line, p["cop_0c"], cop0), np.where(line, p["cop_slope_per_k"], slope)
             tseh = np.flatnonzero(p["e_st_max_kwh"] > 0)
             hp = np.flatnonzero(p["e_st_max_kwh"] <= 0)
-            common = dict(cop_0c=cop0, cop_slope_per_k=slope, discomfort_cost=costs.discomfort_cost_per_kh)
+            common = dict(discomfort_cost=costs.discomfort_cost_per_kh)
             for name, idx in (("hp", hp), ("tseh", tseh)):
                 if not len(idx):
                     continue
                 kw = {k: val(kind, k, p[k], idx) for k in RC_KEYS + ("p_hp_max_kw", "pf")}
+                kw.update(cop_0c=cop0[idx], cop_slope_per_k=slope[idx])
                 if name == "tseh":
                     kw.update({k: p[k][idx] for k in TSEH_KEYS})
                     add(TSEHBlock(bus_of(kind, idx), name=name, **kw, **common), kind, idx)
@@ -132,7 +146,11 @@ def plant_blocks(net, rn, fleets: dict, bus_pos: dict, costs: CostParams,
                         eta_charge=np.minimum(val(kind, "eta_charge", f.eta_charge), 1.0),
                         eta_discharge=f.eta_discharge, soc_min=f.e_min_kwh / f.capacity_kwh,
                         soc_max=f.e_max_kwh / f.capacity_kwh, soc_taper=f.soc_taper,
-                        pf=np.cos(np.arctan(f.tan_phi)), name="ev"), kind, allu)
+                        pf=np.cos(np.arctan(f.tan_phi)), trip_red_max_frac=f.trip_red_max_frac,
+                        name="ev"), kind, allu)
+        elif kind == "HeatHub":
+            add(HeatHubBlock(bus_of(kind), **{k: f.p[k] for k in HUB_KEYS}, dump_cost_per_mwh=HUB_DUMP_COST_PER_MWH,
+                             name="heat_hub"), kind, allu)
     devs = networks.devices(net)
     if len(devs["cap"]):
         add(CapacitorBanks.from_net(net, rn, name="cb"), "Capacitor", np.arange(len(devs["cap"])))

@@ -24,8 +24,11 @@ issue time, measurements), what it decided and the solver's telemetry.
 
 Measurements: ``meas[kind][attr]`` arrays over the plant fleet's units (``Building``: t_in_c,
 t_env_c, e_st_kwh; ``EV``: e_kwh, connected, t_to_departure_s, e_needed_kwh; ``Battery``: e_kwh;
-``MicroTurbine``: p_kw; ``Trafo``: tap_pos; ``Capacitor``: step). The envelope temperature is
-taken as measured (state estimation is out of scope).
+``MicroTurbine``: p_kw; ``HeatHub``: e_tank_kwh; ``Trafo``: tap_pos; ``Capacitor``: step). The
+envelope temperature is taken as measured (state estimation is out of scope). Heat hubs take the
+forecast signal ``heat`` (kW per hub) and their gas price and CHP revenue from the plant fleet;
+the day-ahead stage ends the tank at least as full as measured, later stages at the slower
+plan's level.
 """
 from __future__ import annotations
 
@@ -43,6 +46,9 @@ from simulators.rc import first_order_zoh
 
 STAGE_ORDER = ("da", "id", "rt")
 FALLBACKS = ("shift", "local")
+#: What the controller knows of the EVs: "session" (the measured current session of a plugged-in
+#: EV) or "known" (every session and trip of simulators.ev.EVFleet.schedule; seed 002).
+EV_SCHEDULES = ("session", "known")
 #: Blocks fixed to the intraday plan in the real-time stage (seed 001).
 RT_FIXED = ("ess", "mt")
 #: EV session targets are planned this fraction of capacity below soc_max (see _ev_data).
@@ -125,8 +131,9 @@ class Decision:
 #: Plan arrays kept per block (block key -> plan keys); network entries are kept separately.
 PLAN_KEYS = {
     "hp": ("p_hp_kw", "t_in_c"), "tseh": ("p_hp_kw", "p_eh_kw", "p_st_kw", "q_rel_kw", "e_st_kwh", "t_in_c"),
-    "ev": ("p_kw", "e_kwh"), "ess": ("p_mw", "e_mwh"), "mt": ("p_gen_mw", "u_on"), "pv": ("p_gen_mw", "curtail_mw"),
+    "ev": ("p_kw", "e_kwh", "trip_red_frac"), "ess": ("p_mw", "e_mwh"), "mt": ("p_gen_mw", "u_on"), "pv": ("p_gen_mw", "curtail_mw"),
     "wind": ("p_gen_mw", "curtail_mw"), "cb": ("steps",), "svc": ("q_gen_mvar",),
+    "heat_hub": ("p_chp_kw", "chp_on", "p_eb_kw", "q_gb_kw", "e_tank_kwh", "q_unmet_kw"),
 }
 NETWORK_KEYS = ("p_grid_mw", "q_grid_mvar", "tap_pos", "v_pu", "loss_mw")
 
@@ -141,17 +148,22 @@ class MultiStageController:
     ``opf``: OPFConfig keywords shared by all stages (v band, formulation, loss price margin);
     ``passive``: block names left out (their units under local control, their load unseen).
     ``mismatch``: controllers.model.mismatch_factors on the model's parameters (None: exact).
+    ``ev_schedule``: one of :data:`EV_SCHEDULES`.
     """
 
     def __init__(self, net, fleets: dict, bus_pos: dict, stages: list[Stage],
                  price: Callable[[int, int, int], tuple[np.ndarray, np.ndarray]],
                  costs: CostParams | None = None, opf: dict | None = None, fallback: str = "shift",
-                 loss_price_per_mwh: float = 0.0, passive: tuple[str, ...] = (), mismatch: dict | None = None):
+                 loss_price_per_mwh: float = 0.0, passive: tuple[str, ...] = (), mismatch: dict | None = None,
+                 ev_schedule: str = "session"):
         names = tuple(s.name for s in stages)
         if names != STAGE_ORDER[:len(names)] or not names:
             raise ConfigError(f"stages = {names} must be one of {[STAGE_ORDER[:k] for k in (1, 2, 3)]}")
         if fallback not in FALLBACKS:
             raise ConfigError(f"fallback = {fallback!r} must be one of {FALLBACKS}")
+        if ev_schedule not in EV_SCHEDULES:
+            raise ConfigError(f"ev_schedule = {ev_schedule!r} must be one of {EV_SCHEDULES}")
+        self.ev_schedule = ev_schedule
         self.stages = {s.name: s for s in stages}
         self.fallback, self.price, self.loss_price = fallback, price, float(loss_price_per_mwh)
         self.fleets, self.costs = fleets, costs or CostParams()
@@ -278,6 +290,15 @@ class MultiStageController:
                 blocks[name] = d
             elif name == "ev":
                 blocks[name] = self._ev_data(f, m, idx, t, dt, T, upper)
+            elif name == "heat_hub":
+                e_max = f.p["e_tank_max_kwh"][idx]
+                e0 = np.clip(m["e_tank_kwh"][idx], 0, e_max)
+                end = (upper.state_at("heat_hub.e_tank_kwh", t + T * dt)
+                       if upper is not None and "heat_hub.e_tank_kwh" in upper.x else e0)
+                blocks[name] = {"e_tank0_kwh": e0, "e_tank_end_kwh": np.clip(end, 0, e_max),
+                                "q_demand_kw": fc["heat"][idx],
+                                "gas_price_per_mwh": np.full(T, 1000 * f.p["gas_price_per_kwh"][idx].mean()),
+                                "chp_revenue_per_mwh": np.full(T, 1000 * f.p["chp_revenue_per_kwh"][idx].mean())}
             elif name == "cb":
                 if stage != "da":
                     blocks[name] = {"steps": self._day_ahead_or_held("cb.steps", meas["Capacitor"]["step"], t, dt, T)}
@@ -340,7 +361,38 @@ class MultiStageController:
     def _ev_data(self, f, m, idx, t, dt, T, upper) -> dict:
         """Plugged-in EVs: available for the periods that end before departure; the session's target
         in the last of them, or, when departure is past the horizon, the least energy at the horizon
-        end from which full power still reaches the target (and the slower plan's level if higher)."""
+        end from which full power still reaches the target (and the slower plan's level if higher).
+        With ``ev_schedule = "known"`` every session and trip of the schedule (:meth:`_ev_known`).
+        Owners are paid ``costs.ev_comp_per_mwh`` for V2G and forgone trips."""
+        comp = np.full(len(idx), self.costs.ev_comp_per_mwh)
+        d = (self._ev_known if self.ev_schedule == "known" else self._ev_session)(f, m, idx, t, dt, T, upper)
+        return d | {"v2g_comp_per_mwh": comp, "trip_comp_per_mwh": comp}
+
+    def _ev_known(self, f, m, idx, t, dt, T, upper) -> dict:
+        """The schedule's availability and trips over the horizon; each departure's target (1 % of
+        capacity below full, see TAPER_TOL) at the end of its last plugged-in period; a session
+        open at the horizon end as in :meth:`_ev_session`."""
+        s = {k: v[idx] for k, v in f.schedule(t, dt, T).items()}
+        top = (f.e_max_kwh[idx] - TAPER_TOL * f.capacity_kwh[idx])[:, None]
+        need = np.minimum(s["need_kwh"], top)
+        later = np.flatnonzero(s["dep_end_s"] > T * dt)
+        target = np.minimum(s["target_end_kwh"], top[:, 0])
+        need[later, T - 1] = self._end_need(f, idx, later, target, s["dep_end_s"], t, dt, T, upper)
+        return {"e0_kwh": np.minimum(m["e_kwh"][idx], f.capacity_kwh[idx]), "avail": s["avail"],
+                "e_need_kwh": need, "trip_kwh": s["trip_kwh"]}
+
+    def _end_need(self, f, idx, rows, target, t_dep, t, dt, T, upper) -> np.ndarray:
+        """Energy needed at the horizon end by EVs ``rows`` departing at ``t_dep`` (s after t)
+        past it: the least from which full power still reaches ``target`` (and the slower plan's
+        level if higher)."""
+        rest_h = (t_dep[rows] - T * dt) / 3600
+        end = target[rows] - f.eta_charge[idx][rows] * f.p_charge_max_kw[idx][rows] * rest_h
+        if upper is not None and "ev.e_kwh" in upper.x:
+            end = np.maximum(end, upper.state_at("ev.e_kwh", t + T * dt)[rows])
+        return np.clip(end, 0, target[rows])
+
+    def _ev_session(self, f, m, idx, t, dt, T, upper) -> dict:
+        """The measured current session of plugged-in EVs (see :meth:`_ev_data`)."""
         conn = m["connected"][idx] > 0.5
         t_dep = np.where(conn, m["t_to_departure_s"][idx], 0.0)
         e0 = np.minimum(m["e_kwh"][idx], f.capacity_kwh[idx])
@@ -355,12 +407,7 @@ class MultiStageController:
         rows = np.flatnonzero(conn & (k_dep >= 0) & (k_dep < T))
         need[rows, k_dep[rows]] = target[rows]
         later = np.flatnonzero(conn & (k_dep >= T))
-        if len(later):
-            rest_h = (t_dep[later] - T * dt) / 3600
-            end = target[later] - f.eta_charge[idx][later] * f.p_charge_max_kw[idx][later] * rest_h
-            if upper is not None and "ev.e_kwh" in upper.x:
-                end = np.maximum(end, upper.state_at("ev.e_kwh", t + T * dt)[later])
-            need[later, T - 1] = np.clip(end, 0, target[later])
+        need[later, T - 1] = self._end_need(f, idx, later, target, t_dep, t, dt, T, upper)
         return {"e0_kwh": e0, "avail": avail, "e_need_kwh": need}
 
     # ------------------------------------------------------------ dispatch
@@ -400,6 +447,8 @@ class MultiStageController:
                         put("Building", key, u.index, 0.0 if k is not None else np.nan)
             elif name == "ev":
                 put("EV", "p_set_kw", u.index, col("ev.p_kw"))
+                if k is None or "ev.trip_red_frac" in plan.x:
+                    put("EV", "trip_red_frac", u.index, col("ev.trip_red_frac"))
             elif name == "ess":
                 put("Battery", "p_set_kw", u.index, col("ess.p_mw") * 1000)
             elif name == "mt":
@@ -409,6 +458,9 @@ class MultiStageController:
             elif name in ("pv", "wind"):  # a limit only where the plan curtails (> 1 kW)
                 cut = col(f"{name}.curtail_mw") > 1e-3
                 put(u.kind, "p_max_kw", u.index, np.where(cut, col(f"{name}.p_gen_mw") * 1000, np.nan))
+            elif name == "heat_hub":
+                for key in ("p_chp_kw", "p_eb_kw", "q_gb_kw"):
+                    put("HeatHub", key, u.index, col(f"heat_hub.{key}"))
             elif name == "cb":
                 put("Capacitor", "step", u.index, np.rint(col("cb.steps")))
             elif name == "svc":

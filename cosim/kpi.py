@@ -55,9 +55,12 @@ Costs (currency of the tariff and the scenario's prices):
 - ``cost_losses``: losses (MWh) x ``control.loss_price_per_mwh`` (0 by default: losses are already
   paid through the import; a positive price charges them again, as the controller's objective does).
 - ``cost_discomfort``: ``discomfort_kh`` x ``control.discomfort_cost_per_kh``.
-- ``cost_ev_compensation``: always 0: the scenario has no V2G compensation price (the controller's
-  EV block runs with ``v2g_comp_per_mwh`` = 0); the V2G energy is ``ev_v2g_kwh``.
-- ``cost_total``: the sum of the six costs above.
+- ``cost_ev_compensation``: paid to EV owners, (``ev_v2g_kwh`` + ``ev_trip_avoided_kwh``) / 1000
+  x ``control.ev_comp_per_mwh`` (seed 002; 0 by default).
+- ``cost_hub_gas``: sum of plant/HeatHub ``gas_cost_per_h`` x ``dt_h`` (the hubs' gas: CHP and
+  gas boiler); ``revenue_chp``: sum of plant/HeatHub ``chp_revenue_per_h`` x ``dt_h`` (the CHP
+  remuneration on its electric output, seed 003 eq. 29), counted as a negative cost.
+- ``cost_total``: the sum of the costs above minus ``revenue_chp``.
 
 Buildings and EVs:
 
@@ -71,6 +74,10 @@ Buildings and EVs:
   plant/EV x ``dt_h`` x 1000 (grid side).
 - ``ev_missing_kwh``: energy missing to the owners' targets at departure, the sum of the last
   recorded plant/EV ``e_missing_kwh`` (cumulative per EV).
+- ``ev_trip_avoided_kwh``: trip energy forgone by trip reduction, the sum of the last recorded
+  plant/EV ``e_trip_avoided_kwh`` (0 in records without it).
+- ``heat_unmet_kwh``, ``heat_dumped_kwh``: heat-hub demand the tank could not cover and heat a
+  full tank could not take, sums of plant/HeatHub ``q_unmet_kw`` and ``q_dumped_kw`` x ``dt_h``.
 - ``ev_sessions_short``: sessions not fully served: the number of increments of an EV's
   ``e_missing_kwh`` between consecutive records above :data:`EV_SHORT_KWH` (two departures of one
   EV within one plant step count once).
@@ -327,7 +334,10 @@ def _devices(rec: Record) -> dict[str, float]:
            "ev_energy_delivered_kwh": _sum(ev_p, dt_h, lambda p: np.clip(p, 0, None)) * 1000.0,
            "ev_v2g_kwh": _sum(ev_p, dt_h, lambda p: np.clip(-p, 0, None)) * 1000.0,
            "ev_missing_kwh": _last(miss),
-           "ev_sessions_short": 0}
+           "ev_trip_avoided_kwh": _last(_series(rec, "plant/EV", "e_trip_avoided_kwh")),
+           "ev_sessions_short": 0,
+           "heat_unmet_kwh": _sum(_series(rec, "plant/HeatHub", "q_unmet_kw"), dt_h),
+           "heat_dumped_kwh": _sum(_series(rec, "plant/HeatHub", "q_dumped_kw"), dt_h)}
     if miss is not None:
         m = miss.ffill().fillna(0.0).to_numpy()
         out["ev_sessions_short"] = int((np.diff(m, axis=0, prepend=0.0) > EV_SHORT_KWH).sum())
@@ -342,9 +352,12 @@ def _costs(rec: Record, sc: Scenario, kpi: dict) -> dict[str, float]:
     out["cost_ess"] = out["ess_throughput_mwh"] * c.ess_cost_per_mwh
     out["cost_losses"] = kpi["losses_kwh"] / 1000.0 * c.loss_price_per_mwh
     out["cost_discomfort"] = kpi["discomfort_kh"] * c.discomfort_cost_per_kh
-    out["cost_ev_compensation"] = 0.0
+    out["cost_ev_compensation"] = (kpi["ev_v2g_kwh"] + kpi["ev_trip_avoided_kwh"]) / 1000.0 * c.ev_comp_per_mwh
+    out["cost_hub_gas"] = _sum(_series(rec, "plant/HeatHub", "gas_cost_per_h"), dt_h)
+    out["revenue_chp"] = _sum(_series(rec, "plant/HeatHub", "chp_revenue_per_h"), dt_h)
     out["cost_total"] = (out["cost_grid"] + out["cost_mt_fuel"] + out["cost_ess"] + out["cost_losses"]
-                         + out["cost_discomfort"] + out["cost_ev_compensation"])
+                         + out["cost_discomfort"] + out["cost_ev_compensation"] + out["cost_hub_gas"]
+                         - out["revenue_chp"])
     return out
 
 

@@ -24,6 +24,8 @@ from simulators import data, networks
 from simulators.building import DEFAULTS as BUILDING_DEFAULTS
 from simulators.building import BuildingFleet
 from simulators.ev import EVFleet, sample_sessions
+from simulators.heat_hub import DEFAULTS as HEAT_HUB_DEFAULTS
+from simulators.heat_hub import DEMAND_DEFAULTS, HeatHubFleet, degree_hour_demand_kw
 from simulators.loads import BaseLoadFleet
 from simulators.microturbine import MicroTurbineFleet
 from simulators.pv import PVFleet
@@ -40,6 +42,7 @@ SIMULATORS = {
     "Wind": ("simulators.wind_sim:WindSim", "Wind"),
     "Battery": ("simulators.storage_sim:BatterySim", "Battery"),
     "MicroTurbine": ("simulators.microturbine_sim:MicroTurbineSim", "MicroTurbine"),
+    "HeatHub": ("simulators.heat_hub_sim:HeatHubSim", "HeatHub"),
     "Collector": ("cosim.collector:Collector", "Monitor"),
 }
 
@@ -186,13 +189,108 @@ def _lv_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     return dev
 
 
+#: EV availability at home per day type, seed 003 IV (after its ref. [10]): plugged-in intervals
+#: in hours of the day; the car drives while away.
+HOME_EV_AVAILABLE_H = {"weekday": ((0, 6), (18, 24)), "weekend": ((0, 10), (17, 24))}
+
+
+def home_ev_sessions(spec: PlantSpec, trip_kwh: float) -> pd.DataFrame:
+    """Sessions of one EV plugged in at seed 003's availability times (:data:`HOME_EV_AVAILABLE_H`,
+    Saturday and Sunday are weekend days) over the run's days and the next one; each session
+    after an away interval brings a trip of ``trip_kwh``. Times in s since the run start."""
+    start = pd.Timestamp(spec.start)
+    day0 = start.normalize()
+    plugged = []
+    for d in range(-(-(spec.duration_s + (start - day0).seconds) // 86400) + 1):
+        kind = "weekend" if (day0 + pd.Timedelta(days=d)).dayofweek >= 5 else "weekday"
+        plugged += [(24 * d + a, 24 * d + b) for a, b in HOME_EV_AVAILABLE_H[kind]]
+    merged = [list(plugged[0])]
+    for a, b in plugged[1:]:
+        if a <= merged[-1][1]:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    off_h = (start - day0).total_seconds() / 3600
+    rows = [(max(a - off_h, 0) * 3600, (b - off_h) * 3600, trip_kwh if a > off_h else 0.0)
+            for a, b in merged if b > off_h and (a - off_h) * 3600 < spec.duration_s]
+    return pd.DataFrame({"ev": 0, "arrival_s": [int(r[0]) for r in rows],
+                         "departure_s": [int(r[1]) for r in rows], "trip_kwh": [r[2] for r in rows]})
+
+
+def heat_demand(spec: PlantSpec, n: int, w: data.Weather | None = None, **params) -> pd.DataFrame:
+    """Heat demand (kW, t_s x n units) from the run's outdoor temperature by
+    simulators.heat_hub.degree_hour_demand_kw; ``params``: its keys (DEMAND_DEFAULTS), a scalar or
+    one value per unit."""
+    w = spec.weather_data() if w is None else w
+    t_out = w.frame["t_out_c"].to_numpy(float)
+    v = {k: np.broadcast_to(np.asarray(params.get(k, d), float), (n,)) for k, d in DEMAND_DEFAULTS.items()}
+    cols = [degree_hour_demand_kw(t_out, v["ua_kw_per_k"][i], v["t_limit_c"][i], v["q_dhw_kw"][i])
+            for i in range(n)]
+    return pd.DataFrame(np.stack(cols, axis=1), index=w.frame.index)
+
+
+def _home_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
+    """Seed 003's home energy hub (all sizes est. unless named; the paper gives the CHP only):
+    household load on SimBench's H0-A profile with the case's annual peak
+    (networks.HOME_KWH_PER_YEAR); 8 kWp rooftop PV (est.); one EV (40 kWh, 3.7 kW single-phase
+    wallbox, est.) at the paper's availability times (:func:`home_ev_sessions`) with an 8 kWh daily
+    trip (est.: about 40 km at 0.2 kWh/km) and arriving 0.8 full at the start (one trip below
+    full); one heat hub: micro-CHP 3-6 kW el. on seed 003's Table I, 20 kWh tank, 6 kW electric
+    boiler (simulators.heat_hub defaults), heat demand by degree hours (:func:`heat_demand`,
+    DEMAND_DEFAULTS)."""
+    w = spec.weather_data()
+    sites = networks.load_sites(net)
+    profile = _scaled_profiles(spec, ["H0-A"] * len(sites))
+    dev = Devices()
+    dev.add("Load", BaseLoadFleet(len(sites), sites.p_mw.to_numpy() * 1e3, pf=0.97, profile_pu=profile), sites.pos)
+    dev.add("PV", PVFleet(1, w, p_dc0_kw=8.0), sites.pos[:1])
+    dev.add("EV", EVFleet(1, home_ev_sessions(spec, 8.0), capacity_kwh=40.0, p_charge_max_kw=3.7,
+                          soc_init=0.8, horizon_s=spec.duration_s), sites.pos[:1])
+    dev.add("HeatHub", HeatHubFleet(1, heat_demand(spec, 1, w)), sites.pos[:1])
+    return dev
+
+
+#: Seed 002's blocks (est. unless named): a well-insulated flat (UA 0.09 kW/K: 1/Ria + 1/(Rie + Rea)),
+#: a heat pump with the paper's linear COP (3.51 at 20 degC, 1.97 at -4 degC) of 2 kW el. (3.9 kW
+#: heat at -4 degC; the paper's pump: 5 kW), a 240 L hot-water tank at 40-55 degC (paper: 4.2 kWh,
+#: no losses) charged by a 2 kW electric boiler, releasing up to 2 kW; pf 0.92 (paper).
+AREA_BUILDING = dict(ci_kwh_per_k=0.5, ce_kwh_per_k=5.0, rie_k_per_kw=1.0, rea_k_per_kw=20.0,
+                     ria_k_per_kw=25.0, aw_m2=3.0, ae_m2=0.5, p_hp_max_kw=2.0, pf=0.92,
+                     cop_0c=2.2267, cop_slope_per_k=0.064167, e_st_max_kwh=4.2, e_st0_kwh=2.1,
+                     p_st_max_kw=2.0, q_rel_max_kw=2.0, eta_st=0.98, st_loss_per_h=0.0)
+#: Seed 002's EV lot (est.; the paper gives no fleet): 20 EVs of 40 kWh on 3.7 kW chargers.
+AREA_EVS = dict(n=20, capacity_kwh=40.0, p_charge_max_kw=3.7)
+
+
+def _area_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
+    """Seed 002's residential area (networks.area): per block a SimBench household load of its
+    kind and the net's annual peak at pf 0.92 and a building (:data:`AREA_BUILDING`); the EV lot
+    (:data:`AREA_EVS`) at its bus. No PV or wind: a scenario adds them as device groups
+    (scenarios/seed002.toml), so "without renewables" is the same scenario without those groups."""
+    w = spec.weather_data()
+    sites = networks.load_sites(net)
+    n = len(sites)
+    dev = Devices()
+    profile = data.load_profiles(spec.start, spec.data_s, spec.step_s, list(sites.profile))
+    dev.add("Load", BaseLoadFleet(n, sites.p_mw.to_numpy() * 1e3, pf=networks.AREA_PF, profile_pu=profile),
+            sites.pos)
+    dev.add("Building", BuildingFleet(n, w.frame, start=spec.start, t_in0_c=rng.uniform(20.5, 21.5, n),
+                                      **AREA_BUILDING), sites.pos)
+    lot = networks.bus_table(net).query("name == 'EV lot'").index[0]
+    ev = dict(AREA_EVS)
+    dev.add("EV", _ev_fleet(spec, rng, ev.pop("n"), **ev), np.full(AREA_EVS["n"], lot))
+    return dev
+
+
 #: Fleet class of each device kind a scenario may list.
 FLEETS = {"Load": BaseLoadFleet, "Building": BuildingFleet, "EV": EVFleet, "PV": PVFleet, "Wind": WindFleet,
-          "Battery": BatteryFleet, "MicroTurbine": MicroTurbineFleet}
+          "Battery": BatteryFleet, "MicroTurbine": MicroTurbineFleet, "HeatHub": HeatHubFleet}
 
 NETWORKS = {
     "ieee33": (lambda: networks.ieee33(transformer=True), _ieee33_devices),
     "lv": (networks.lv_feeder, _lv_devices),
+    "area": (networks.area, _area_devices),
+    "home": (networks.home, _home_devices),
 }
 
 
@@ -265,6 +363,8 @@ def fleet_from_groups(kind: str, groups, net, spec: PlantSpec, rng: np.random.Ge
 def _fleet_defaults(kind: str) -> dict:
     if kind == "Building":
         return dict(BUILDING_DEFAULTS)
+    if kind == "HeatHub":
+        return {**HEAT_HUB_DEFAULTS, **DEMAND_DEFAULTS}
     sig = inspect.signature(FLEETS[kind].__init__).parameters
     return {k: p.default for k, p in sig.items() if p.default is not inspect.Parameter.empty}
 
@@ -285,6 +385,9 @@ def _make_fleet(kind, n, params, profiles, spec: PlantSpec, rng):
         return FLEETS[kind](n, w, **params)
     if kind == "EV":
         return _ev_fleet(spec, rng, n, **params)
+    if kind == "HeatHub":
+        demand = {k: params.pop(k) for k in DEMAND_DEFAULTS if k in params}
+        return HeatHubFleet(n, heat_demand(spec, n, **demand), **params)
     return FLEETS[kind](n, **params)
 
 

@@ -51,6 +51,8 @@ from simulators import data
 from simulators.building import DEFAULTS as BUILDING_DEFAULTS
 from simulators.ev import EVFleet
 from simulators.forecast import DEFAULT_ERRORS as FORECAST_DEFAULTS
+from simulators.heat_hub import DEFAULTS as HEAT_HUB_DEFAULTS
+from simulators.heat_hub import DEMAND_DEFAULTS as HEAT_DEMAND_DEFAULTS
 from simulators.microturbine import MicroTurbineFleet
 from simulators.pv import PVFleet
 from simulators.storage import BatteryFleet
@@ -61,6 +63,7 @@ STAGE_ORDER = ("da", "id", "rt")
 STAGE_SETS = ((), ("da",), ("da", "id"), ("da", "id", "rt"))
 FORMULATIONS = ("socp", "lindistflow", "bim")  # those of controllers.opf.problem (checked by a test)
 FALLBACKS = ("shift", "local")
+EV_SCHEDULES = ("session", "known")  # those of controllers.multistage
 #: Controller blocks a scenario may leave to local control (controllers.model block names).
 PASSIVE_BLOCKS = ("hp", "tseh", "ev", "ess", "mt", "pv", "wind", "cb", "svc")
 ERROR_KINDS = ("relative", "capacity", "absolute")
@@ -243,6 +246,12 @@ class ControlConfig(_Table):
     MW^2 h, 0 = off; seed 003's peak-load objective). ``mismatch_rel``: model mismatch, 0..1: the
     controller's building and EV parameters are the plant's times exp(mismatch_rel z), z standard
     normal per unit and parameter (controllers.model.mismatch_factors), drawn from the scenario seed.
+    ``ev_schedule``: what the controller knows of the EVs: ``"session"`` (only the current session
+    of a plugged-in EV, measured) or ``"known"`` (every session, trip and target of the EVs'
+    schedules, simulators.ev.EVFleet.schedule: seed 002's day-ahead planning with predicted EV
+    behaviour). ``ev_comp_per_mwh``: compensation paid to EV owners per MWh discharged (V2G) and
+    per MWh of trip energy forgone (trip reduction), in the objective and the KPIs (0: none;
+    seed 002: 50).
 
     Cross rules for the stages in use: ``da.dt_s >= id.dt_s >= rt.dt_s``, and each stage's
     ``every_s`` is a multiple of the next faster stage's ``every_s``.
@@ -263,6 +272,8 @@ class ControlConfig(_Table):
     passive: tuple[str, ...] = ()
     peak_weight: float = 0.0
     mismatch_rel: float = 0.0
+    ev_schedule: str = "session"
+    ev_comp_per_mwh: float = 0.0
 
     def __post_init__(self):
         stages = self.stages
@@ -282,7 +293,9 @@ class ControlConfig(_Table):
                               f"{self.v_max_pu}")
         _choice("control.formulation", self.formulation, FORMULATIONS)
         _set(self, "mismatch_rel", _float("control.mismatch_rel", self.mismatch_rel, 0, 1))
-        for key in ("discomfort_cost_per_kh", "loss_price_per_mwh", "ess_cost_per_mwh", "peak_weight"):
+        _choice("control.ev_schedule", self.ev_schedule, EV_SCHEDULES)
+        for key in ("discomfort_cost_per_kh", "loss_price_per_mwh", "ess_cost_per_mwh", "peak_weight",
+                    "ev_comp_per_mwh"):
             _set(self, key, _float(f"control.{key}", getattr(self, key), 0))
         _set(self, "export_price_ratio",
              _float("control.export_price_ratio", self.export_price_ratio, 0, 1))
@@ -462,6 +475,7 @@ DEVICE_PARAMS: dict[str, dict[str, bool]] = {
     "Wind": _fleet_args(WindFleet.__init__, "weather"),
     "Battery": _fleet_args(BatteryFleet.__init__),
     "MicroTurbine": _fleet_args(MicroTurbineFleet.__init__),
+    "HeatHub": {k: False for k in {**HEAT_HUB_DEFAULTS, **HEAT_DEMAND_DEFAULTS}},
 }
 KINDS = tuple(DEVICE_PARAMS)
 

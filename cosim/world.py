@@ -54,12 +54,14 @@ RECORDED = {
     "SVC": ("q_mvar",),
     "Building": ("t_in_c", "t_out_c", "p_mw", "p_hp_kw", "p_eh_kw", "p_st_kw", "q_rel_kw", "e_st_kwh",
                  "discomfort_kh"),
-    "EV": ("p_mw", "soc", "e_kwh", "connected", "e_missing_kwh"),
+    "EV": ("p_mw", "soc", "e_kwh", "connected", "e_missing_kwh", "e_trip_avoided_kwh"),
     "PV": ("p_mw", "p_avail_kw", "curtailed_kw"),
     "Wind": ("p_mw", "p_avail_kw", "curtailed_kw"),
     "Load": ("p_mw", "q_mvar"),
     "Battery": ("p_mw", "soc", "e_kwh"),
     "MicroTurbine": ("p_mw", "on", "fuel_kw", "cost_per_h"),
+    "HeatHub": ("p_mw", "p_chp_kw", "q_chp_kw", "p_eb_kw", "q_gb_kw", "gas_kw", "e_tank_kwh", "q_demand_kw",
+                "q_unmet_kw", "q_dumped_kw", "gas_cost_per_h", "chp_revenue_per_h"),
 }
 PACKAGES = ("mosaik", "mosaik-api-v3", "pandapower", "lightsim2grid", "cvxpy", "clarabel", "numpy", "pandas",
             "scipy", "h5py", "pvlib", "simbench")
@@ -125,6 +127,8 @@ def truth(devices, weather) -> Truth:
         if kind in f:
             signals[name] = f[kind].mean_avail_kw
             capacity[name] = np.asarray(f[kind].s_max_kva, float)
+    if "HeatHub" in f:
+        signals["heat"] = f["HeatHub"].mean_demand_kw  # no error spec: an exact forecast
     frame = weather.frame
     t_idx = frame.index.to_numpy()
 
@@ -164,12 +168,12 @@ def build_parts(sc: Scenario) -> Parts:
     c = sc.control
     ctl = MultiStageController(
         copy.deepcopy(net), devices.fleets, devices.bus_pos, stages, price,
-        costs=CostParams(c.discomfort_cost_per_kh, c.ess_cost_per_mwh),
+        costs=CostParams(c.discomfort_cost_per_kh, c.ess_cost_per_mwh, c.ev_comp_per_mwh),
         opf=dict(v_min_pu=c.v_min_pu, v_max_pu=c.v_max_pu, formulation=c.formulation,
                  weights={"peak": c.peak_weight}),
         fallback=c.fallback, loss_price_per_mwh=c.loss_price_per_mwh, passive=c.passive,
         mismatch=mismatch_factors(devices.fleets, c.mismatch_rel, stream(sc.seed, "control", "mismatch"))
-        if c.mismatch_rel else None)
+        if c.mismatch_rel else None, ev_schedule=c.ev_schedule)
     return Parts(sc, net, devices, ctl, forecaster, price)
 
 
@@ -182,6 +186,7 @@ def initial_measurements(parts: Parts) -> dict[str, dict[str, np.ndarray]]:
         "EV": lambda ev: ev.initial_outputs(),
         "Battery": lambda bat: {"e_kwh": bat.e_kwh},
         "MicroTurbine": lambda mt: {"p_kw": mt.p_kw},
+        "HeatHub": lambda hub: {"e_tank_kwh": hub.e},
     }
     out = {kind: {a: v for a, v in get(f[kind]).items() if a in MEASURED[kind]}
            for kind, get in states.items() if kind in f}

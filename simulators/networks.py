@@ -26,6 +26,7 @@ import pandapower.networks as pn
 import pandas as pd
 
 from cosim.errors import ConfigError
+from simulators.data import household_mix, peak_kw_from_annual_energy
 
 #: Continuous current ratings (kA) of the ACSR overhead conductors in pandapower's 10 kV line
 #: standard types (34-AL1/6 ... 149-AL1/24-ST1A; values of EN 50182 / DIN 48204 conductors).
@@ -140,6 +141,75 @@ def lv_feeder(code: str = "1-LV-rural3--0-sw") -> pp.pandapowerNet:
     The file is parsed once per process (about 4 s) and a deep copy is returned per call.
     """
     return copy.deepcopy(_simbench(code))
+
+
+#: Residential area of seed 002 (assumed layout; the paper gives only the 85 kVA transformer and
+#: 50 blocks): 5 LV feeders of 10 block connections each, AREA_SPAN_M apart, and the EV lot.
+AREA_FEEDERS, AREA_BLOCKS_PER_FEEDER, AREA_SPAN_M, AREA_LOT_M = 5, 10, 30.0, 50.0
+#: Annual consumption of a block's base load (est.: a flat of 2-3 persons; seed 002 gives only a
+#: daily curve, Fig. 1, not in its text) and its power factor (seed 002: 0.92).
+AREA_BLOCK_KWH_PER_YEAR, AREA_PF = 3000.0, 0.92
+
+
+def area() -> pp.pandapowerNet:
+    """Seed 002's residential area: 50 blocks and an EV lot behind one 85 kVA MV/LV transformer.
+
+    Buses in order: 0 the 20 kV MV bus (ext_grid, 1.0 p.u.), 1 the 0.4 kV LV busbar, 2..51 the
+    block connections (feeder f = 0..4 holds blocks 2 + 10 f .. 11 + 10 f in a chain from the
+    busbar), 52 the EV lot. Transformer (seed 002: 85 kVA; the rest est. from pandapower's
+    "0.25 MVA 20/0.4 kV" type: vk 6 %, vkr 1.44 %, pfe scaled to 0.3 kW, i0 0.32 %), its tap
+    fixed at neutral (a one-position tap range: no OLTC for the controller). Cables: pandapower's "NAYY 4x150 SE" (0.208 + j0.08 ohm/km, 270 A), 30 m between
+    connections and 50 m to the lot (est.). One static load per block (``load_sites``): its
+    ``profile`` a SimBench household kind (data.household_mix), its ``p_mw`` the annual peak of
+    that kind at 3000 kWh a year (est.), pf 0.92 (seed 002); the lot has no static load (its EVs
+    are a device fleet).
+    """
+    net = pp.create_empty_network(name="seed002-area")
+    mv = pp.create_bus(net, vn_kv=20.0, name="MV")
+    lv = pp.create_bus(net, vn_kv=0.4, name="LV busbar")
+    pp.create_ext_grid(net, mv, vm_pu=1.0)
+    pp.create_transformer_from_parameters(
+        net, hv_bus=mv, lv_bus=lv, sn_mva=0.085, vn_hv_kv=20.0, vn_lv_kv=0.4, vk_percent=6.0,
+        vkr_percent=1.44, pfe_kw=0.3, i0_percent=0.32, tap_side="hv", tap_neutral=0, tap_min=0, tap_max=0,
+        tap_step_percent=2.5, tap_pos=0, tap_changer_type="Ratio", name="85 kVA")
+    kinds = household_mix(AREA_FEEDERS * AREA_BLOCKS_PER_FEEDER)
+    for f in range(AREA_FEEDERS):
+        prev = lv
+        for k in range(AREA_BLOCKS_PER_FEEDER):
+            i = f * AREA_BLOCKS_PER_FEEDER + k
+            p_mw = float(peak_kw_from_annual_energy(AREA_BLOCK_KWH_PER_YEAR, kinds[i])) / 1000.0
+            b = pp.create_bus(net, vn_kv=0.4, name=f"block {i + 1}")
+            pp.create_line(net, prev, b, AREA_SPAN_M / 1000.0, "NAYY 4x150 SE")
+            pp.create_load(net, b, p_mw=p_mw, q_mvar=p_mw * np.tan(np.arccos(AREA_PF)), name=f"block {i + 1}")
+            prev = b
+    net.load["profile"] = kinds
+    lot = pp.create_bus(net, vn_kv=0.4, name="EV lot")
+    pp.create_line(net, lv, lot, AREA_LOT_M / 1000.0, "NAYY 4x150 SE")
+    return net
+
+
+#: Seed 003's home: annual household consumption (est.: a German 4-person household, about
+#: 4500 kWh a year) and its service cable (est.: 30 m of "NAYY 4x50 SE" from the street cabinet).
+HOME_KWH_PER_YEAR, HOME_CABLE_M = 4500.0, 30.0
+
+
+def home() -> pp.pandapowerNet:
+    """Seed 003's single home energy hub at an LV grid connection (the paper neglects the grid).
+
+    Buses in order: 0 the LV street cabinet (0.4 kV, ext_grid at 1.0 p.u.: the stiff LV grid),
+    1 the house connection, joined by a service cable (pandapower's "NAYY 4x50 SE", 0.642 +
+    j0.083 ohm/km, 142 A; :data:`HOME_CABLE_M`). One static load at bus 1 (``load_sites``): the
+    annual peak of an H0 household using :data:`HOME_KWH_PER_YEAR`, pf 0.97 (est.). No
+    transformer: the exchange at bus 0 is the hub's grid connection point (seed 003 eq. 24).
+    """
+    net = pp.create_empty_network(name="seed003-home")
+    street = pp.create_bus(net, vn_kv=0.4, name="street cabinet")
+    house = pp.create_bus(net, vn_kv=0.4, name="house")
+    pp.create_ext_grid(net, street, vm_pu=1.0)
+    pp.create_line(net, street, house, HOME_CABLE_M / 1000.0, "NAYY 4x50 SE", name="service cable")
+    p_mw = float(peak_kw_from_annual_energy(HOME_KWH_PER_YEAR, "H0-A")) / 1000.0
+    pp.create_load(net, house, p_mw=p_mw, q_mvar=p_mw * np.tan(np.arccos(0.97)), name="household")
+    return net
 
 
 def bus_table(net: pp.pandapowerNet) -> pd.DataFrame:
