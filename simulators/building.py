@@ -19,7 +19,7 @@ import pandas as pd
 from cosim.errors import ConfigError, DataError, check, check_shape
 from simulators.fleet import Fleet, or_local, row_at, tan_phi
 from simulators.rc import discretize_zoh, first_order_zoh
-from simulators.thermal import (cop_staffell_ashp, rc_3r2c_matrices, storage_step,
+from simulators.thermal import (cop_linear, cop_staffell_ashp, rc_3r2c_matrices, storage_step,
                                 supply_temp_c)
 
 #: Default parameters of a 150 m2 single-family house (physics.md section 1, est.: UA about 215 W/K,
@@ -30,6 +30,7 @@ DEFAULTS = dict(
     p_hp_max_kw=3.0, pf=1.0, deadband_k=0.5,
     p_eh_max_kw=0.0, p_st_max_kw=0.0, e_st_max_kwh=0.0, q_rel_max_kw=0.0, eta_eh=0.98,
     eta_st=0.95, st_loss_per_h=0.01, e_st0_kwh=0.0, valley_start_h=23.0, valley_end_h=7.0,
+    cop_0c=np.nan, cop_slope_per_k=np.nan,
 )
 
 
@@ -38,7 +39,10 @@ class BuildingFleet(Fleet):
 
     ``weather``: DataFrame indexed by seconds since start with ``t_out_c`` and ``ghi_w_m2``,
     covering the run. ``start``: calendar time of t = 0 (for the TSEH valley timer).
-    Other parameters: see :data:`DEFAULTS` (scalars or length-n sequences).
+    Other parameters: see :data:`DEFAULTS` (scalars or length-n sequences). Heat-pump COP: the
+    Staffell curve at the heating-curve supply temperature, or, where ``cop_0c`` and
+    ``cop_slope_per_k`` are given (not NaN), the line cop_0c + cop_slope_per_k t_out_c
+    (simulators.thermal.cop_linear; seed 002: 3.51 at 20 degC, 1.97 at -4 degC).
     """
 
     PARAMS = tuple(DEFAULTS)
@@ -66,6 +70,10 @@ class BuildingFleet(Fleet):
             check(f"BuildingFleet.{k}", v[k], 0, 1, lo_open=True)
         for k in ("valley_start_h", "valley_end_h"):
             check(f"BuildingFleet.{k}", v[k], 0, 24)
+        if np.any(np.isnan(v["cop_0c"]) != np.isnan(v["cop_slope_per_k"])):
+            raise ConfigError("BuildingFleet.cop_0c and cop_slope_per_k: give both or neither per unit")
+        linear = ~np.isnan(v["cop_0c"])
+        check("BuildingFleet.cop_0c", v["cop_0c"][linear], 0, lo_open=True)
         check("BuildingFleet.t_up_c - t_low_c", v["t_up_c"] - v["t_low_c"], 0)
         check("BuildingFleet.e_st0_kwh", v["e_st0_kwh"] - v["e_st_max_kwh"], hi=0)
         check("BuildingFleet.e_st0_kwh", v["e_st0_kwh"], 0)
@@ -90,6 +98,12 @@ class BuildingFleet(Fleet):
             self.ad, self.bd = discretize_zoh(self.a, self.b, dt_h)
             self._dt_h = dt_h
         return self.ad, self.bd
+
+    def cop(self, t_out_c: float) -> np.ndarray:
+        """Heat-pump COP per unit at outdoor temperature ``t_out_c`` (see the class docstring)."""
+        p = self.p
+        line = cop_linear(t_out_c, p["cop_0c"], p["cop_slope_per_k"])
+        return np.where(np.isnan(p["cop_0c"]), cop_staffell_ashp(supply_temp_c(t_out_c), t_out_c), line)
 
     def _local_control(self, t_s: int, u: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Replace NaN setpoints by the units' own control (thermostat, valley timer)."""
@@ -117,7 +131,7 @@ class BuildingFleet(Fleet):
         t_out, ghi_w = self.weather[row_at(self.weather_index, t_s)]
         u = self._local_control(t_s, inputs)
         p_hp = np.clip(u["p_hp_kw"], 0.0, p["p_hp_max_kw"])
-        cop = cop_staffell_ashp(supply_temp_c(t_out), t_out)
+        cop = self.cop(t_out)
         q_hp = cop * p_hp
         # TSEH: no simultaneous storing and releasing (seed 001): charging wins, release is held at 0.
         # Charging below 1 W is solver noise and counts as none.
@@ -140,7 +154,7 @@ class BuildingFleet(Fleet):
         outside = np.maximum(p["t_low_c"] - t_in, 0) + np.maximum(t_in - p["t_up_c"], 0)
         out = {
             "t_in_c": t_in.copy(), "t_env_c": self.x[:, 1].copy(), "t_out_c": np.full(self.n, t_out),
-            "p_hp_kw": p_hp, "q_hp_kw": q_hp, "cop": np.full(self.n, cop),
+            "p_hp_kw": p_hp, "q_hp_kw": q_hp, "cop": cop,
             "p_eh_kw": p_eh, "p_st_kw": p_st, "q_rel_kw": q_rel, "e_st_kwh": self.e_st.copy(),
             "discomfort_kh": self.discomfort_kh.copy(),
         }

@@ -165,13 +165,15 @@ class EVFleet(Fleet):
 
     Input ``p_set_kw``: grid-side power, positive = charge, negative = V2G; NaN (the default until
     a controller sends a value) is the charger's own behaviour, uncontrolled charging at full
-    power from arrival until full (the seeds' "uncoordinated" case). Outputs at t: soc,
+    power from arrival until full (the seeds' "uncoordinated" case). Input ``trip_red_frac``:
+    share of the driving in the step the owner forgoes (seed 002's trip reduction), clipped to
+    ``trip_red_max_frac`` (default 0: none; seed 002: 0.1); NaN = 0. Outputs at t: soc,
     e_kwh, connected (0/1), t_to_departure_s and e_needed_kwh (battery side, to the session's
     target; both 0 when unplugged), p_max_kw / p_min_kw (grid-side charge limit with taper, and
     -V2G limit, at t; 0 when unplugged or at the SOC limit), cumulative e_missing_kwh (target
     minus energy at each departure, when short), e_drive_kwh (trip energy taken from the battery)
     and e_trip_shortfall_kwh (trip energy the battery could not give above soc_min, assumed charged
-    elsewhere). Means over [t, t + dt): p_kw (grid side, positive = drawn), p_batt_kw (into the
+    elsewhere), e_trip_avoided_kwh (cumulative trip energy forgone by trip reduction). Means over [t, t + dt): p_kw (grid side, positive = drawn), p_batt_kw (into the
     battery), p_mw, q_mvar (consumer convention, q = p tan(arccos pf)).
 
     Steps start at t = 0 and follow each other (as mosaik calls them). Under the taper "full" is
@@ -179,15 +181,15 @@ class EVFleet(Fleet):
     after 5 h in the taper at 11 kW on 60 kWh); thresholding it is the KPI layer's choice.
     """
 
-    INPUTS = {"p_set_kw": np.nan}
+    INPUTS = {"p_set_kw": np.nan, "trip_red_frac": np.nan}
     OUTPUTS = ("p_mw", "q_mvar", "p_kw", "p_batt_kw", "soc", "e_kwh", "connected",
                "t_to_departure_s", "e_needed_kwh", "p_max_kw", "p_min_kw", "e_missing_kwh",
-               "e_drive_kwh", "e_trip_shortfall_kwh")
+               "e_drive_kwh", "e_trip_shortfall_kwh", "e_trip_avoided_kwh")
 
     def __init__(self, n: int, sessions, capacity_kwh=60.0, p_charge_max_kw=11.0,
                  p_discharge_max_kw=0.0, eta_charge=0.9, eta_discharge=0.9, soc_taper=0.8,
                  soc_min=0.1, soc_max=1.0, soc_init=0.5, target_soc=None,
-                 consumption_kwh_per_km=0.17, pf=1.0, horizon_s=None):
+                 consumption_kwh_per_km=0.17, pf=1.0, trip_red_max_frac=0.0, horizon_s=None):
         self.n = int(check("EVFleet.n", n, 1))
         f = "EVFleet."
         self.capacity_kwh = per_unit(f + "capacity_kwh", capacity_kwh, self.n, 0, lo_open=True)
@@ -205,6 +207,7 @@ class EVFleet(Fleet):
         target = soc_max if target_soc is None else per_unit(f + "target_soc", target_soc, self.n, 0, 1)
         consumption = per_unit(f + "consumption_kwh_per_km", consumption_kwh_per_km, self.n, 0)
         self.tan_phi = tan_phi(per_unit(f + "pf", pf, self.n, 0, 1, lo_open=True))
+        self.trip_red_max_frac = per_unit(f + "trip_red_max_frac", trip_red_max_frac, self.n, 0, 1)
         self.e_min_kwh = soc_min * self.capacity_kwh
         self.e_max_kwh = soc_max * self.capacity_kwh
         self.e_kwh = soc0 * self.capacity_kwh
@@ -214,6 +217,7 @@ class EVFleet(Fleet):
         self.e_missing_kwh = np.zeros(self.n)
         self.e_drive_kwh = np.zeros(self.n)
         self.e_trip_shortfall_kwh = np.zeros(self.n)
+        self.e_trip_avoided_kwh = np.zeros(self.n)
 
     def _load_sessions(self, s: pd.DataFrame, target_soc, soc_max, consumption) -> None:
         """Sessions as (n, m) arrays padded with +inf. Each EV's row ends with a virtual session
@@ -249,12 +253,14 @@ class EVFleet(Fleet):
         dep = self._dep[self._rows, k]
         connected = (self._arr[self._rows, k] <= t_s) & (t1 <= dep)
         out = self._state_outputs(t_s, connected, dep, self._target_kwh[self._rows, k])
-        p_set = or_local(inputs, {"p_set_kw": self.p_charge_max_kw})["p_set_kw"]
+        u = or_local({**self.default_inputs(), **inputs},
+                     {"p_set_kw": self.p_charge_max_kw, "trip_red_frac": np.zeros(self.n)})
+        p_set = u["p_set_kw"]
         e_next = self._power_step(np.where(connected, p_set, 0.0), dt_h)
         p_batt_kw = (e_next - self.e_kwh) / dt_h
         self.e_kwh = e_next
         self._book_departures(t1)
-        self._drive(t_s, t1, k)
+        self._drive(t_s, t1, k, np.clip(u["trip_red_frac"], 0.0, self.trip_red_max_frac))
         out["p_batt_kw"] = p_batt_kw
         out["p_kw"] = grid_power_kw(p_batt_kw, self.eta_charge, self.eta_discharge)
         out["p_mw"] = out["p_kw"] / 1000.0
@@ -267,6 +273,32 @@ class EVFleet(Fleet):
         dep = self._dep[self._rows, k]
         connected = (self._arr[self._rows, k] <= 0) & (dep > 0)
         return self._state_outputs(0, connected, dep, self._target_kwh[self._rows, k])
+
+    def schedule(self, t0_s: float, dt_s: float, T: int) -> dict[str, np.ndarray]:
+        """The sessions table seen over T periods [t0_s + k dt_s, t0_s + (k + 1) dt_s) (what a
+        planner that knows the EVs' schedules sees; seed 002's day-ahead planning): ``avail``
+        (n, T) 1 where plugged in for the whole period; ``trip_kwh`` (n, T) driving energy in the
+        period; ``need_kwh`` (n, T) a session's target energy at the end of the last period before
+        its departure, else 0; ``dep_end_s`` (n,) departure (s after t0_s) of the session plugged
+        in at the horizon's end, past it, else 0, and ``target_end_kwh`` (n,) its target."""
+        a = t0_s + dt_s * np.arange(T)[None, None, :]  # period starts; (n, m, T) with sessions
+        b = a + dt_s
+        arr, dep = self._arr[:, :, None], self._dep[:, :, None]
+        avail = ((arr <= a) & (b <= dep)).any(axis=1)
+        with np.errstate(invalid="ignore"):
+            overlap = np.clip(np.minimum(arr, b) - np.maximum(self._away_start[:, :, None], a), 0, None)
+        trip = np.nansum(np.where(np.isfinite(overlap), overlap * self._drive_kw_s[:, :, None], 0.0), axis=1)
+        k_dep = np.floor((self._dep - t0_s) / dt_s) - 1  # (n, m)
+        need = np.zeros((self.n, T))
+        ev, j = np.nonzero((k_dep >= 0) & (k_dep < T) & (self._arr < t0_s + T * dt_s))
+        need[ev, k_dep[ev, j].astype(int)] = self._target_kwh[ev, j]
+        t_end = t0_s + T * dt_s
+        open_ = (self._arr <= t_end) & (self._dep > t_end) & np.isfinite(self._dep)
+        j_end = np.argmax(open_, axis=1)
+        has = open_.any(axis=1)
+        return {"avail": avail.astype(float), "trip_kwh": trip, "need_kwh": need,
+                "dep_end_s": np.where(has, self._dep[self._rows, j_end] - t0_s, 0.0),
+                "target_end_kwh": np.where(has, self._target_kwh[self._rows, j_end], 0.0)}
 
     def _state_outputs(self, t_s, connected, dep, target_kwh) -> dict[str, np.ndarray]:
         """Outputs that are states at t."""
@@ -283,6 +315,7 @@ class EVFleet(Fleet):
             "e_missing_kwh": self.e_missing_kwh.copy(),
             "e_drive_kwh": self.e_drive_kwh.copy(),
             "e_trip_shortfall_kwh": self.e_trip_shortfall_kwh.copy(),
+            "e_trip_avoided_kwh": self.e_trip_avoided_kwh.copy(),
         }
 
     def _power_step(self, p_set_kw, dt_h) -> np.ndarray:
@@ -306,8 +339,9 @@ class EVFleet(Fleet):
             self.e_missing_kwh += np.where(gone, missing, 0.0)
             self._idx = k + gone
 
-    def _drive(self, t0, t1, k) -> None:
-        """Remove trip energy of the away time inside [t0, t1); ``k`` = session index at t0."""
+    def _drive(self, t0, t1, k, red_frac) -> None:
+        """Remove trip energy of the away time inside [t0, t1), less the forgone share ``red_frac``;
+        ``k`` = session index at t0."""
         drive = np.zeros(self.n)
         active = np.ones(self.n, bool)
         while active.any():
@@ -318,6 +352,8 @@ class EVFleet(Fleet):
             drive += np.where(active & (overlap > 0), self._drive_kw_s[self._rows, k] * overlap, 0.0)
             active &= self._dep[self._rows, k] < t1
             k = k + active
+        self.e_trip_avoided_kwh += red_frac * drive
+        drive = (1 - red_frac) * drive
         e = self.e_kwh - drive
         short = np.maximum(self.e_min_kwh - e, 0.0)
         self.e_trip_shortfall_kwh += short

@@ -42,7 +42,8 @@ class EVBlock(Block):
     departure, default 0); trip_kwh (n, T) energy driven in period k (default 0);
     v2g_comp_per_mwh, trip_comp_per_mwh (n,) (default 0).
     plan keys: p_ch_kw, p_dis_kw, p_kw, trip_red_kwh, shortfall_kwh, v2g_on (n, T); e_kwh,
-    soc (n, T+1); need_met (n,) 1.0 if no shortfall above 1e-6 kWh.
+    soc (n, T+1); need_met (n,) 1.0 if no shortfall above 1e-6 kWh; with trip reduction also
+    trip_red_frac (n, T), the share of each period's trip forgone (the plant's input).
     """
 
     name = "ev"
@@ -124,13 +125,17 @@ class EVBlock(Block):
 
     def plan(self) -> dict[str, np.ndarray]:
         short = self.shortfall_kwh.value
-        return {
+        out = {
             "p_ch_kw": self.p_ch_kw.value, "p_dis_kw": self.p_dis_kw.value, "p_kw": self.p_kw.value,
             "trip_red_kwh": self.trip_red_kwh.value, "shortfall_kwh": short,
             "v2g_on": np.zeros_like(short) if self.v2g_on is None else self.v2g_on.var.value,
             "e_kwh": self.e_kwh.value, "soc": self.e_kwh.value / self.capacity_kwh[:, None],
             "need_met": (short.max(axis=1, initial=0.0) <= 1e-6).astype(float),
         }
+        if np.any(self.trip_red_max_frac > 0):
+            trip = self.spec["trip_kwh"][0].value
+            out["trip_red_frac"] = np.divide(out["trip_red_kwh"], trip, out=np.zeros_like(trip), where=trip > 1e-9)
+        return out
 
     def diagnose(self) -> list[str]:
         """After a solve: one line per EV with a shortfall (where, how much, and against what)."""
