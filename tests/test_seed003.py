@@ -61,5 +61,6 @@ def test_study_short_horizon_peak_objective_lowers_peak(tmp_path):
 @pytest.mark.slow
 def test_study_full(tmp_path):
     eff = _check_runs(tmp_path, None, tuple(seed003.DAYS))
-    for day in ("winter_weekday", "winter_weekend"):  # winter: (almost) the same cost, as the paper
-        assert abs(eff[day]["cost_change_pct"]) < 5, (day, eff[day])
+    for day in ("winter_weekday", "winter_weekend"):  # winter: (almost) the same cost, as the paper;
+        # our net cost is near 0 on the weekend, so the change is measured against the day's gas spend
+        assert abs(eff[day]["cost_change_eur"]) < 0.02 * eff[day]["gas_economic"], (day, eff[day])
