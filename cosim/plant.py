@@ -250,16 +250,18 @@ def _home_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     return dev
 
 
-#: Seed 002's blocks (est. unless named): a well-insulated flat (UA 0.09 kW/K: 1/Ria + 1/(Rie + Rea)),
+#: Seed 002's blocks (est. unless named): a well-insulated flat (UA 0.09 kW/K: 1/Ria + 1/(Rie + Rea);
+#: 1 m2 of effective window aperture, so that a sunny mild day does not overheat it),
 #: a heat pump with the paper's linear COP (3.51 at 20 degC, 1.97 at -4 degC) of 2 kW el. (3.9 kW
 #: heat at -4 degC; the paper's pump: 5 kW), a 240 L hot-water tank at 40-55 degC (paper: 4.2 kWh,
 #: no losses) charged by a 2 kW electric boiler, releasing up to 2 kW; pf 0.92 (paper).
 AREA_BUILDING = dict(ci_kwh_per_k=0.5, ce_kwh_per_k=5.0, rie_k_per_kw=1.0, rea_k_per_kw=20.0,
-                     ria_k_per_kw=25.0, aw_m2=3.0, ae_m2=0.5, p_hp_max_kw=2.0, pf=0.92,
+                     ria_k_per_kw=25.0, aw_m2=1.0, ae_m2=0.3, p_hp_max_kw=2.0, pf=0.92,
                      cop_0c=2.2267, cop_slope_per_k=0.064167, e_st_max_kwh=4.2, e_st0_kwh=2.1,
                      p_st_max_kw=2.0, q_rel_max_kw=2.0, eta_st=0.98, st_loss_per_h=0.0)
-#: Seed 002's EV lot (est.; the paper gives no fleet): 20 EVs of 40 kWh on 3.7 kW chargers.
-AREA_EVS = dict(n=20, capacity_kwh=40.0, p_charge_max_kw=3.7)
+#: Seed 002's EV lot (est.; the paper gives no fleet): 20 EVs of 40 kWh on 3.7 kW chargers, charged
+#: to at most 80 % (the owners' limit; "full" is then reached at full power, below the CC-CV knee).
+AREA_EVS = dict(n=20, capacity_kwh=40.0, p_charge_max_kw=3.7, soc_max=0.8)
 
 
 def _area_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:

@@ -7,6 +7,7 @@ import pytest
 from controllers.model import CostParams, plant_blocks
 from controllers.opf.network import from_pandapower
 from cosim.errors import ConfigError
+from cosim.plant import PlantSpec, default_devices
 from cosim.scenario import Scenario
 from cosim.studies import seed002
 from simulators import data, networks
@@ -27,6 +28,14 @@ def test_area_network_has_50_blocks_an_ev_lot_and_an_85_kva_limit():
     i_base_ka = rn.s_base_mva / (np.sqrt(3) * 0.4)
     s_max_kva = np.sqrt(rn.l_max_pu2[0]) * i_base_ka * np.sqrt(3) * 0.4 * 1000
     assert s_max_kva == pytest.approx(85.0)
+
+
+def test_area_preset_places_blocks_and_the_ev_lot():
+    net, dev = default_devices(PlantSpec(network="area", start="2024-02-19 12:00", duration_s=3600, step_s=300))
+    assert {k: f.n for k, f in dev.fleets.items()} == {"Load": 50, "Building": 50, "EV": 20}
+    np.testing.assert_array_equal(dev.bus_pos["Building"], networks.load_sites(net).pos)
+    assert set(dev.bus_pos["EV"]) == {52}
+    assert dev.fleets["Building"].cop(20.0) == pytest.approx(3.51, abs=1e-3)
 
 
 def test_linear_cop_in_plant_and_model_and_staffell_where_absent():
