@@ -87,17 +87,16 @@ def test_schedule_matches_the_plant_sessions():
 
 def test_short_study_directions(tmp_path):
     """6 h from noon (12-18 h): EVs arrive from 14 h and leave the next morning, after the run, so
-    smart charging, V2G and trip reduction can defer charging past its end: on this horizon
-    only the directions of uncontrolled vs smart charging (cost, transformer) and of renewables
-    are checked, V2G and trip reduction only for being no costlier than smart charging."""
+    smart charging defers part of the charging past its end. On this horizon the directions of
+    uncontrolled vs smart charging (cost, transformer peak) and of renewables hold; V2G and trip
+    reduction do not: the owners are paid inside the run for energy whose value (charging avoided
+    at night) lies after it (measured: trip reduction +0.07 $ against smart charging), so they are
+    checked by the full-day test only."""
     df = seed002.run(tmp_path, hours=6)
-    k = pd.read_csv(tmp_path / "kpis.csv", index_col=0)
-    e = seed002.effects(k)
+    e = seed002.effects(pd.read_csv(tmp_path / "kpis.csv", index_col=0))
     for tag in ("res", "nores"):
         assert e[f"smart_vs_uncontrolled_{tag}"] < 0
         assert e[f"trafo_overload_s1_vs_s2_pct_{tag}"] > 0
-        assert e[f"v2g_vs_smart_{tag}"] <= 0.01 * abs(seed002.overall_cost(k)[f"s2_{tag}"])
-        assert e[f"trip_reduction_vs_smart_{tag}"] <= 0.01 * abs(seed002.overall_cost(k)[f"s2_{tag}"])
     for s in ("s1", "s2", "s3", "s4"):
         assert e[f"renewables_{s}"] < 0
     assert (df.metric == "effect: smart_vs_uncontrolled_res").sum() == 1
