@@ -8,8 +8,9 @@ three stages (replicates of one point). Each variant is timed warm: the plain lo
 untimed run, the clusters after one untimed run on every worker. Plain = ``cosim.run`` then
 ``cosim.kpi.compute``, one after another in this process, with the BLAS/OpenMP thread limits
 Dask's nanny gives its workers (1 thread). Sweep = ``cosim.sweep.run_sweep`` on an already
-started LocalCluster (``scheduler=``), so the figure holds scheduling, the manifest rewrites, the
-run table, summary and plots, not the cluster's start (printed apart).
+started cluster (``scheduler=``), so the figure holds scheduling, the manifest rewrites, the
+run table, summary and plots, not the cluster's start (printed apart). "machinery" is the sweep's
+wall time minus its tasks' own wall times (1 worker: the tasks run one after another).
 
 Memory: ``--memory-runs`` runs of SMALL for 15 min at 5-min plant steps with a 1-h day-ahead
 stage on 2 workers; every task reports its worker's resident set size after its run (rss_mb).
@@ -32,7 +33,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from distributed import Client, LocalCluster, wait  # noqa: E402
+from distributed import wait  # noqa: E402
 
 from cosim import kpi, sweep, world  # noqa: E402
 from tests.small import SMALL  # noqa: E402
@@ -53,21 +54,15 @@ def plain(runs: list[sweep.Run]) -> list[float]:
     return walls
 
 
-def warm(scheduler_address: str, sc) -> None:
-    """One untimed run on every worker (imports, data caches)."""
-    with Client(scheduler_address) as c:
-        workers = list(c.scheduler_info()["workers"])
-        wait([c.submit(sweep.execute, sc, workers=[w], pure=False) for w in workers])
-
-
 def timed_sweep(spec: dict, n_workers: int, out: Path, warm_sc) -> tuple[float, float, sweep.SweepResult]:
-    """(cluster start s, sweep wall s, result) of ``spec`` on a new warm ``n_workers`` cluster."""
+    """(cluster start s, sweep wall s, result) of ``spec`` on a new ``n_workers`` cluster (as
+    cosim.sweep makes it), warmed by one untimed run on every worker (imports, data caches)."""
     t0 = time.perf_counter()
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cl:
+    with sweep.client(n_workers) as c:
         start_s = time.perf_counter() - t0
-        warm(cl.scheduler_address, warm_sc)
+        wait([c.submit(sweep.execute, warm_sc, workers=[w], pure=False) for w in c.scheduler_info()["workers"]])
         t0 = time.perf_counter()
-        res = sweep.run_sweep(spec, out=out, scheduler=cl.scheduler_address, progress=False)
+        res = sweep.run_sweep(spec, out=out, scheduler=c.scheduler.address, progress=False)
         return start_s, time.perf_counter() - t0, res
 
 
@@ -97,7 +92,9 @@ def main() -> None:
         if n == 1:
             per_run = (wall - total_plain) / args.runs
             print(f"    overhead vs plain: {per_run:+.2f} s/run, sweep/plain = {wall / total_plain:.3f} "
-                  f"(task median / plain median = {np.median(task) / statistics.median(walls):.3f})")
+                  f"(task median / plain median = {np.median(task) / statistics.median(walls):.3f}); "
+                  f"machinery (sweep wall - sum of task walls) {(wall - task.sum()) / args.runs:.2f} s/run "
+                  f"= {wall / task.sum() - 1:+.1%}")
 
     mem = {**MEMORY, "replicates": args.memory_runs}
     t0 = time.perf_counter()

@@ -85,6 +85,10 @@ CVAR_TAIL = 0.05
 #: Per-run fields of the manifest and the run table; axis names may not take them.
 RUN_FIELDS = ("run_id", "replicate", "seed", "hash", "status", "path", "error", "wall_s", "worker",
               "rss_mb", "finished_unix_s")
+#: Dask config of the LocalCluster: no statistical profiler on the workers. Its call trees of every
+#: run's mosaik and cvxpy stacks are kept for an hour (distributed.worker.profile) and grew a
+#: worker by about 2 MB per run (benchmarks/bench_sweep.py); without it the RSS stays flat.
+NO_PROFILER = {"distributed.worker.profile.enabled": False}
 _MEASURED = ("wall_s", "rss_mb", "finished_unix_s")  # numeric RUN_FIELDS a task reports
 _OWNED = ("seed", "output")  # scenario keys the sweep sets itself
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -313,7 +317,9 @@ def execute(scenario: Scenario) -> dict:
 @contextmanager
 def client(workers: int | None = None, scheduler: str | None = None):
     """A distributed.Client: to ``scheduler`` if given, else to a new LocalCluster of ``workers``
-    (default: the machine's cores) single-threaded worker processes, closed on exit."""
+    (default: the machine's cores) single-threaded worker processes without the profiler
+    (:data:`NO_PROFILER`), closed on exit."""
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
@@ -325,7 +331,8 @@ def client(workers: int | None = None, scheduler: str | None = None):
     n = (os.cpu_count() or 1) if workers is None else workers
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ConfigError(f"workers = {workers!r} must be a whole number >= 1")
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+    with dask.config.set(NO_PROFILER), \
+            LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             Client(cluster) as c:
         yield c
 
