@@ -127,7 +127,7 @@ def formulations(base: Scenario, repeats: int = REPEATS) -> pd.DataFrame:
 
 FORM_NOTES = {
     "socp": "DistFlow SOCP (the controller's)",
-    "lindistflow": "no losses: optimistic voltages",
+    "lindistflow": "no losses; current limits as an octagon inscribed at v_min (conservative)",
     "bim": "bus injection SOCP: same optimum as socp on a radial feeder",
 }
 
