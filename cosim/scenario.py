@@ -233,8 +233,8 @@ class ControlConfig(_Table):
     day-ahead 24 x 1 h once a day, intraday 16 x 15 min every hour, real-time 3 x 5 min every
     5 min (seed 001's stages); the tracking weights 200 and 1000 per MW^2 h are est.
     ``v_min_pu``/``v_max_pu``: voltage band of the OPF (0.94/1.06, seed 001), within the ranges
-    of controllers.opf.problem.OPFConfig. ``formulation``: ``"socp"`` (DistFlow SOCP relaxation)
-    or ``"lindistflow"``. Costs: ``discomfort_cost_per_kh`` per K h outside the comfort band
+    of controllers.opf.problem.OPFConfig. ``formulation``: ``"socp"`` (DistFlow SOCP relaxation),
+    ``"lindistflow"`` or ``"bim"`` (bus injection SOCP relaxation). Costs: ``discomfort_cost_per_kh`` per K h outside the comfort band
     (100, est.); ``export_price_ratio`` = sell price / buy price (1.0: seed 001 prices the signed
     exchange at one price); ``loss_price_per_mwh`` on network losses (0: losses are already paid
     through the import); ``ess_cost_per_mwh`` battery cycling per MWh throughput (5, est.).
