@@ -69,7 +69,7 @@ def timed_sweep(spec: dict, n_workers: int, out: Path, warm_sc) -> tuple[float, 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=8)
-    ap.add_argument("--memory-runs", type=int, default=200)
+    ap.add_argument("--memory-runs", type=int, default=200, help="0: no memory part")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; output {tmp}")
@@ -96,6 +96,8 @@ def main() -> None:
                   f"machinery (sweep wall - sum of task walls) {(wall - task.sum()) / args.runs:.2f} s/run "
                   f"= {wall / task.sum() - 1:+.1%}")
 
+    if not args.memory_runs:
+        return
     mem = {**MEMORY, "replicates": args.memory_runs}
     t0 = time.perf_counter()
     res = sweep.run_sweep(mem, out=tmp / "memory", workers=2, progress=False)

@@ -35,7 +35,11 @@ One Dask task per run (``pure=False``): :func:`execute` runs ``cosim.world.run``
 to ``OUT/runs/<run_id>.h5``) and ``cosim.kpi.compute`` and returns a small dict; an exception is a
 result (status ``failed`` and its text), never the sweep's end. Default cluster: a
 ``distributed.LocalCluster`` of ``workers`` (default: the machine's cores) single-threaded
-processes; ``scheduler="tcp://host:port"`` uses an existing cluster instead.
+processes without Dask's statistical profiler (:data:`NO_PROFILER`: it grew the workers' memory
+run by run); ``scheduler="tcp://host:port"`` uses an existing cluster instead (start its workers
+with ``DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False`` and ``--nthreads 1`` for the same).
+Dask starts local workers by spawning: a script that calls :func:`run_sweep` needs the
+``if __name__ == "__main__":`` guard.
 
 Output folder OUT:
 
@@ -45,7 +49,8 @@ Output folder OUT:
   resident memory after the run), ``finished_unix_s`` and ``kpi``; rewritten atomically after
   every finished run.
   Running the same sweep into the same OUT again skips runs whose hash is done and whose record
-  exists, and retries the rest; runs no longer in the sweep leave the manifest.
+  exists, and retries the rest; runs no longer in the sweep leave the manifest. The hash covers
+  the record's absolute path too: a moved OUT runs again.
 - ``runs.parquet``: one row per run: run_id, the axes, the other manifest fields and every KPI
   column (``pd.read_parquet(OUT / "runs.parquet")``).
 - ``summary.csv``: one row per point: the axes, ``n`` (done runs), ``failed`` and, for each of
@@ -499,7 +504,7 @@ def plot(sweep: Sweep, runs: pd.DataFrame, kpi_name: str, path: Path) -> Path:
     done = runs[runs.status == "done"]
     series = _groups(done, others)
     step = np.diff(np.sort(pos)).min() if len(pos) > 1 else 1.0
-    width = 0.8 * step / max(len(series), 1)
+    width = 0.6 * step / max(len(series), 1)
     fig = Figure(figsize=(7.5, 4.5))
     ax = fig.subplots()
     for i, (labels, g) in enumerate(series):
@@ -509,7 +514,7 @@ def plot(sweep: Sweep, runs: pd.DataFrame, kpi_name: str, path: Path) -> Path:
         have = [j for j, d in enumerate(data) if len(d)]
         if not have:
             continue
-        ax.boxplot([data[j] for j in have], positions=at[have], widths=0.85 * width, manage_ticks=False,
+        ax.boxplot([data[j] for j in have], positions=at[have], widths=0.8 * width, manage_ticks=False,
                    boxprops={"color": color}, whiskerprops={"color": color}, capprops={"color": color},
                    medianprops={"color": color}, flierprops={"markeredgecolor": color})
         name = ", ".join(f"{a} = {v}" for a, v in zip(others, labels)) or None

@@ -7,12 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import tomli_w
-from distributed import LocalCluster
 
 import cosim
 from cosim import cli
 from cosim.errors import ConfigError
-from cosim.sweep import Sweep, load, replicate_seeds
+from cosim.sweep import Sweep, client, load, replicate_seeds
 from tests.small import SMALL
 
 SWEEPS = pathlib.Path(__file__).resolve().parents[1] / "scenarios" / "sweeps"
@@ -34,8 +33,10 @@ SPEC = {
 
 @pytest.fixture(scope="module")
 def scheduler():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
-        yield cluster.scheduler_address
+    """The scheduler address of cosim.sweep's own 2-worker LocalCluster, shared by the module."""
+    with client(workers=2) as c:
+        assert len(c.scheduler_info()["workers"]) == 2
+        yield c.scheduler.address
 
 
 @pytest.fixture(scope="module")
