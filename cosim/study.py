@@ -40,11 +40,12 @@ class Row:
     note: str = ""
 
 
-def scenario(path: str | Path, hours: float | None = None, seed: int | None = None) -> Scenario:
+def scenario(path: str | Path, hours: float | None = None, seed: int | None = None,
+             changes: Mapping[str, object] | None = None) -> Scenario:
     """A study's base scenario (path relative to the repository root), optionally shortened to
-    ``hours`` and reseeded."""
+    ``hours``, reseeded and with dotted ``changes`` (e.g. a smaller device set for a test)."""
     sc = load(ROOT / path)
-    changes = {}
+    changes = dict(changes or {})
     if hours is not None:
         changes["duration_s"] = int(round(hours * 3600))
     if seed is not None:

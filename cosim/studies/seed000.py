@@ -166,8 +166,6 @@ def run(out_dir, hours: float | None = None, seed: int | None = None,
         changes: Mapping[str, object] | None = None) -> pd.DataFrame:
     """Run both cases into ``out_dir``, compare the formulations and return the results table;
     ``changes``: dotted overrides of the base scenario for every case."""
-    base = scenario(SCENARIO, hours=hours, seed=seed)
-    if changes:
-        base = base.updated(dict(changes))
+    base = scenario(SCENARIO, hours=hours, seed=seed, changes=changes)
     k = kpis(run_cases(base, CASES, out_dir))
     return table(rows(k, formulations(base)))

@@ -164,7 +164,5 @@ def run(out_dir, hours: float | None = None, seed: int | None = None,
         changes: Mapping[str, object] | None = None) -> pd.DataFrame:
     """Run the four cases into ``out_dir`` and return the results table; ``changes``: dotted
     overrides of the base scenario for every case (e.g. a smaller device set)."""
-    base = scenario(SCENARIO, hours=hours, seed=seed)
-    if changes:
-        base = base.updated(dict(changes))
+    base = scenario(SCENARIO, hours=hours, seed=seed, changes=changes)
     return table(rows(case_kpis(run_cases(base, CASES, out_dir))))
