@@ -95,7 +95,9 @@ def plant_blocks(net, rn, fleets: dict, bus_pos: dict, costs: CostParams,
     mismatch = mismatch or {}
 
     def val(kind, key, v, idx=slice(None)):
-        return np.asarray(v, float)[idx] * mismatch.get(kind, {}).get(key, 1.0 + np.zeros(fleets[kind].n))[idx]
+        """Parameter ``key`` of units ``idx``, times its mismatch factor if any."""
+        factor = mismatch.get(kind, {}).get(key)
+        return np.asarray(v, float)[idx] * (1.0 if factor is None else factor[idx])
 
     def bus_of(kind, idx=slice(None)):
         return rn.bus_index(pp_bus[np.asarray(bus_pos[kind])[idx]])

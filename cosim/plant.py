@@ -222,11 +222,10 @@ def heat_demand(spec: PlantSpec, n: int, w: data.Weather | None = None, **params
     simulators.heat_hub.degree_hour_demand_kw; ``params``: its keys (DEMAND_DEFAULTS), a scalar or
     one value per unit."""
     w = spec.weather_data() if w is None else w
-    t_out = w.frame["t_out_c"].to_numpy(float)
+    t_out = w.frame["t_out_c"].to_numpy(float)[:, None]
     v = {k: np.broadcast_to(np.asarray(params.get(k, d), float), (n,)) for k, d in DEMAND_DEFAULTS.items()}
-    cols = [degree_hour_demand_kw(t_out, v["ua_kw_per_k"][i], v["t_limit_c"][i], v["q_dhw_kw"][i])
-            for i in range(n)]
-    return pd.DataFrame(np.stack(cols, axis=1), index=w.frame.index)
+    return pd.DataFrame(degree_hour_demand_kw(t_out, v["ua_kw_per_k"], v["t_limit_c"], v["q_dhw_kw"]),
+                        index=w.frame.index)
 
 
 def _home_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:

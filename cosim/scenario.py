@@ -63,7 +63,7 @@ STAGE_ORDER = ("da", "id", "rt")
 STAGE_SETS = ((), ("da",), ("da", "id"), ("da", "id", "rt"))
 FORMULATIONS = ("socp", "lindistflow", "bim")  # those of controllers.opf.problem (checked by a test)
 FALLBACKS = ("shift", "local")
-EV_SCHEDULES = ("session", "known")  # those of controllers.multistage
+EV_SCHEDULES = ("session", "known")  # those of controllers.multistage (checked by a test)
 #: Controller blocks a scenario may leave to local control (controllers.model block names).
 PASSIVE_BLOCKS = ("hp", "tseh", "ev", "ess", "mt", "pv", "wind", "cb", "svc")
 ERROR_KINDS = ("relative", "capacity", "absolute")

@@ -45,7 +45,8 @@ def degree_hour_demand_kw(t_out_c, ua_kw_per_k: float, t_limit_c: float = 15.0, 
     """Heat demand (kW) of a house from its outdoor temperature: space heat
     ``ua_kw_per_k max(t_limit_c - t_out_c, 0)`` (degree-hour method: heat loss coefficient times
     the temperature gap below the heating limit, 15 degC as in VDI 3807's heating degree days)
-    plus a constant domestic hot water draw ``q_dhw_kw``."""
+    plus a constant domestic hot water draw ``q_dhw_kw``. Parameters are scalars or arrays that
+    broadcast with ``t_out_c`` (e.g. (T, 1) temperatures and (n,) houses give (T, n))."""
     check("ua_kw_per_k", ua_kw_per_k, 0)
     check("q_dhw_kw", q_dhw_kw, 0)
     return ua_kw_per_k * np.maximum(t_limit_c - np.asarray(t_out_c, float), 0.0) + q_dhw_kw

@@ -235,6 +235,12 @@ def test_formulations_match_the_opf():
     assert set(scenario.FORMULATIONS) == set(FORMULATIONS)
 
 
+def test_ev_schedules_match_the_controller():
+    from controllers.multistage import EV_SCHEDULES
+    from cosim import scenario
+    assert scenario.EV_SCHEDULES == EV_SCHEDULES
+
+
 def test_plant_spec_and_file_errors(tmp_path):
     s = Scenario(network="lv", seed=4, step_s=300, duration_s=3600,
                  control=ControlConfig(stages=("da", "id")))

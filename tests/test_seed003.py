@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from cosim import read
-from cosim.plant import PlantSpec, home_ev_sessions
+from cosim.plant import PlantSpec, heat_demand, home_ev_sessions
 from cosim.studies import seed003
 from cosim.study import kpis
 from simulators.heat_hub import HeatHubFleet, degree_hour_demand_kw
@@ -25,6 +25,15 @@ def test_degree_hour_demand_and_its_interval_means():
     idx = np.arange(0, 7201, 300)
     hub = HeatHubFleet(1, pd.DataFrame(np.arange(len(idx), dtype=float)[:, None], index=idx))
     assert hub.mean_demand_kw(0, 900, 2).tolist() == [[1.0, 4.0]]  # rows 0-2 and 3-5 held 300 s each
+
+
+def test_heat_demand_per_hub_from_the_runs_outdoor_temperature():
+    spec = PlantSpec(network="home", start="2024-01-03 00:00", duration_s=3600, step_s=300)
+    q = heat_demand(spec, 2, ua_kw_per_k=[1.0, 2.0], q_dhw_kw=0.5)
+    t_out = spec.weather_data().frame["t_out_c"].to_numpy()
+    assert q.shape == (13, 2) and (q.index == spec.weather_data().frame.index).all()
+    np.testing.assert_allclose(q[0], np.maximum(15.0 - t_out, 0) + 0.5)
+    np.testing.assert_allclose(q[1], 2 * np.maximum(15.0 - t_out, 0) + 0.5)
 
 
 def test_hub_reports_gas_cost_and_chp_revenue():
