@@ -107,6 +107,26 @@ def test_costs_at_a_known_tariff(tmp_path):
     assert kpi.summary(path)["energy_cost"] == pytest.approx(k["cost_grid"])
 
 
+def test_ev_compensation_and_heat_hub_costs_enter_the_total(tmp_path):
+    """2 steps of 30 min: 0.1 MW of V2G for one step, 4 kWh of trips forgone, a hub buying gas at
+    6 per h and earning 2 per h from its CHP; owners paid 50 per MWh."""
+    n = 2
+    sc = Scenario().updated({"control.ev_comp_per_mwh": 50.0})
+    col = lambda *x: np.array(x, float)[:, None]
+    series = {
+        "plant/EV": (["EV_0"], {"p_mw": col(-0.1, 0.0), "e_trip_avoided_kwh": col(0.0, 4.0),
+                                "e_missing_kwh": col(0.0, 0.0)}),
+        "plant/HeatHub": (["Hub_0"], {"gas_cost_per_h": col(6.0, 6.0), "chp_revenue_per_h": col(2.0, 2.0),
+                                      "q_unmet_kw": col(1.0, 0.0), "q_dumped_kw": col(0.0, 3.0)}),
+    }
+    k = kpi.compute(write(tmp_path / "h.h5", n, step_s=1800, scenario=sc, series=series))
+    assert (k["ev_v2g_kwh"], k["ev_trip_avoided_kwh"]) == (pytest.approx(50.0), pytest.approx(4.0))
+    assert k["cost_ev_compensation"] == pytest.approx((50.0 + 4.0) / 1000 * 50.0)
+    assert (k["cost_hub_gas"], k["revenue_chp"]) == (pytest.approx(6.0), pytest.approx(2.0))
+    assert (k["heat_unmet_kwh"], k["heat_dumped_kwh"]) == (pytest.approx(0.5), pytest.approx(1.5))
+    assert k["cost_total"] == pytest.approx(k["cost_grid"] + k["cost_ev_compensation"] + 6.0 - 2.0)
+
+
 def test_discomfort_of_a_known_trajectory(tmp_path):
     """Unheated houses cooling down below 20 degC: the KPI is the left Riemann sum of the recorded
     indoor temperature's distance below the band, up to the last recorded step."""

@@ -71,6 +71,15 @@ def test_lindistflow_base_case_vmin(rn33):
     assert np.allclose(res.network["loss_mw"], 0)
 
 
+def test_lindistflow_current_is_the_apparent_power_over_the_sending_voltage(rn33):
+    """|I| = |S| / |V| at the sending end: sqrt((P^2 + Q^2) / v) in p.u., both terms over v."""
+    res = _base(rn33, OPFConfig(formulation="lindistflow", v_min_pu=0.9)).solve()
+    net = res.network
+    s_pu = np.hypot(net["p_mw"], net["q_mvar"]) / rn33.s_base_mva
+    v_send = net["v_pu"][rn33.parent]
+    np.testing.assert_allclose(net["i_ka"], s_pu / v_send * rn33.i_base_ka()[1:, None], rtol=1e-9)
+
+
 def _flex(rn):
     b = rn.bus_index([17, 32, 24, 29])
     return [Battery(b[:1], e_max_mwh=1.0, p_max_mw=0.3, cost_per_mwh=2.0, binary=True),
