@@ -1,4 +1,4 @@
-"""Sweep machinery (cosim.sweep) on this machine: runs per minute with 1 and 2 workers, the per-run
+"""Sweep machinery (cosim.sweeps) on this machine: runs per minute with 1 and 2 workers, the per-run
 overhead against plain cosim.run in one process, and worker memory over many runs.
 
     .venv/bin/python benchmarks/bench_sweep.py [--runs 8] [--memory-runs 200]
@@ -7,7 +7,7 @@ Throughput and overhead: ``--runs`` runs of tests/small.py's SMALL scenario for 
 three stages (replicates of one point). Each variant is timed warm: the plain loop after one
 untimed run, the clusters after one untimed run on every worker. Plain = ``cosim.run`` then
 ``cosim.kpi.compute``, one after another in this process, with the BLAS/OpenMP thread limits
-Dask's nanny gives its workers (1 thread). Sweep = ``cosim.sweep.run_sweep`` on an already
+Dask's nanny gives its workers (1 thread). Sweep = ``cosim.sweeps.run_sweep`` on an already
 started cluster (``scheduler=``), so the figure holds scheduling, the manifest rewrites, the
 run table, summary and plots, not the cluster's start (printed apart). "machinery" is the sweep's
 wall time minus its tasks' own wall times (1 worker: the tasks run one after another).
@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from distributed import wait  # noqa: E402
 
-from cosim import kpi, sweep, world  # noqa: E402
+from cosim import kpi, sweeps as sweep, world  # noqa: E402
 from tests.small import SMALL  # noqa: E402
 
 THROUGHPUT = {"name": "bench-throughput", "seed": 5, "set": {**SMALL, "duration_s": 1800}}

@@ -2,7 +2,7 @@
 
 ``cosim.run(scenario) -> path`` runs a scenario (cosim.scenario.Scenario, a TOML path or text)
 into one HDF5 record; ``cosim.read(path[, group, attr])`` loads it (cosim.record.read).
-``cosim.sweep(SWEEP.toml, out=...)`` runs a batch sweep on Dask (cosim.sweep.run_sweep).
+``cosim.sweep(SWEEP.toml, out=...)`` runs a batch sweep on Dask (cosim.sweeps.run_sweep).
 """
 from importlib.metadata import PackageNotFoundError, version
 
@@ -19,7 +19,7 @@ def __getattr__(name):  # lazy: `import cosim` stays light, cosim.run pulls in m
     if name == "read":
         from cosim.record import read
         return read
-    if name == "sweep":  # the module, callable as cosim.sweep.run_sweep
-        import cosim.sweep
-        return cosim.sweep
+    if name == "sweep":
+        from cosim.sweeps import run_sweep
+        return run_sweep
     raise AttributeError(f"module 'cosim' has no attribute {name!r}")

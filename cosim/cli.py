@@ -1,7 +1,7 @@
 """Command line: ``cosim run [SCENARIO.toml]`` runs a scenario and prints its summary;
 ``cosim report RUN.h5`` writes a run's KPI table and plots; ``cosim compare A.h5 B.h5 ...`` puts
 runs' KPIs side by side; ``cosim study NAME`` runs a seed paper's study (cosim.study);
-``cosim sweep SWEEP.toml`` runs a batch sweep on Dask (cosim.sweep)."""
+``cosim sweep SWEEP.toml`` runs a batch sweep on Dask (cosim.sweeps)."""
 from __future__ import annotations
 
 import argparse
@@ -96,7 +96,7 @@ def _study(args) -> int:
 
 
 def _sweep(args) -> int:
-    from cosim import sweep
+    from cosim import sweeps as sweep
 
     res = sweep.run_sweep(args.sweep, out=args.out, workers=args.workers, scheduler=args.scheduler,
                           progress=not args.quiet)
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     stu.add_argument("--seed", type=int, help="scenario seed override")
     stu.add_argument("--out", help="output directory (default: results/<name>)")
     swp = sub.add_parser("sweep", help="run a batch sweep (axes x replicates) on Dask; exit code 1 if a run failed")
-    swp.add_argument("sweep", help="sweep TOML file (cosim.sweep: base, seed, replicates, [set], [[axis]])")
+    swp.add_argument("sweep", help="sweep TOML file (cosim.sweeps: base, seed, replicates, [set], [[axis]])")
     where = swp.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, help="worker processes of a new local cluster (default: cores)")
     where.add_argument("--scheduler", help="address of an existing Dask scheduler, tcp://HOST:PORT")

@@ -1,8 +1,7 @@
 """Batch sweeps and robustness studies on Dask distributed: many runs, one table.
 
-``cosim.sweep(spec, out=None, workers=None, scheduler=None, progress=True)`` (this module is
-callable: the same as :func:`run_sweep`) runs every run of a sweep and returns a
-:class:`SweepResult`. ``cosim sweep SWEEP.toml`` is the command line form.
+``cosim.sweep(spec, out=None, workers=None, scheduler=None, progress=True)`` (:func:`run_sweep`)
+runs every run of a sweep and returns a :class:`SweepResult`. ``cosim sweep SWEEP.toml`` is the command line form.
 
 Sweep file (TOML; ``base`` is relative to the file)::
 
@@ -68,10 +67,8 @@ import json
 import math
 import os
 import re
-import sys
 import time
 import tomllib
-import types
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -532,13 +529,3 @@ def plot(sweep: Sweep, runs: pd.DataFrame, kpi_name: str, path: Path) -> Path:
     fig.savefig(path, dpi=DPI)
     return path
 
-
-class _CallableModule(types.ModuleType):
-    """``cosim.sweep(...)`` calls :func:`run_sweep` whether ``cosim.sweep`` is reached as the
-    package attribute or after ``import cosim.sweep`` (which binds the module there)."""
-
-    def __call__(self, *args, **kwargs) -> SweepResult:
-        return run_sweep(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -1,4 +1,4 @@
-"""cosim.sweep: batch sweeps on a real 2-worker LocalCluster (one per module), 15-min SMALL runs at 5-min plant steps."""
+"""cosim.sweeps: batch sweeps on a real 2-worker LocalCluster (one per module), 15-min SMALL runs at 5-min plant steps."""
 import hashlib
 import json
 import pathlib
@@ -11,7 +11,7 @@ import tomli_w
 import cosim
 from cosim import cli
 from cosim.errors import ConfigError
-from cosim.sweep import Sweep, client, load, replicate_seeds
+from cosim.sweeps import Sweep, client, load, replicate_seeds
 from tests.small import SMALL
 
 SWEEPS = pathlib.Path(__file__).resolve().parents[1] / "scenarios" / "sweeps"
