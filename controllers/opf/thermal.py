@@ -74,6 +74,13 @@ def _row(p: cp.Expression, n: int) -> cp.Expression:
 
 # ----------------------------------------------------------------------------- buildings
 
+def _sizes_and_efficiencies(owner: str, n: int, sizes: dict, efficiencies: dict) -> dict[str, np.ndarray]:
+    """Per-unit (n,) parameters of a storage block: ``sizes`` >= 0, ``efficiencies`` in (0, 1]."""
+    out = {k: per_unit(f"{owner}.{k}", v, n, 0) for k, v in sizes.items()}
+    out.update({k: per_unit(f"{owner}.{k}", v, n, 0, 1, lo_open=True) for k, v in efficiencies.items()})
+    return out
+
+
 class BuildingHPBlock(Block):
     """3R2C buildings (Bacher & Madsen 2011; physics.md section 1) heated by air-source heat pumps.
 
@@ -218,12 +225,10 @@ class TSEHBlock(BuildingHPBlock):
                  eta_eh=0.98, eta_st=0.95, st_loss_per_h=0.01, p_hp_max_kw=0.0, **building):
         super().__init__(bus, p_hp_max_kw=p_hp_max_kw, **building)
         n = self.n
-        self.tseh = {k: per_unit(f"TSEHBlock.{k}", v, n, 0)
-                     for k, v in dict(p_eh_max_kw=p_eh_max_kw, p_st_max_kw=p_st_max_kw,
-                                      e_st_max_kwh=e_st_max_kwh, q_rel_max_kw=q_rel_max_kw,
-                                      st_loss_per_h=st_loss_per_h).items()}
-        self.tseh.update({k: per_unit(f"TSEHBlock.{k}", v, n, 0, 1, lo_open=True)
-                          for k, v in dict(eta_eh=eta_eh, eta_st=eta_st).items()})
+        self.tseh = _sizes_and_efficiencies(
+            "TSEHBlock", n, dict(p_eh_max_kw=p_eh_max_kw, p_st_max_kw=p_st_max_kw, e_st_max_kwh=e_st_max_kwh,
+                                 q_rel_max_kw=q_rel_max_kw, st_loss_per_h=st_loss_per_h),
+            dict(eta_eh=eta_eh, eta_st=eta_st))
 
     def _extra_heat_kw(self, ctx: Context) -> cp.Expression:
         n, T, dt, d = self.n, ctx.T, ctx.dt_h, self.tseh
@@ -340,12 +345,10 @@ class HeatHubBlock(Block):
         self.name = name or self.name
         self.bus = np.atleast_1d(np.asarray(bus, dtype=int))
         n = self.n
-        self.d = {k: per_unit(f"HeatHubBlock.{k}", v, n, 0)
-                  for k, v in dict(e_tank_max_kwh=e_tank_max_kwh, tank_loss_per_h=tank_loss_per_h,
-                                   p_eb_max_kw=p_eb_max_kw, p_chp_max_kw=p_chp_max_kw,
-                                   q_gb_max_kw=q_gb_max_kw).items()}
-        self.d.update({k: per_unit(f"HeatHubBlock.{k}", v, n, 0, 1, lo_open=True)
-                       for k, v in dict(eta_eb=eta_eb, eta_gb=eta_gb).items()})
+        self.d = _sizes_and_efficiencies(
+            "HeatHubBlock", n, dict(e_tank_max_kwh=e_tank_max_kwh, tank_loss_per_h=tank_loss_per_h,
+                                    p_eb_max_kw=p_eb_max_kw, p_chp_max_kw=p_chp_max_kw, q_gb_max_kw=q_gb_max_kw),
+            dict(eta_eb=eta_eb, eta_gb=eta_gb))
         self.d["chp_min_frac"] = per_unit("HeatHubBlock.chp_min_frac", chp_min_frac, n, 0, 1)
         self.tan_phi = tan_phi(per_unit("HeatHubBlock.pf", pf, n, 0, 1, lo_open=True))
         self.unmet_cost_per_mwh = float(check("HeatHubBlock.unmet_cost_per_mwh", unmet_cost_per_mwh, 0))
