@@ -21,7 +21,7 @@ import mosaik_api_v3
 import numpy as np
 
 from controllers.multistage import MultiStageController
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 
 #: Measured attributes per plant kind that the controller reads.
 MEASURED = {

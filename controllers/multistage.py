@@ -41,7 +41,7 @@ from controllers.model import CostParams, Units, plant_blocks
 from controllers.opf.grid_devices import FixedLoads
 from controllers.opf.network import from_pandapower
 from controllers.opf.problem import OPFConfig, OPFProblem, OPFResult
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from simulators.rc import first_order_zoh
 
 STAGE_ORDER = ("da", "id", "rt")

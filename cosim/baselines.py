@@ -1,7 +1,7 @@
 """Alternatives to a scenario's controller, on common random numbers, and the regret split.
 
 Every variant keeps the scenario's seed, so it sees the same true plant (weather, loads, EV
-sessions) and, where it forecasts, the same forecast errors (cosim.seeds streams do not depend on
+sessions) and, where it forecasts, the same forecast errors (cosim_base.seeds streams do not depend on
 the control): differences between the variants are due to control only.
 
   actual         the scenario as given

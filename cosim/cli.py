@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from cosim.errors import CosimError
+from cosim_base.errors import CosimError
 
 
 def _run(args) -> int:

@@ -107,7 +107,7 @@ import pathlib
 import numpy as np
 import pandas as pd
 
-from cosim.errors import DataError
+from cosim_base.errors import DataError
 from cosim.record import Record, read
 from cosim.scenario import STAGE_ORDER, Scenario
 from simulators import transformer

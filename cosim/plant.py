@@ -18,8 +18,8 @@ import mosaik
 import numpy as np
 import pandas as pd
 
-from cosim.errors import ConfigError, check
-from cosim.seeds import stream
+from cosim_base.errors import ConfigError, check
+from cosim_base.seeds import stream
 from simulators import data, networks
 from simulators.building import DEFAULTS as BUILDING_DEFAULTS
 from simulators.building import BuildingFleet

@@ -49,7 +49,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from cosim.errors import ConfigError, check
+from cosim_base.errors import ConfigError, check
 
 FORMAT = "cosim-record/1"
 #: Target bytes of one chunk (rows of a dataset), est.: small enough that a flush per row rewrites

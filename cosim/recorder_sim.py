@@ -26,7 +26,7 @@ from collections import defaultdict
 import mosaik_api_v3
 import numpy as np
 
-from cosim.errors import ConfigError, DataError
+from cosim_base.errors import ConfigError, DataError
 from cosim.record import RecordWriter
 from simulators.fleet_sim import checked_step_size
 

@@ -30,7 +30,7 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from cosim import kpi
-from cosim.errors import DataError
+from cosim_base.errors import DataError
 from cosim.record import Record
 from cosim.scenario import STAGE_ORDER, ControlConfig, Scenario
 from simulators.building import DEFAULTS as BUILDING_DEFAULTS

@@ -6,7 +6,7 @@ and the forecast errors it sees. Every field has a default; the defaults are the
 scenario (``scenarios/default.toml``). Validation happens in ``__post_init__`` of every class, so
 ``Scenario(...)``, :func:`dataclasses.replace`, :meth:`Scenario.from_toml` and
 :meth:`Scenario.updated` all reject bad input before anything runs, with a
-:class:`~cosim.errors.ConfigError` naming the dotted TOML key, the value and the allowed range::
+:class:`~cosim_base.errors.ConfigError` naming the dotted TOML key, the value and the allowed range::
 
     control.rt.dt_s = 7 must divide horizon_s = 900
     devices.Battery[0].capcity_kwh: unknown key; allowed: bus, per_bus, capacity_kwh, ...
@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from cosim.errors import ConfigError, check
+from cosim_base.errors import ConfigError, check
 from cosim.plant import NETWORKS, PlantSpec
 from simulators import data
 from simulators.building import DEFAULTS as BUILDING_DEFAULTS
@@ -103,7 +103,7 @@ def _set(obj, name: str, value) -> None:
 
 
 def _range(key: str, value, lo=None, hi=None, **kw) -> None:
-    """:func:`cosim.errors.check` of a scalar, quoting the value as given (check quotes numpy's
+    """:func:`cosim_base.errors.check` of a scalar, quoting the value as given (check quotes numpy's
     repr, ``np.float64(0.0)`` under numpy 2)."""
     try:
         check(key, value, lo, hi, **kw)
@@ -600,7 +600,7 @@ class Scenario:
     ``start``: calendar time of t_s = 0 (pandas-parsable, local time of the weather site).
     ``duration_s``: run length (TOML: ``duration_h`` in hours or ``duration_s``, not both; at most
     365 days, the TMY3 year). ``step_s``: plant step, 1..3600 s, divides ``duration_s``.
-    ``seed``: the scenario seed (cosim.seeds), >= 0. ``output``: result file,
+    ``seed``: the scenario seed (cosim_base.seeds), >= 0. ``output``: result file,
     ``{name}`` and ``{seed}`` substituted by :meth:`output_path`.
 
     Devices: ``device_preset = "default"`` starts from the network's shipped device set

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from cosim.scenario import Scenario, load
 
 #: study name -> module (the command's choices)

@@ -27,7 +27,7 @@ and validated before any run starts (a ConfigError names the sweep field or the 
 
 Seeds (common random numbers): ``np.random.SeedSequence(seed).spawn(replicates)``; replicate r's
 scenario seed is ``int(child_r.generate_state(1)[0])``, the same for every point of the sweep, so
-within a replicate the alternatives see the same truth and forecast errors (cosim.seeds), and
+within a replicate the alternatives see the same truth and forecast errors (cosim_base.seeds), and
 replicate r keeps its seed when ``replicates`` grows.
 
 One Dask task per run (``pure=False``): :func:`execute` runs ``cosim.world.run`` (the record goes
@@ -77,7 +77,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from cosim.scenario import Scenario, load as load_scenario
 
 #: KPIs summarized and plotted per point (cosim.kpi): total cost and voltage violations.

@@ -31,10 +31,10 @@ import pandas as pd
 from controllers.controller_sim import MEASURED, SETPOINTS
 from controllers.model import CostParams, mismatch_factors
 from controllers.multistage import MultiStageController, Stage
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from cosim.plant import SIMULATORS, Plant, build_plant, default_devices
 from cosim.scenario import Scenario, load
-from cosim.seeds import stream
+from cosim_base.seeds import stream
 from simulators import data
 from simulators.forecast import ErrorSpec, ForecastErrors, Forecaster, StageGrid, Truth
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cosim.errors import ConfigError, DataError, check, check_shape
+from cosim_base.errors import ConfigError, DataError, check, check_shape
 from simulators.fleet import Fleet, or_local, row_at, tan_phi
 from simulators.rc import discretize_zoh, first_order_zoh
 from simulators.thermal import (cop_linear, cop_staffell_ashp, rc_3r2c_matrices, storage_step,

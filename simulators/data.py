@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cosim.errors import ConfigError, DataError, check
+from cosim_base.errors import ConfigError, DataError, check
 
 DAY_S = 86400
 HOUR_S = 3600

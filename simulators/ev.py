@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import truncnorm
 
-from cosim.errors import ConfigError, check
+from cosim_base.errors import ConfigError, check
 from simulators.fleet import Fleet
-from cosim.errors import per_unit
+from cosim_base.errors import per_unit
 from simulators.fleet import or_local, tan_phi
 from simulators.storage import grid_power_kw
 

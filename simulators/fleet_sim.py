@@ -19,7 +19,7 @@ from collections import defaultdict
 import mosaik_api_v3
 import numpy as np
 
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from simulators.fleet import Fleet
 
 

@@ -22,8 +22,8 @@ from typing import Callable
 
 import numpy as np
 
-from cosim.errors import ConfigError, DataError, check, per_unit
-from cosim.seeds import stream
+from cosim_base.errors import ConfigError, DataError, check, per_unit
+from cosim_base.seeds import stream
 
 STAGES = ("da", "id", "rt")
 KINDS = ("relative", "capacity", "absolute")
@@ -122,7 +122,7 @@ class ForecastErrors:
     The grid ``k res_s``, k = 0..K-1 with K = duration_s // res_s + 1, covers every time in
     [0, duration_s]: pass the run length plus the longest forecast horizon. Each component
     (signal, comp) with comp in "rt", "id", "da" draws from its own stream
-    ``cosim.seeds.stream(seed, "forecast", signal, comp)`` (first its common series, then the
+    ``cosim_base.seeds.stream(seed, "forecast", signal, comp)`` (first its common series, then the
     units), so adding a signal or changing one spec never changes another signal's draws, and
     changing a spec's widths, tau_h or common keeps its own draws (common random numbers).
     ``perfect=True`` makes every error exactly zero (nothing is drawn).

@@ -17,7 +17,7 @@ import copy
 
 import mosaik_api_v3
 
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from simulators.forecast import Forecast, Forecaster
 
 META = {

@@ -23,7 +23,7 @@ import importlib.util
 import numpy as np
 import pandapower as pp
 
-from cosim.errors import ConfigError, check, check_shape
+from cosim_base.errors import ConfigError, check, check_shape
 from simulators.networks import devices
 
 #: ``runpp`` options per backend. Loads are constant power (``voltage_depend_loads=False``), which

@@ -30,7 +30,7 @@ from __future__ import annotations
 import mosaik_api_v3
 import numpy as np
 
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from simulators.fleet_sim import HeldInputs, checked_step_size
 from simulators.grid import GridModel
 from simulators.networks import devices

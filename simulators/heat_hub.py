@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cosim.errors import ConfigError, DataError, check, check_shape
+from cosim_base.errors import ConfigError, DataError, check, check_shape
 from simulators.fleet import Fleet, or_local, row_at, tan_phi
 from simulators.thermal import chp_operating_point, storage_step
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cosim.errors import ConfigError, DataError, check, check_shape
+from cosim_base.errors import ConfigError, DataError, check, check_shape
 from simulators.fleet import Fleet, tan_phi
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.errors import check
+from cosim_base.errors import check
 from simulators.fleet import Fleet, or_local
-from cosim.errors import per_unit
+from cosim_base.errors import per_unit
 from simulators.fleet import tan_phi
 from simulators.thermal import CHP_TABLE_KW
 

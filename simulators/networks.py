@@ -25,7 +25,7 @@ import pandapower as pp
 import pandapower.networks as pn
 import pandas as pd
 
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from simulators.data import household_mix, peak_kw_from_annual_energy
 
 #: Continuous current ratings (kA) of the ACSR overhead conductors in pandapower's 10 kV line

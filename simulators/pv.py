@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.errors import ConfigError, DataError, check, check_shape
+from cosim_base.errors import ConfigError, DataError, check, check_shape
 from simulators.data import Weather
 from simulators.fleet import Fleet
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.errors import check, per_unit
+from cosim_base.errors import check, per_unit
 from simulators.fleet import Fleet, or_local, tan_phi
 from simulators.rc import first_order_zoh
 

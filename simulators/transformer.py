@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.errors import ConfigError, check
+from cosim_base.errors import ConfigError, check
 
 #: Rated top-oil rise over ambient (K), physics.md section 6.
 D_TO_RATED_K = 55.0

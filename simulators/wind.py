@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.errors import ConfigError, check, check_shape
+from cosim_base.errors import ConfigError, check, check_shape
 from simulators.data import Weather
 from simulators.pv import ConverterFleet
 

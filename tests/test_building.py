@@ -6,7 +6,7 @@ import pytest
 from scipy.linalg import expm
 
 from cosim.collector import collector_of
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from simulators.building import BuildingFleet
 from simulators.rc import discretize_zoh
 from simulators.thermal import (cop_linear, cop_staffell_ashp, rc_3r2c_matrices, storage_step,

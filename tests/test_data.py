@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cosim.errors import ConfigError, DataError
+from cosim_base.errors import ConfigError, DataError
 from simulators import data
 
 JAN = pd.Timestamp("2021-01-16")  # a clear, cold day in the Greensboro TMY3 (a Saturday)

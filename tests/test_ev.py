@@ -6,7 +6,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from cosim.collector import collector_of
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from simulators.ev import EVFleet, cccv_charge_kwh, sample_sessions, validate_sessions
 from tests.sources import ConstSource
 

@@ -3,7 +3,7 @@ import mosaik_api_v3
 import numpy as np
 import pytest
 
-from cosim.errors import ConfigError, DataError
+from cosim_base.errors import ConfigError, DataError
 from simulators.forecast import (DEFAULT_ERRORS, STAGES, ErrorSpec, Forecast, Forecaster,
                                  ForecastErrors, StageGrid, Truth)
 from simulators.forecast_sim import ForecastSim

@@ -6,7 +6,7 @@ import pandapower.networks as pn
 import pytest
 
 from cosim.collector import collector_of
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from simulators.fleet import Fleet
 from simulators.fleet_sim import FleetSim
 from simulators.grid import GridModel

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cosim.errors import ConfigError, DataError
+from cosim_base.errors import ConfigError, DataError
 from simulators.heat_hub import HeatHubFleet
 from simulators.thermal import CHP_TABLE_KW
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from cosim import kpi, world
-from cosim.errors import DataError
+from cosim_base.errors import DataError
 from cosim.record import RecordWriter, read
 from cosim.scenario import Scenario
 from tests.small import SMALL

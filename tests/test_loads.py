@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from cosim.collector import collector_of
-from cosim.errors import ConfigError, DataError
+from cosim_base.errors import ConfigError, DataError
 from simulators import data
 from simulators.loads import BaseLoadFleet
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cosim.collector import collector_of
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from simulators.microturbine import ETA_EL_MAX, ETA_EL_MIN, MicroTurbineFleet
 from tests.sources import ConstSource
 

@@ -4,7 +4,7 @@ import pandapower as pp
 import pandapower.networks as pn
 import pytest
 
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from simulators.networks import (ACSR_10KV_MAX_I_KA, bus_positions, bus_table, devices, ieee33,
                                  load_sites, lv_feeder)
 

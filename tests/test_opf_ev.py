@@ -5,7 +5,7 @@ import pytest
 
 from controllers.opf.block import Context
 from controllers.opf.ev import EVBlock
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from simulators.ev import cccv_charge_kwh
 
 T = 24

@@ -6,7 +6,7 @@ import pytest
 from controllers.opf.grid_devices import SVC, Battery, CapacitorBanks, FixedLoads, MicroTurbine, Renewables
 from controllers.opf.network import from_pandapower
 from controllers.opf.problem import OPFConfig, OPFProblem
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 
 T = 6
 PRICE = np.array([20.0, 20.0, 90.0, 90.0, 40.0, 120.0])

@@ -5,7 +5,7 @@ import pandapower.networks as pn
 import pytest
 
 from controllers.opf.network import from_pandapower
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 
 
 def test_case33bw_arrays():

@@ -12,7 +12,7 @@ from controllers.opf.grid_devices import SVC, Battery, CapacitorBanks, FixedLoad
 from controllers.opf.network import from_pandapower
 from controllers.opf.problem import OPFConfig, OPFProblem
 from controllers.opf.thermal import BuildingHPBlock
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 
 T = 4
 PRICE = np.array([30.0, 60.0, 90.0, 40.0])

@@ -6,7 +6,7 @@ import pytest
 
 from controllers.opf.block import Context
 from controllers.opf.thermal import BuildingHPBlock, HeatHubBlock, TSEHBlock, chp_linear_fit
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from simulators.building import BuildingFleet
 from simulators.rc import discretize_zoh, first_order_zoh
 from simulators.thermal import chp_operating_point, rc_3r2c_matrices, storage_step

@@ -4,7 +4,7 @@ import pytest
 
 from cosim import world
 from cosim.cli import main
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from cosim.plant import PlantSpec, _scaled_profiles
 from cosim.record import read
 from cosim.scenario import Scenario

@@ -6,7 +6,7 @@ import pvlib
 import pytest
 
 from cosim.collector import collector_of
-from cosim.errors import ConfigError, DataError
+from cosim_base.errors import ConfigError, DataError
 from simulators import data
 from simulators.pv import PVFleet
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cosim.errors import ConfigError, DataError
+from cosim_base.errors import ConfigError, DataError
 from cosim.record import FORMAT, Record, RecordWriter, chunk_shape, read
 from cosim.recorder_sim import RecorderSim, column_key, entity_type
 from simulators.fleet import Fleet

@@ -6,7 +6,7 @@ import pickle
 import pytest
 
 from cosim import plant
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from cosim.scenario import (DEVICE_PARAMS, KINDS, ControlConfig, DeviceGroup, ErrorConfig,
                             ForecastConfig, Scenario, StageConfig, load)
 from simulators.storage import BatteryFleet

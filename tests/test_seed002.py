@@ -6,7 +6,7 @@ import pytest
 
 from controllers.model import CostParams, plant_blocks
 from controllers.opf.network import from_pandapower
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from cosim.plant import PlantSpec, default_devices
 from cosim.scenario import Scenario
 from cosim.studies import seed002

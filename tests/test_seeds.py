@@ -1,6 +1,6 @@
 import numpy as np
 
-from cosim.seeds import stream
+from cosim_base.seeds import stream
 
 
 def test_streams_are_reproducible_independent_and_named():

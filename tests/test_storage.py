@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cosim.collector import collector_of
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from simulators.storage import BatteryFleet
 from tests.sources import ConstSource
 from tests.test_ev import run

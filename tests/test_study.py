@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from cosim import cli, study
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 
 
 def test_table_markdown_and_files(tmp_path):

@@ -4,7 +4,7 @@ import pytest
 
 from controllers.model import MISMATCH, mismatch_factors
 from cosim import world
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from cosim.scenario import Scenario
 from tests.small import small
 

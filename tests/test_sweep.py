@@ -10,7 +10,7 @@ import tomli_w
 
 import cosim
 from cosim import cli
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from cosim.sweeps import Sweep, client, load, replicate_seeds
 from tests.small import SMALL
 

@@ -3,7 +3,7 @@ responses, exact stepping against Euler, input errors."""
 import numpy as np
 import pytest
 
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from simulators import transformer as tr
 
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from cosim.collector import collector_of
-from cosim.errors import ConfigError
+from cosim_base.errors import ConfigError
 from simulators import data
 from simulators.wind import WindFleet, cubic_curve_pu, hub_wind_ms
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import cvxpy as cp
 import numpy as np
 
-from cosim.errors import ConfigError, check
+from cosim_base.errors import ConfigError, check
 
 
 @dataclass

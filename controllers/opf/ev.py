@@ -9,7 +9,7 @@ import numpy as np
 
 from controllers.opf.block import Block, Context, make_spec, set_params
 from controllers.opf.thermal import cols, make_discrete, mode_rule
-from cosim.errors import check, check_shape, per_unit
+from cosim_base.errors import check, check_shape, per_unit
 from simulators.fleet import tan_phi
 
 

@@ -11,7 +11,7 @@ import cvxpy as cp
 import numpy as np
 
 from controllers.opf.block import Block, Context, Discrete
-from cosim.errors import ConfigError, check, check_shape
+from cosim_base.errors import ConfigError, check, check_shape
 from simulators.fleet import tan_phi
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from cosim.errors import ConfigError, DataError
+from cosim_base.errors import ConfigError, DataError
 
 F_HZ = 50.0
 

@@ -71,7 +71,7 @@ from cvxpy.reductions.solvers.conic_solvers.clarabel_conif import CLARABEL
 from controllers.opf.block import Block, Context, Discrete
 from controllers.opf.direct import SOLVED, DirectClarabel, DirectSolution
 from controllers.opf.network import RadialNetwork
-from cosim.errors import ConfigError, check
+from cosim_base.errors import ConfigError, check
 
 class _PermutationRestructure:
     """Signed row permutation standing in for cvxpy's block-diagonal restructuring operator.

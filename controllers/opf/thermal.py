@@ -21,7 +21,7 @@ import cvxpy as cp
 import numpy as np
 
 from controllers.opf.block import Block, Context, Discrete, make_spec, set_params
-from cosim.errors import check, check_shape, per_unit
+from cosim_base.errors import check, check_shape, per_unit
 from simulators.fleet import tan_phi
 from simulators.rc import discretize_zoh, first_order_zoh
 from simulators.thermal import CHP_TABLE_KW, rc_3r2c_matrices
