@@ -22,31 +22,13 @@ import numpy as np
 
 from controllers.multistage import MultiStageController
 from cosim_base.errors import ConfigError
+from devices import REGISTRY, measured, setpoints
 
-#: Measured attributes per plant kind that the controller reads.
-MEASURED = {
-    "Building": ("t_in_c", "t_env_c", "e_st_kwh"),
-    "EV": ("e_kwh", "connected", "t_to_departure_s", "e_needed_kwh"),
-    "Battery": ("e_kwh",),
-    "MicroTurbine": ("p_kw",),
-    "HeatHub": ("e_tank_kwh",),
-    "Trafo": ("tap_pos",),
-    "Capacitor": ("step",),
-}
-#: Setpoint attributes per plant kind.
-SETPOINTS = {
-    "Building": ("p_hp_kw", "p_eh_kw", "p_st_kw", "q_rel_kw"),
-    "EV": ("p_set_kw", "trip_red_frac"),
-    "Battery": ("p_set_kw",),
-    "MicroTurbine": ("p_set_kw", "on"),
-    "HeatHub": ("p_chp_kw", "p_eb_kw", "q_gb_kw"),
-    "PV": ("p_max_kw",),
-    "Wind": ("p_max_kw",),
-    "Trafo": ("tap_pos",),
-    "Capacitor": ("step",),
-    "SVC": ("q_mvar",),
-}
-HOLD = ("Trafo", "Capacitor", "SVC")  # NaN -> keep the last value sent
+#: Measured and set attributes per plant kind, and the kinds whose NaN setpoint keeps the last
+#: value sent: all from the device registry.
+MEASURED = measured()
+SETPOINTS = setpoints()
+HOLD = tuple(n for n, k in REGISTRY.items() if k.hold)
 
 
 def setpoint_attrs(units: dict[str, list[str]]) -> list[str]:

@@ -22,13 +22,11 @@ owns go back to their local control (NaN setpoints; taps and capacitors hold the
 Every decision is returned as a :class:`Decision` with what the stage knew (forecast and its
 issue time, measurements), what it decided and the solver's telemetry.
 
-Measurements: ``meas[kind][attr]`` arrays over the plant fleet's units (``Building``: t_in_c,
-t_env_c, e_st_kwh; ``EV``: e_kwh, connected, t_to_departure_s, e_needed_kwh; ``Battery``: e_kwh;
-``MicroTurbine``: p_kw; ``HeatHub``: e_tank_kwh; ``Trafo``: tap_pos; ``Capacitor``: step). The
-envelope temperature is taken as measured (state estimation is out of scope). Heat hubs take the
-forecast signal ``heat`` (kW per hub) and their gas price and CHP revenue from the plant fleet;
-the day-ahead stage ends the tank at least as full as measured, later stages at the slower
-plan's level.
+Measurements: ``meas[kind][attr]`` arrays over the plant fleet's units, the attributes each kind
+of the device registry declares as ``measured`` (devices.REGISTRY). How measurements and
+forecasts become a block's data, which plan arrays are kept and how a plan becomes setpoints is
+each kind's own (``DeviceKind.block_data``, ``plan_keys``, ``dispatch``); this module only runs the
+stages, their timing, the fallback and the real-time schedule of ``rt_fixed`` blocks.
 """
 from __future__ import annotations
 
@@ -42,17 +40,15 @@ from controllers.opf.grid_devices import FixedLoads
 from controllers.opf.network import from_pandapower
 from controllers.opf.problem import OPFConfig, OPFProblem, OPFResult
 from cosim_base.errors import ConfigError
-from simulators.rc import first_order_zoh
+from devices import REGISTRY, plan_keys
+from devices.ev import SCHEDULES
+from devices.kind import StageData
 
 STAGE_ORDER = ("da", "id", "rt")
 FALLBACKS = ("shift", "local")
 #: What the controller knows of the EVs: "session" (the measured current session of a plugged-in
 #: EV) or "known" (every session and trip of simulators.ev.EVFleet.schedule; seed 002).
-EV_SCHEDULES = ("session", "known")
-#: Blocks fixed to the intraday plan in the real-time stage (seed 001).
-RT_FIXED = ("ess", "mt")
-#: EV session targets are planned this fraction of capacity below soc_max (see _ev_data).
-TAPER_TOL = 0.01
+EV_SCHEDULES = tuple(SCHEDULES)
 
 
 @dataclass(frozen=True)
@@ -128,13 +124,6 @@ class Decision:
         return {"group": f"control/{self.stage}", "t_s": int(self.t_s), "scalars": scalars, "arrays": arrays}
 
 
-#: Plan arrays kept per block (block key -> plan keys); network entries are kept separately.
-PLAN_KEYS = {
-    "hp": ("p_hp_kw", "t_in_c"), "tseh": ("p_hp_kw", "p_eh_kw", "p_st_kw", "q_rel_kw", "e_st_kwh", "t_in_c"),
-    "ev": ("p_kw", "e_kwh", "trip_red_frac"), "ess": ("p_mw", "e_mwh"), "mt": ("p_gen_mw", "u_on"), "pv": ("p_gen_mw", "curtail_mw"),
-    "wind": ("p_gen_mw", "curtail_mw"), "cb": ("steps",), "svc": ("q_gen_mvar",),
-    "heat_hub": ("p_chp_kw", "chp_on", "p_eb_kw", "q_gb_kw", "e_tank_kwh", "q_unmet_kw"),
-}
 NETWORK_KEYS = ("p_grid_mw", "q_grid_mvar", "tap_pos", "v_pu", "loss_mw")
 
 
@@ -163,7 +152,7 @@ class MultiStageController:
             raise ConfigError(f"fallback = {fallback!r} must be one of {FALLBACKS}")
         if ev_schedule not in EV_SCHEDULES:
             raise ConfigError(f"ev_schedule = {ev_schedule!r} must be one of {EV_SCHEDULES}")
-        self.ev_schedule = ev_schedule
+        self.options = {"ev_schedule": ev_schedule}
         self.stages = {s.name: s for s in stages}
         self.fallback, self.price, self.loss_price = fallback, price, float(loss_price_per_mwh)
         self.fleets, self.costs = fleets, costs or CostParams()
@@ -178,9 +167,9 @@ class MultiStageController:
             blocks = [b for b in blocks if b.name not in passive]
             units = {k: u for k, u in units.items() if k not in passive}
             if s.name == "rt":  # batteries and MTs become the intraday schedule, a fixed injection
-                fixed = [b for b in blocks if b.name in RT_FIXED]
-                self._sched = [units.pop(b.name) for b in fixed]
-                blocks = [b for b in blocks if b.name not in RT_FIXED]
+                fixed = [b for b in blocks if b.name in REGISTRY[units[b.name].kind].rt_fixed]
+                self._sched = {b.name: units.pop(b.name) for b in fixed}
+                blocks = [b for b in blocks if b.name not in self._sched]
                 if fixed:
                     blocks.append(FixedLoads(np.concatenate([b.bus for b in fixed]), name="sched"))
             track = {"grid.p_mw": s.track_weight} if s.name != "da" and s.track_weight > 0 else {}
@@ -194,15 +183,8 @@ class MultiStageController:
     def _owners(self) -> dict[str, str]:
         """Block name -> stage whose plan the plant follows."""
         fastest = list(self.stages)[-1]
-        owner = {}
-        for name in self.units["da"]:
-            if name in ("cb",):
-                owner[name] = "da"
-            elif name in RT_FIXED:
-                owner[name] = "id" if "id" in self.stages else "da"
-            else:
-                owner[name] = fastest
-        return owner
+        stage = {"da": "da", "id": "id" if "id" in self.stages else "da", "fastest": fastest}
+        return {name: stage[REGISTRY[u.kind].owner.get(name, "fastest")] for name, u in self.units["da"].items()}
 
     def due(self, t_s: int) -> list[str]:
         """Stages with a decision at t_s, slowest first (their plans feed the faster ones)."""
@@ -240,12 +222,15 @@ class MultiStageController:
 
     def _plan(self, stage: str, t_s: int, res: OPFResult) -> Plan:
         s = self.stages[stage]
-        x = {f"{b}.{k}": np.asarray(res.plan[b][k], float) for b in res.plan if b in PLAN_KEYS
-             for k in PLAN_KEYS[b] if k in res.plan[b]}
+        keys = plan_keys()
+        x = {f"{b}.{k}": np.asarray(res.plan[b][k], float) for b in res.plan if b in keys
+             for k in keys[b] if k in res.plan[b]}
         x.update({f"grid.{k}": np.asarray(res.network[k], float) for k in NETWORK_KEYS if k in res.network})
         return Plan(t_s, s.dt_s, s.T, x)
 
     def _set_data(self, stage: str, t: int, meas: dict, fc: dict) -> None:
+        """Every block's data from its kind (DeviceKind.block_data), prices, weather, the network
+        data of the grid device kinds and the tracking reference."""
         s, prob, units = self.stages[stage], self.probs[stage], self.units[stage]
         T, dt = s.T, s.dt_s
         upper = self._upper(stage)
@@ -253,162 +238,43 @@ class MultiStageController:
         data = dict(price_import=buy, price_export=sell, price_loss=np.full(T, self.loss_price))
         if "t_out_c" in prob.ctx.params:
             data.update(t_out_c=fc["t_out_c"][0], ghi_kw_m2=fc["ghi_kw_m2"][0])
-        blocks, ref = {}, {}
+
+        def view(kind, index=None):
+            return StageData(stage, t, dt, T, self.fleets.get(kind), index, meas.get(kind, {}), fc, upper,
+                             self.plans.get("da"), prob, self.costs, self.options)
+
+        blocks = {}
         for name, u in units.items():
-            f, idx = self.fleets.get(u.kind), u.index
-            m = meas.get(u.kind, {})
-            if name == "load":
-                p = fc["load"][idx] / 1000
-                blocks[name] = {"p_mw": p, "q_mvar": p * np.tan(np.arccos(f.pf[idx]))[:, None]}
-            elif name in ("pv", "wind"):
-                blocks[name] = {"p_avail_mw": fc[name][idx] / 1000}
-            elif name == "ess":
-                e0 = m["e_kwh"][idx] / 1000
-                d = {"e0_mwh": e0}
-                if upper is not None and "ess.e_mwh" in upper.x:
-                    reach = f.p_max_kw[idx] / 1000 * T * dt / 3600
-                    lo, hi = f.soc_min[idx] * f.capacity_kwh[idx] / 1000, f.soc_max[idx] * f.capacity_kwh[idx] / 1000
-                    e_end = upper.state_at("ess.e_mwh", t + T * dt)
-                    d["e_final_mwh"] = np.clip(e_end, np.maximum(lo, e0 - reach / f.eta_discharge[idx]),
-                                               np.minimum(hi, e0 + reach * f.eta_charge[idx]))
-                blocks[name] = d
-            elif name == "mt":
-                blocks[name] = {"p0_mw": m["p_kw"][idx] / 1000}
-                self._fix_commitment(prob, t, dt, T)
-            elif name in ("hp", "tseh"):
-                p = f.p
-                d = {"t_in0_c": m["t_in_c"][idx], "t_env0_c": m["t_env_c"][idx],
-                     "phi_int_kw": np.repeat(p["phi_int_kw"][idx][:, None], T, axis=1),
-                     "t_low_c": np.repeat(p["t_low_c"][idx][:, None], T, axis=1),
-                     "t_up_c": np.repeat(p["t_up_c"][idx][:, None], T, axis=1)}
-                if name == "tseh":
-                    e_max = p["e_st_max_kwh"][idx]
-                    d["e_st0_kwh"] = np.clip(m["e_st_kwh"][idx], 0, e_max)
-                    if upper is not None and "tseh.e_st_kwh" in upper.x:
-                        d["e_st_end_kwh"] = self._reachable_store(p, idx, d["e_st0_kwh"], T * dt / 3600,
-                                                                  upper.state_at("tseh.e_st_kwh", t + T * dt))
-                blocks[name] = d
-            elif name == "ev":
-                blocks[name] = self._ev_data(f, m, idx, t, dt, T, upper)
-            elif name == "heat_hub":
-                e_max = f.p["e_tank_max_kwh"][idx]
-                e0 = np.clip(m["e_tank_kwh"][idx], 0, e_max)
-                end = (upper.state_at("heat_hub.e_tank_kwh", t + T * dt)
-                       if upper is not None and "heat_hub.e_tank_kwh" in upper.x else e0)
-                blocks[name] = {"e_tank0_kwh": e0, "e_tank_end_kwh": np.clip(end, 0, e_max),
-                                "q_demand_kw": fc["heat"][idx],
-                                "gas_price_per_mwh": np.full(T, 1000 * f.p["gas_price_per_kwh"][idx].mean()),
-                                "chp_revenue_per_mwh": np.full(T, 1000 * f.p["chp_revenue_per_kwh"][idx].mean())}
-            elif name == "cb":
-                if stage != "da":
-                    blocks[name] = {"steps": self._day_ahead_or_held("cb.steps", meas["Capacitor"]["step"], t, dt, T)}
+            got = REGISTRY[u.kind].block_data(name, view(u.kind, u.index))
+            if got is not None:
+                blocks[name] = got
         if "sched" in prob.blocks:
             blocks["sched"] = self._scheduled(upper, t, dt, T)
-        if self.rn.oltc is not None:
-            data["tap_pos"] = None if stage == "da" else self._day_ahead_or_held(
-                "grid.tap_pos", meas["Trafo"]["tap_pos"], t, dt, T)[0].astype(int)
+        for kind in REGISTRY.values():
+            data.update(kind.network_data(view(kind.name)))
+        ref = {}
         if s.track_weight > 0 and stage != "da":
             ref["grid.p_mw"] = (upper.held("grid.p_grid_mw", t, dt, T)[0] if upper is not None
                                 else np.zeros(T))
         prob.set_data(blocks=blocks, ref=ref, **data)
-
-    @staticmethod
-    def _reachable_store(p: dict, idx, e0, h: float, e_end) -> np.ndarray:
-        """The slower plan's storage level at the horizon end, moved into what full charging or
-        full release can reach from the measured level e0 in h hours (kept 1 % inside)."""
-        decay, gain = first_order_zoh(p["st_loss_per_h"][idx], h)
-        hi = decay * e0 + gain * p["eta_st"][idx] * p["p_st_max_kw"][idx]
-        lo = decay * e0 - gain * p["q_rel_max_kw"][idx]
-        hi, lo = hi - 0.01 * (hi - lo), lo + 0.01 * (hi - lo)
-        return np.clip(np.clip(e_end, lo, hi), 0, p["e_st_max_kwh"][idx])
 
     def _upper(self, stage: str) -> Plan | None:
         """The plan in force of the next slower running stage."""
         k = STAGE_ORDER.index(stage)
         return self.plans.get(STAGE_ORDER[k - 1]) if k else None
 
-    def _day_ahead_or_held(self, key: str, measured: np.ndarray, t, dt, T) -> np.ndarray:
-        """Positions of a slow device (taps, capacitor steps) fixed for a later stage: the day-ahead
-        plan's at these periods, else the measured position held. (n, T) integers as floats."""
-        da = self.plans.get("da")
-        if da is not None and key in da.x:
-            return np.rint(da.held(key, t, dt, T))
-        return np.repeat(np.rint(measured)[:, None], T, axis=1)
-
-    def _fix_commitment(self, prob, t, dt, T) -> None:
-        """MT on/off: free in the day-ahead stage, the day-ahead plan's afterwards."""
-        d = prob.blocks["mt"].discrete[0]
-        da = self.plans.get("da")
-        if prob is self.probs["da"] or da is None:
-            d.lo.value, d.hi.value = np.zeros(d.lo.shape), np.ones(d.hi.shape)
-        else:
-            u = np.rint(da.held("mt.u_on", t, dt, T))
-            d.lo.value, d.hi.value = u.copy(), u.copy()
-
     def _scheduled(self, upper, t, dt, T) -> dict:
-        """Real-time stage: the intraday plan of batteries and MTs as a fixed injection (MW)."""
+        """Real-time stage: the intraday plan of the rt-fixed blocks (batteries, MTs) as a fixed
+        injection (MW, consumer sign)."""
         parts = []
-        for u in self._sched:
-            key = "ess.p_mw" if u.kind == "Battery" else "mt.p_gen_mw"
-            sign = 1.0 if u.kind == "Battery" else -1.0
+        for name, u in self._sched.items():
+            key, sign = REGISTRY[u.kind].rt_fixed[name]
             if upper is not None and key in upper.x:
                 parts.append(sign * upper.held(key, t, dt, T))
             else:
                 parts.append(np.zeros((len(u.index), T)))
         p = np.concatenate(parts) if parts else np.zeros((0, T))
         return {"p_mw": p, "q_mvar": np.zeros_like(p)}
-
-    def _ev_data(self, f, m, idx, t, dt, T, upper) -> dict:
-        """Plugged-in EVs: available for the periods that end before departure; the session's target
-        in the last of them, or, when departure is past the horizon, the least energy at the horizon
-        end from which full power still reaches the target (and the slower plan's level if higher).
-        With ``ev_schedule = "known"`` every session and trip of the schedule (:meth:`_ev_known`).
-        Owners are paid ``costs.ev_comp_per_mwh`` for V2G and forgone trips."""
-        comp = np.full(len(idx), self.costs.ev_comp_per_mwh)
-        d = (self._ev_known if self.ev_schedule == "known" else self._ev_session)(f, m, idx, t, dt, T, upper)
-        return d | {"v2g_comp_per_mwh": comp, "trip_comp_per_mwh": comp}
-
-    def _ev_known(self, f, m, idx, t, dt, T, upper) -> dict:
-        """The schedule's availability and trips over the horizon; each departure's target (1 % of
-        capacity below full, see TAPER_TOL) at the end of its last plugged-in period; a session
-        open at the horizon end as in :meth:`_ev_session`."""
-        s = {k: v[idx] for k, v in f.schedule(t, dt, T).items()}
-        top = (f.e_max_kwh[idx] - TAPER_TOL * f.capacity_kwh[idx])[:, None]
-        need = np.minimum(s["need_kwh"], top)
-        later = np.flatnonzero(s["dep_end_s"] > T * dt)
-        target = np.minimum(s["target_end_kwh"], top[:, 0])
-        need[later, T - 1] = self._end_need(f, idx, later, target, s["dep_end_s"], t, dt, T, upper)
-        return {"e0_kwh": np.minimum(m["e_kwh"][idx], f.capacity_kwh[idx]), "avail": s["avail"],
-                "e_need_kwh": need, "trip_kwh": s["trip_kwh"]}
-
-    def _end_need(self, f, idx, rows, target, t_dep, t, dt, T, upper) -> np.ndarray:
-        """Energy needed at the horizon end by EVs ``rows`` departing at ``t_dep`` (s after t)
-        past it: the least from which full power still reaches ``target`` (and the slower plan's
-        level if higher)."""
-        rest_h = (t_dep[rows] - T * dt) / 3600
-        end = target[rows] - f.eta_charge[idx][rows] * f.p_charge_max_kw[idx][rows] * rest_h
-        if upper is not None and "ev.e_kwh" in upper.x:
-            end = np.maximum(end, upper.state_at("ev.e_kwh", t + T * dt)[rows])
-        return np.clip(end, 0, target[rows])
-
-    def _ev_session(self, f, m, idx, t, dt, T, upper) -> dict:
-        """The measured current session of plugged-in EVs (see :meth:`_ev_data`)."""
-        conn = m["connected"][idx] > 0.5
-        t_dep = np.where(conn, m["t_to_departure_s"][idx], 0.0)
-        e0 = np.minimum(m["e_kwh"][idx], f.capacity_kwh[idx])
-        # "Full" is approached asymptotically under the CC-CV taper: plan for 1 % of capacity below it.
-        target = np.minimum(e0 + np.where(conn, m["e_needed_kwh"][idx], 0.0),
-                            f.e_max_kwh[idx] - TAPER_TOL * f.capacity_kwh[idx])
-        ends = dt * np.arange(1, T + 1)
-        avail = (conn[:, None] & (ends[None, :] <= t_dep[:, None])).astype(float)
-        target = np.maximum(target, 0.0)
-        need = np.zeros((len(idx), T))
-        k_dep = (t_dep // dt).astype(int) - 1
-        rows = np.flatnonzero(conn & (k_dep >= 0) & (k_dep < T))
-        need[rows, k_dep[rows]] = target[rows]
-        later = np.flatnonzero(conn & (k_dep >= T))
-        need[later, T - 1] = self._end_need(f, idx, later, target, t_dep, t, dt, T, upper)
-        return {"e0_kwh": e0, "avail": avail, "e_need_kwh": need}
 
     # ------------------------------------------------------------ dispatch
     def _plan_in_force(self, block: str, stage: str, t_s: int):
@@ -437,38 +303,11 @@ class MultiStageController:
         for name, stage in self.owner.items():
             u = self.units["da"][name]
             plan, k = self._plan_in_force(name, stage, t_s)
-            col = (lambda key: plan.x[key][:, k]) if k is not None else (lambda key: np.full(len(u.index), np.nan))
-            if name in ("hp", "tseh"):
-                keys = ("p_hp_kw",) + (("p_eh_kw", "p_st_kw", "q_rel_kw") if name == "tseh" else ())
-                for key in keys:
-                    put("Building", key, u.index, col(f"{name}.{key}"))
-                if name == "hp":
-                    for key in ("p_eh_kw", "p_st_kw", "q_rel_kw"):
-                        put("Building", key, u.index, 0.0 if k is not None else np.nan)
-            elif name == "ev":
-                put("EV", "p_set_kw", u.index, col("ev.p_kw"))
-                if k is None or "ev.trip_red_frac" in plan.x:
-                    put("EV", "trip_red_frac", u.index, col("ev.trip_red_frac"))
-            elif name == "ess":
-                put("Battery", "p_set_kw", u.index, col("ess.p_mw") * 1000)
-            elif name == "mt":
-                on = col("mt.u_on")
-                put("MicroTurbine", "on", u.index, np.rint(on))
-                put("MicroTurbine", "p_set_kw", u.index, col("mt.p_gen_mw") * 1000)
-            elif name in ("pv", "wind"):  # a limit only where the plan curtails (> 1 kW)
-                cut = col(f"{name}.curtail_mw") > 1e-3
-                put(u.kind, "p_max_kw", u.index, np.where(cut, col(f"{name}.p_gen_mw") * 1000, np.nan))
-            elif name == "heat_hub":
-                for key in ("p_chp_kw", "p_eb_kw", "q_gb_kw"):
-                    put("HeatHub", key, u.index, col(f"heat_hub.{key}"))
-            elif name == "cb":
-                put("Capacitor", "step", u.index, np.rint(col("cb.steps")))
-            elif name == "svc":
-                put("SVC", "q_mvar", u.index, -col("svc.q_gen_mvar"))
+            REGISTRY[u.kind].dispatch(name, plan, k, lambda attr, vals: put(u.kind, attr, u.index, vals))
         da = self.plans.get("da")
         k = da.column(t_s) if da is not None else None
-        if self.rn.oltc is not None and k is not None and "grid.tap_pos" in da.x:
-            out["Trafo"] = {"tap_pos": np.array([float(np.rint(da.x["grid.tap_pos"][k]))])}
+        for name, kind in REGISTRY.items():
+            kind.dispatch_network(da, k, lambda attr, vals: out.setdefault(name, {}).update({attr: vals}))
         return out
 
 

@@ -62,7 +62,9 @@ Costs (currency of the tariff and the scenario's prices):
   remuneration on its electric output, seed 003 eq. 29), counted as a negative cost.
 - ``cost_total``: the sum of the costs above minus ``revenue_chp``.
 
-Buildings and EVs:
+Devices (each kind's own ``DeviceKind.kpis`` in devices.REGISTRY, listed here; a kind's KPIs with a
+sign in its ``costs`` enter ``cost_total``; a water heater adds ``hpwh_energy_kwh`` and
+``hpwh_unmet_kwh``, devices.water_heater):
 
 - ``discomfort_kh``: BOPTEST's thermal discomfort, the time integral of the distance of the indoor
   temperature outside the comfort band (K h), summed over buildings: the sum of the last recorded
@@ -79,7 +81,7 @@ Buildings and EVs:
 - ``heat_unmet_kwh``, ``heat_dumped_kwh``: heat-hub demand the tank could not cover and heat a
   full tank could not take, sums of plant/HeatHub ``q_unmet_kw`` and ``q_dumped_kw`` x ``dt_h``.
 - ``ev_sessions_short``: sessions not fully served: the number of increments of an EV's
-  ``e_missing_kwh`` between consecutive records above :data:`EV_SHORT_KWH` (two departures of one
+  ``e_missing_kwh`` between consecutive records above :data:`devices.ev.EV_SHORT_KWH` (two departures of one
   EV within one plant step count once).
 
 Controller, per stage ``<stage>`` in ``da``, ``id``, ``rt`` that has a control group:
@@ -110,11 +112,9 @@ import pandas as pd
 from cosim_base.errors import DataError
 from cosim.record import Record, read
 from cosim.scenario import STAGE_ORDER, Scenario
+from devices import REGISTRY
+from devices.kind import series_last, series_sum
 from simulators import transformer
-
-#: e_missing_kwh increment (kWh) above which a departure counts as not fully served, est.: above the
-#: 0.19 kWh the CC-CV taper leaves at a full target (simulators.ev.EVFleet), about 3 km of driving.
-EV_SHORT_KWH = 0.5
 #: Transformer ambient (degC) when no outdoor temperature is recorded: IEEE C57.91's reference
 #: average ambient of 30 degC.
 T_AMB_DEFAULT_C = 30.0
@@ -158,16 +158,6 @@ def _grid_cost(rec: Record, dt_h: float) -> tuple[np.ndarray, float]:
     return p_ext, float(np.nansum(np.where(p_ext > 0, p_ext * buy, p_ext * sell)) * dt_h)
 
 
-def _sum(df: pd.DataFrame | None, dt_h: float, f=lambda x: x) -> float:
-    """Sum of ``f(values)`` x dt_h over a series (0 without the series)."""
-    return float(np.nansum(f(df.to_numpy())) * dt_h) if df is not None else 0.0
-
-
-def _last(df: pd.DataFrame | None) -> float:
-    """Sum over entities of the last row of a cumulative series (0 without the series)."""
-    return float(np.nansum(df.ffill().iloc[-1].to_numpy())) if df is not None and len(df) else 0.0
-
-
 def _max(df: pd.DataFrame | None) -> float:
     values = df.to_numpy() if df is not None else np.array([])
     return float(np.nanmax(values)) if np.isfinite(values).any() else float("nan")
@@ -179,11 +169,10 @@ def summary(path_or_record) -> dict[str, float]:
     (at the plant step), thermal discomfort, EV energy missing at departure, and per stage the
     number of solves, failed solves, fallbacks and the median / max solver time."""
     rec = _record(path_or_record)
-    g, d = _grid(rec), _devices(rec)
+    g, d = _grid(rec), _devices(rec, _scenario(rec))
     out = {"energy_cost": g["cost_grid"], "import_mwh": g["import_mwh"], "export_mwh": g["export_mwh"],
            "peak_import_mw": float(np.nanmax(rec.series("plant/Grid", "p_ext_mw").to_numpy())),
-           "losses_mwh": g["losses_kwh"] / 1000.0,
-           "mt_fuel_cost": _sum(_series(rec, "plant/MicroTurbine", "cost_per_h"), _dt_h(rec))}
+           "losses_mwh": g["losses_kwh"] / 1000.0, "mt_fuel_cost": d["cost_mt_fuel"]}
     out["total_cost"] = out["energy_cost"] + out["mt_fuel_cost"]
     out["v_min_pu"], out["v_max_pu"] = _v_range(_feeder_v(rec))
     out["diverged_steps"] = g["diverged_steps"]
@@ -232,8 +221,8 @@ def compute(path_or_record) -> dict[str, float]:
     out.update(_grid(rec))
     out.update(_voltage(rec, sc.control.v_min_pu, sc.control.v_max_pu))
     out.update(_branches(rec))
-    out.update(_devices(rec))
-    out.update(_costs(rec, sc, out))
+    out.update(_devices(rec, sc))
+    out.update(_costs(sc, out))
     out.update(_stages(rec, sc))
     return out
 
@@ -244,7 +233,7 @@ def _grid(rec: Record) -> dict[str, float]:
     out = {"cost_grid": cost,
            "import_mwh": float(np.nansum(np.clip(p_ext, 0, None)) * dt_h),
            "export_mwh": float(np.nansum(np.clip(-p_ext, 0, None)) * dt_h),
-           "losses_kwh": _sum(rec.series("plant/Grid", "p_loss_mw"), dt_h) * 1000.0,
+           "losses_kwh": series_sum(rec.series("plant/Grid", "p_loss_mw"), dt_h) * 1000.0,
            "diverged_steps": int((rec.series("plant/Grid", "converged").to_numpy() == 0).sum())}
     means = window_means(p_ext, int(rec.meta["step_s"]), PEAK_WINDOW_S)
     peak = float(np.nanmax(means)) if np.isfinite(means).any() else float("nan")
@@ -325,39 +314,20 @@ def trafo_aging(rec: Record, loading: pd.DataFrame | None = None) -> dict[str, f
     return out
 
 
-def _devices(rec: Record) -> dict[str, float]:
-    dt_h = _dt_h(rec)
-    ev_p = _series(rec, "plant/EV", "p_mw")
-    miss = _series(rec, "plant/EV", "e_missing_kwh")
-    out = {"discomfort_kh": _last(_series(rec, "plant/Building", "discomfort_kh")),
-           "heat_energy_kwh": _sum(_series(rec, "plant/Building", "p_mw"), dt_h) * 1000.0,
-           "ev_energy_delivered_kwh": _sum(ev_p, dt_h, lambda p: np.clip(p, 0, None)) * 1000.0,
-           "ev_v2g_kwh": _sum(ev_p, dt_h, lambda p: np.clip(-p, 0, None)) * 1000.0,
-           "ev_missing_kwh": _last(miss),
-           "ev_trip_avoided_kwh": _last(_series(rec, "plant/EV", "e_trip_avoided_kwh")),
-           "ev_sessions_short": 0,
-           "heat_unmet_kwh": _sum(_series(rec, "plant/HeatHub", "q_unmet_kw"), dt_h),
-           "heat_dumped_kwh": _sum(_series(rec, "plant/HeatHub", "q_dumped_kw"), dt_h)}
-    if miss is not None:
-        m = miss.ffill().fillna(0.0).to_numpy()
-        out["ev_sessions_short"] = int((np.diff(m, axis=0, prepend=0.0) > EV_SHORT_KWH).sum())
+def _devices(rec: Record, sc: Scenario) -> dict[str, float]:
+    """Every registry kind's KPIs (DeviceKind.kpis) from its plant group (absent: its sums 0)."""
+    dt_h, out = _dt_h(rec), {}
+    for kind in REGISTRY.values():
+        out.update(kind.kpis(lambda attr: _series(rec, f"plant/{kind.model}", attr), dt_h, sc.control))
     return out
 
 
-def _costs(rec: Record, sc: Scenario, kpi: dict) -> dict[str, float]:
-    dt_h, c = _dt_h(rec), sc.control
-    out = {"cost_grid": kpi["cost_grid"],
-           "cost_mt_fuel": _sum(_series(rec, "plant/MicroTurbine", "cost_per_h"), dt_h)}
-    out["ess_throughput_mwh"] = _sum(_series(rec, "plant/Battery", "p_mw"), dt_h, np.abs)
-    out["cost_ess"] = out["ess_throughput_mwh"] * c.ess_cost_per_mwh
-    out["cost_losses"] = kpi["losses_kwh"] / 1000.0 * c.loss_price_per_mwh
-    out["cost_discomfort"] = kpi["discomfort_kh"] * c.discomfort_cost_per_kh
-    out["cost_ev_compensation"] = (kpi["ev_v2g_kwh"] + kpi["ev_trip_avoided_kwh"]) / 1000.0 * c.ev_comp_per_mwh
-    out["cost_hub_gas"] = _sum(_series(rec, "plant/HeatHub", "gas_cost_per_h"), dt_h)
-    out["revenue_chp"] = _sum(_series(rec, "plant/HeatHub", "chp_revenue_per_h"), dt_h)
-    out["cost_total"] = (out["cost_grid"] + out["cost_mt_fuel"] + out["cost_ess"] + out["cost_losses"]
-                         + out["cost_discomfort"] + out["cost_ev_compensation"] + out["cost_hub_gas"]
-                         - out["revenue_chp"])
+def _costs(sc: Scenario, kpi: dict) -> dict[str, float]:
+    """Losses at the scenario's loss price and ``cost_total``: the grid cost, that and every
+    registry kind's costs (DeviceKind.costs, with their signs)."""
+    out = {"cost_losses": kpi["losses_kwh"] / 1000.0 * sc.control.loss_price_per_mwh}
+    out["cost_total"] = kpi["cost_grid"] + out["cost_losses"] + sum(
+        sign * kpi[key] for kind in REGISTRY.values() for key, sign in kind.costs.items())
     return out
 
 

@@ -11,7 +11,6 @@ micro-turbines off), i.e. the uncoordinated case of the seeds. cosim.world wires
 """
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 
 import mosaik
@@ -20,29 +19,25 @@ import pandas as pd
 
 from cosim_base.errors import ConfigError, check
 from cosim_base.seeds import stream
+from devices import fleet_kinds
+from devices.ev import sampled_fleet
+from devices.heat_hub import heat_demand
+from devices.load import scaled_profiles
 from simulators import data, networks
-from simulators.building import DEFAULTS as BUILDING_DEFAULTS
 from simulators.building import BuildingFleet
-from simulators.ev import EVFleet, sample_sessions
-from simulators.heat_hub import DEFAULTS as HEAT_HUB_DEFAULTS
-from simulators.heat_hub import DEMAND_DEFAULTS, HeatHubFleet, degree_hour_demand_kw
+from simulators.ev import EVFleet
+from simulators.heat_hub import HeatHubFleet
 from simulators.loads import BaseLoadFleet
 from simulators.microturbine import MicroTurbineFleet
 from simulators.pv import PVFleet
 from simulators.storage import BatteryFleet
 from simulators.wind import WindFleet
 
-#: mosaik simulator of each fleet kind (all in-process) and the model each one exposes.
+#: mosaik simulator of each fleet kind of the device registry (devices.sim.DeviceSim, started
+#: with ``kind=<name>``), the grid and the test collector (all in-process), and their models.
 SIMULATORS = {
     "Grid": ("simulators.grid_sim:GridSim", None),
-    "Load": ("simulators.loads_sim:BaseLoadSim", "BaseLoad"),
-    "Building": ("simulators.building_sim:BuildingSim", "Building"),
-    "EV": ("simulators.ev_sim:EVSim", "EV"),
-    "PV": ("simulators.pv_sim:PVSim", "PV"),
-    "Wind": ("simulators.wind_sim:WindSim", "Wind"),
-    "Battery": ("simulators.storage_sim:BatterySim", "Battery"),
-    "MicroTurbine": ("simulators.microturbine_sim:MicroTurbineSim", "MicroTurbine"),
-    "HeatHub": ("simulators.heat_hub_sim:HeatHubSim", "HeatHub"),
+    **{name: ("devices.sim:DeviceSim", k.model) for name, k in fleet_kinds().items()},
     "Collector": ("cosim.collector:Collector", "Monitor"),
 }
 
@@ -103,29 +98,6 @@ class Devices:
         self.bus_pos[kind] = np.asarray(bus_pos, dtype=int)
 
 
-def _ev_fleet(spec: PlantSpec, rng: np.random.Generator, n: int, **params) -> EVFleet:
-    """``n`` EVs with sessions sampled for the run (those that begin inside it) and a random
-    initial SOC in 0.3-0.8."""
-    start = pd.Timestamp(spec.start)
-    n_days = int(np.ceil(spec.duration_s / 86400))
-    sessions = sample_sessions(n, n_days, rng, start.hour + start.minute / 60)
-    sessions = sessions[sessions.arrival_s < spec.duration_s].reset_index(drop=True)
-    return EVFleet(n, sessions, soc_init=rng.uniform(0.3, 0.8, n), horizon_s=spec.duration_s, **params)
-
-
-def _days_s(spec: PlantSpec) -> int:
-    """The whole days the run touches; load profiles are scaled to their peak over them (so a
-    short run keeps the daily shape instead of scaling its first hour up to the case load)."""
-    return -(-spec.duration_s // 86400) * 86400
-
-
-def _scaled_profiles(spec: PlantSpec, kinds) -> pd.DataFrame:
-    """SimBench profiles (data.load_profiles) in p.u. of each column's peak on the run's days."""
-    days_s = _days_s(spec)
-    profile = data.load_profiles(spec.start, max(spec.data_s, days_s), spec.step_s, kinds)
-    return profile / profile[profile.index < days_s].max(axis=0)
-
-
 def _ieee33_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     """Seed-001-like device set on IEEE 33 (all sizes est.; the seed's tables are not in its text).
 
@@ -142,7 +114,7 @@ def _ieee33_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     w = spec.weather_data()
     sites = networks.load_sites(net)
     n_b = len(sites)
-    profile = _scaled_profiles(spec, [spec.load_profile] * n_b)  # case load = peak on the run's days
+    profile = scaled_profiles(spec, [spec.load_profile] * n_b)  # case load = peak on the run's days
     s = np.hypot(sites.p_mw, sites.q_mvar)
     dev = Devices()
     dev.add("Load", BaseLoadFleet(n_b, sites.p_mw.to_numpy() * 1e3, pf=(sites.p_mw / s).to_numpy(),
@@ -160,7 +132,7 @@ def _ieee33_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
         p_eh_max_kw=np.r_[np.zeros(n_hp), np.full(n_ts, 6.0)],
         t_in0_c=rng.uniform(20.5, 21.5, n_hp + n_ts)), np.r_[hp_pos, tseh_pos])
     ev_pos = np.repeat(sites.pos.to_numpy(), 3)
-    dev.add("EV", _ev_fleet(spec, rng, len(ev_pos), capacity_kwh=60.0, p_charge_max_kw=7.4), ev_pos)
+    dev.add("EV", sampled_fleet(spec, rng, len(ev_pos), capacity_kwh=60.0, p_charge_max_kw=7.4), ev_pos)
     pv_pos = [5, 9, 13, 17, 21, 24, 28, 31]
     dev.add("PV", PVFleet(len(pv_pos), w, p_dc0_kw=200.0), pv_pos)
     dev.add("Wind", WindFleet(2, w, p_rated_kw=500.0), [13, 29])
@@ -183,7 +155,7 @@ def _lv_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     dev.add("Building", BuildingFleet(n, w.frame, start=spec.start,
                                       t_in0_c=rng.uniform(20.5, 21.5, n)), sites.pos)
     ev_pos = sites.pos.to_numpy()[::2]
-    dev.add("EV", _ev_fleet(spec, rng, len(ev_pos), p_charge_max_kw=11.0), ev_pos)
+    dev.add("EV", sampled_fleet(spec, rng, len(ev_pos), p_charge_max_kw=11.0), ev_pos)
     pv = networks.load_sites(net, "sgen")
     dev.add("PV", PVFleet(len(pv), w, p_dc0_kw=pv.p_mw.to_numpy() * 1e3), pv.pos)
     return dev
@@ -217,17 +189,6 @@ def home_ev_sessions(spec: PlantSpec, trip_kwh: float) -> pd.DataFrame:
                          "departure_s": [int(r[1]) for r in rows], "trip_kwh": [r[2] for r in rows]})
 
 
-def heat_demand(spec: PlantSpec, n: int, w: data.Weather | None = None, **params) -> pd.DataFrame:
-    """Heat demand (kW, t_s x n units) from the run's outdoor temperature by
-    simulators.heat_hub.degree_hour_demand_kw; ``params``: its keys (DEMAND_DEFAULTS), a scalar or
-    one value per unit."""
-    w = spec.weather_data() if w is None else w
-    t_out = w.frame["t_out_c"].to_numpy(float)[:, None]
-    v = {k: np.broadcast_to(np.asarray(params.get(k, d), float), (n,)) for k, d in DEMAND_DEFAULTS.items()}
-    return pd.DataFrame(degree_hour_demand_kw(t_out, v["ua_kw_per_k"], v["t_limit_c"], v["q_dhw_kw"]),
-                        index=w.frame.index)
-
-
 def _home_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     """Seed 003's home energy hub (all sizes est. unless named; the paper gives the CHP only):
     household load on SimBench's H0-A profile with the case's annual peak
@@ -239,7 +200,7 @@ def _home_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     DEMAND_DEFAULTS)."""
     w = spec.weather_data()
     sites = networks.load_sites(net)
-    profile = _scaled_profiles(spec, ["H0-A"] * len(sites))
+    profile = scaled_profiles(spec, ["H0-A"] * len(sites))
     dev = Devices()
     dev.add("Load", BaseLoadFleet(len(sites), sites.p_mw.to_numpy() * 1e3, pf=0.97, profile_pu=profile), sites.pos)
     dev.add("PV", PVFleet(1, w, p_dc0_kw=8.0), sites.pos[:1])
@@ -279,13 +240,9 @@ def _area_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
                                       **AREA_BUILDING), sites.pos)
     lot = networks.bus_table(net).query("name == 'EV lot'").index[0]
     ev = dict(AREA_EVS)
-    dev.add("EV", _ev_fleet(spec, rng, ev.pop("n"), **ev), np.full(AREA_EVS["n"], lot))
+    dev.add("EV", sampled_fleet(spec, rng, ev.pop("n"), **ev), np.full(AREA_EVS["n"], lot))
     return dev
 
-
-#: Fleet class of each device kind a scenario may list.
-FLEETS = {"Load": BaseLoadFleet, "Building": BuildingFleet, "EV": EVFleet, "PV": PVFleet, "Wind": WindFleet,
-          "Battery": BatteryFleet, "MicroTurbine": MicroTurbineFleet, "HeatHub": HeatHubFleet}
 
 NETWORKS = {
     "ieee33": (lambda: networks.ieee33(transformer=True), _ieee33_devices),
@@ -319,11 +276,14 @@ def fleet_from_groups(kind: str, groups, net, spec: PlantSpec, rng: np.random.Ge
     """One fleet of ``kind`` from device groups (objects with ``bus`` (positions or "loads"),
     ``per_bus`` and ``params``; e.g. cosim.scenario.DeviceGroup). A group's scalar parameter applies
     to all its units, a list to its buses in order; a parameter some group leaves out takes the
-    fleet's default there. Load groups take ``p_peak_kw`` (default: the case load of the bus), ``pf``
-    (default: the case's) and ``profile`` (a SimBench kind, default the spec's load_profile, or
-    "constant"). Returns (fleet, bus positions)."""
-    if kind not in FLEETS:
-        raise ConfigError(f"devices: unknown kind {kind!r}; allowed: {sorted(FLEETS)}")
+    kind's default there, or the case data of its buses (``DeviceKind.case_params``: a Load's
+    ``p_peak_kw`` and ``pf``); text parameters (a Load's ``profile``) go to the kind per unit
+    (None where a group leaves them out). The kind makes the fleet (``DeviceKind.make_fleet``).
+    Returns (fleet, bus positions)."""
+    kinds = fleet_kinds()
+    if kind not in kinds:
+        raise ConfigError(f"devices: unknown kind {kind!r}; allowed: {sorted(kinds)}")
+    dk = kinds[kind]
     sites = networks.load_sites(net)
     n_bus = len(networks.bus_table(net))
     pos, per_group = [], []
@@ -334,20 +294,17 @@ def fleet_from_groups(kind: str, groups, net, spec: PlantSpec, rng: np.random.Ge
         k = len(buses) * g.per_bus
         vals = {}
         for key, v in g.params.items():
-            if key == "profile":
+            if key in dk.text_params:
                 continue
             arr = np.asarray(v, float)
             if arr.ndim and len(arr) != len(buses):
                 raise ConfigError(f"devices.{kind}.{key}: a list needs one value per bus ({len(buses)}), got {len(arr)}")
             vals[key] = np.repeat(arr, g.per_bus) if arr.ndim else np.full(k, float(arr))
-        if kind == "Load":
-            case = sites.set_index("pos").reindex(buses)
-            vals.setdefault("p_peak_kw", np.repeat(case.p_mw.fillna(0).to_numpy() * 1e3, g.per_bus))
-            s = np.hypot(case.p_mw, case.q_mvar).replace(0, np.nan)
-            vals.setdefault("pf", np.repeat((case.p_mw / s).fillna(1.0).to_numpy(), g.per_bus))
+        for key, v in dk.case_params(sites.set_index("pos").reindex(buses), g.per_bus).items():
+            vals.setdefault(key, v)
         pos.append(np.repeat(buses, g.per_bus))
         per_group.append((k, vals))
-    defaults = _fleet_defaults(kind)
+    defaults = dk.defaults()
     merged = {}
     for key in sorted({key for _, vals in per_group for key in vals}):
         parts = []
@@ -356,40 +313,10 @@ def fleet_from_groups(kind: str, groups, net, spec: PlantSpec, rng: np.random.Ge
                 raise ConfigError(f"devices.{kind}.{key} has no default: give it in every {kind} group")
             parts.append(vals.get(key, np.full(k, defaults.get(key, np.nan), dtype=float)))
         merged[key] = np.concatenate(parts)
+    for key in dk.text_params:
+        merged[key] = [g.params.get(key) for g, (k, _) in zip(groups, per_group) for _ in range(k)]
     pos = np.concatenate(pos)
-    profiles = [kd for g, (k, _) in zip(groups, per_group) for kd in [g.params.get("profile", spec.load_profile)] * k]
-    return _make_fleet(kind, len(pos), merged, profiles, spec, rng), pos
-
-
-def _fleet_defaults(kind: str) -> dict:
-    if kind == "Building":
-        return dict(BUILDING_DEFAULTS)
-    if kind == "HeatHub":
-        return {**HEAT_HUB_DEFAULTS, **DEMAND_DEFAULTS}
-    sig = inspect.signature(FLEETS[kind].__init__).parameters
-    return {k: p.default for k, p in sig.items() if p.default is not inspect.Parameter.empty}
-
-
-def _make_fleet(kind, n, params, profiles, spec: PlantSpec, rng):
-    """The fleet object of ``kind`` with per-unit ``params``; ``profiles``: load profile per unit."""
-    w = spec.weather_data() if kind in ("Building", "PV", "Wind") else None
-    if kind == "Load":
-        const = np.array([p == "constant" for p in profiles])
-        if const.all():
-            return BaseLoadFleet(n, params["p_peak_kw"], pf=params["pf"])
-        profile = _scaled_profiles(spec, [spec.load_profile if c else p for p, c in zip(profiles, const)])
-        profile.iloc[:, np.flatnonzero(const)] = 1.0
-        return BaseLoadFleet(n, params["p_peak_kw"], pf=params["pf"], profile_pu=profile)
-    if kind == "Building":
-        return BuildingFleet(n, w.frame, start=spec.start, **params)
-    if kind in ("PV", "Wind"):
-        return FLEETS[kind](n, w, **params)
-    if kind == "EV":
-        return _ev_fleet(spec, rng, n, **params)
-    if kind == "HeatHub":
-        demand = {k: params.pop(k) for k in DEMAND_DEFAULTS if k in params}
-        return HeatHubFleet(n, heat_demand(spec, n, **demand), **params)
-    return FLEETS[kind](n, **params)
+    return dk.make_fleet(spec, len(pos), merged, rng), pos
 
 
 @dataclass
@@ -417,7 +344,7 @@ def build_plant(world: mosaik.World, spec: PlantSpec, net=None, devices: Devices
     plant = Plant(net, devices, grid, buses)
     for kind, fleet in devices.fleets.items():
         module, model = SIMULATORS[kind]
-        sim = world.start(kind, step_size=spec.step_s)
+        sim = world.start(kind, step_size=spec.step_s, kind=kind)
         units = getattr(sim, model).create(fleet.n, fleet=fleet)
         for unit, pos in zip(units, devices.bus_pos[kind]):
             world.connect(unit, buses[int(bus_index[pos])], "p_mw", "q_mvar")

@@ -31,7 +31,6 @@ default real-time stage otherwise, ``[forecast.errors.wind]`` only that signal's
 from __future__ import annotations
 
 import datetime
-import inspect
 import numbers
 import os
 import pathlib
@@ -39,7 +38,6 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -47,16 +45,10 @@ import tomli_w
 
 from cosim_base.errors import ConfigError, check
 from cosim.plant import NETWORKS, PlantSpec
+from devices import fleet_kinds, plan_keys
+from devices.load import load_kind
 from simulators import data
-from simulators.building import DEFAULTS as BUILDING_DEFAULTS
-from simulators.ev import EVFleet
 from simulators.forecast import DEFAULT_ERRORS as FORECAST_DEFAULTS
-from simulators.heat_hub import DEFAULTS as HEAT_HUB_DEFAULTS
-from simulators.heat_hub import DEMAND_DEFAULTS as HEAT_DEMAND_DEFAULTS
-from simulators.microturbine import MicroTurbineFleet
-from simulators.pv import PVFleet
-from simulators.storage import BatteryFleet
-from simulators.wind import WindFleet
 
 STAGE_ORDER = ("da", "id", "rt")
 #: Allowed ``control.stages``; () = no controller, every device under its own local control.
@@ -64,8 +56,8 @@ STAGE_SETS = ((), ("da",), ("da", "id"), ("da", "id", "rt"))
 FORMULATIONS = ("socp", "lindistflow", "bim")  # those of controllers.opf.problem (checked by a test)
 FALLBACKS = ("shift", "local")
 EV_SCHEDULES = ("session", "known")  # those of controllers.multistage (checked by a test)
-#: Controller blocks a scenario may leave to local control (controllers.model block names).
-PASSIVE_BLOCKS = ("hp", "tseh", "ev", "ess", "mt", "pv", "wind", "cb", "svc")
+#: Controller blocks a scenario may leave to local control: the registry kinds' planned blocks.
+PASSIVE_BLOCKS = tuple(plan_keys())
 ERROR_KINDS = ("relative", "capacity", "absolute")
 ERROR_DISTS = ("normal", "laplace")
 DEVICE_PRESETS = ("default", "none")
@@ -413,19 +405,6 @@ class ForecastConfig(_Table):
 # Data
 # ---------------------------------------------------------------------------------------------
 
-@cache
-def _load_kinds() -> tuple[str, ...]:
-    return tuple(data.available_load_kinds())
-
-
-def _load_kind(key: str, value, extra: tuple[str, ...] = ()) -> str:
-    if not isinstance(value, str) or value not in extra + _load_kinds():
-        either = "".join(f"{e!r} or " for e in extra)
-        raise ConfigError(f"{key} = {value!r} must be {either}a SimBench load kind (one of "
-                          "simulators.data.available_load_kinds(), e.g. 'mv_semiurb', 'H0-A')")
-    return value
-
-
 @dataclass(frozen=True)
 class DataConfig(_Table):
     """Input data (``[data]``): ``weather`` (a key of simulators.data.TMY3_FILES),
@@ -450,7 +429,7 @@ class DataConfig(_Table):
                               f"{', '.join(data.TOU_PER_MWH)}")
         _set(self, "prices_per_mwh", _FrozenMap(
             (k, _float(f"data.prices_per_mwh.{k}", prices[k])) for k in data.TOU_PER_MWH))
-        _load_kind("data.load_profile", self.load_profile)
+        load_kind("data.load_profile", self.load_profile)
         _set(self, "t_out_offset_k", _float("data.t_out_offset_k", self.t_out_offset_k, -30, 30))
 
 
@@ -458,41 +437,20 @@ class DataConfig(_Table):
 # Devices
 # ---------------------------------------------------------------------------------------------
 
-def _fleet_args(init, *skip: str) -> dict[str, bool]:
-    """Constructor arguments of a fleet (without ``self``, ``n`` and ``skip``): name -> required."""
-    params = inspect.signature(init).parameters
-    return {k: p.default is inspect.Parameter.empty for k, p in params.items()
-            if k not in ("self", "n", *skip)}
-
-
 #: Parameters a device group may give per kind (name -> required): the fleet constructors'
-#: arguments except the ones the plant supplies (unit count, weather, EV sessions, horizon).
-DEVICE_PARAMS: dict[str, dict[str, bool]] = {
-    "Load": {"p_peak_kw": False, "pf": False, "profile": False},
-    "Building": {k: False for k in BUILDING_DEFAULTS},
-    "EV": _fleet_args(EVFleet.__init__, "sessions", "horizon_s"),
-    "PV": _fleet_args(PVFleet.__init__, "weather"),
-    "Wind": _fleet_args(WindFleet.__init__, "weather"),
-    "Battery": _fleet_args(BatteryFleet.__init__),
-    "MicroTurbine": _fleet_args(MicroTurbineFleet.__init__),
-    "HeatHub": {k: False for k in {**HEAT_HUB_DEFAULTS, **HEAT_DEMAND_DEFAULTS}},
-}
+#: arguments except the ones the plant supplies (unit count, weather, EV sessions, horizon), as
+#: each kind of the device registry declares them (DeviceKind.group_params).
+DEVICE_PARAMS: dict[str, dict[str, bool]] = {name: k.group_params() for name, k in fleet_kinds().items()}
 KINDS = tuple(DEVICE_PARAMS)
 
 
 def _param(key: str, kind: str, value):
-    """A device parameter as plain immutable data: a number, a bool, a tuple of numbers (one
-    per bus); a Load's ``profile`` is a SimBench kind or "constant", a Wind ``curve`` is
-    (wind speeds m/s, p.u. powers)."""
-    if kind == "Load" and key == "profile":
-        return _load_kind(key, value, ("constant",))
-    if kind == "Wind" and key == "curve":
-        if not (isinstance(value, (list, tuple)) and len(value) == 2
-                and all(isinstance(c, (list, tuple)) for c in value) and len(value[0]) == len(value[1])):
-            raise ConfigError(f"curve = {value!r} must be [[wind speeds m/s], [p.u. powers]] "
-                              "of equal length")
-        return tuple(tuple(_float(f"curve[{i}][{j}]", v) for j, v in enumerate(c))
-                     for i, c in enumerate(value))
+    """A device parameter as plain immutable data: the kind's own reading
+    (DeviceKind.parse_param: a Load's ``profile``, a Wind ``curve``), else a number, a bool or a
+    tuple of numbers (one per bus)."""
+    parsed = fleet_kinds()[kind].parse_param(key, value)
+    if parsed is not NotImplemented:
+        return parsed
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if _is_number(value):

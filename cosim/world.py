@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from controllers.controller_sim import MEASURED, SETPOINTS
+from devices import REGISTRY, grid_kinds
 from controllers.model import CostParams, mismatch_factors
 from controllers.multistage import MultiStageController, Stage
 from cosim_base.errors import ConfigError
@@ -44,24 +45,12 @@ EXTRA_SIMULATORS = {
     "Controller": "controllers.controller_sim:ControllerSim",
     "Recorder": "cosim.recorder_sim:RecorderSim",
 }
-#: True-plant attributes recorded per entity type.
+#: True-plant attributes recorded per entity type: the grid's own, then every registry kind's.
 RECORDED = {
     "Grid": ("p_loss_mw", "q_loss_mvar", "p_ext_mw", "q_ext_mvar", "converged", "v_min_pu", "v_max_pu"),
     "Bus": ("vm_pu",),
     "Line": ("loading_percent",),
-    "Trafo": ("tap_pos", "loading_percent"),
-    "Capacitor": ("step", "q_mvar"),
-    "SVC": ("q_mvar",),
-    "Building": ("t_in_c", "t_out_c", "p_mw", "p_hp_kw", "p_eh_kw", "p_st_kw", "q_rel_kw", "e_st_kwh",
-                 "discomfort_kh"),
-    "EV": ("p_mw", "soc", "e_kwh", "connected", "e_missing_kwh", "e_trip_avoided_kwh"),
-    "PV": ("p_mw", "p_avail_kw", "curtailed_kw"),
-    "Wind": ("p_mw", "p_avail_kw", "curtailed_kw"),
-    "Load": ("p_mw", "q_mvar"),
-    "Battery": ("p_mw", "soc", "e_kwh"),
-    "MicroTurbine": ("p_mw", "on", "fuel_kw", "cost_per_h"),
-    "HeatHub": ("p_mw", "p_chp_kw", "q_chp_kw", "p_eb_kw", "q_gb_kw", "gas_kw", "e_tank_kwh", "q_demand_kw",
-                "q_unmet_kw", "q_dumped_kw", "gas_cost_per_h", "chp_revenue_per_h"),
+    **{name: k.recorded for name, k in REGISTRY.items()},
 }
 PACKAGES = ("mosaik", "mosaik-api-v3", "pandapower", "lightsim2grid", "cvxpy", "clarabel", "numpy", "pandas",
             "scipy", "h5py", "pvlib", "simbench")
@@ -118,17 +107,14 @@ def prices(tab: pd.DataFrame):
 
 
 def truth(devices, weather) -> Truth:
-    """The true signals the forecaster may look at (kW for powers, degC, kW/m2), from plant data."""
-    f = devices.fleets
+    """The true signals the forecaster may look at (kW for powers, degC, kW/m2): every fleet's
+    (DeviceKind.truth) and the weather's."""
     signals, capacity = {}, {}
-    if "Load" in f:
-        signals["load"] = f["Load"].mean_kw
-    for kind, name in (("PV", "pv"), ("Wind", "wind")):
-        if kind in f:
-            signals[name] = f[kind].mean_avail_kw
-            capacity[name] = np.asarray(f[kind].s_max_kva, float)
-    if "HeatHub" in f:
-        signals["heat"] = f["HeatHub"].mean_demand_kw  # no error spec: an exact forecast
+    for kind, fleet in devices.fleets.items():
+        for name, (mean, cap) in REGISTRY[kind].truth(fleet).items():
+            signals[name] = mean
+            if cap is not None:
+                capacity[name] = cap
     frame = weather.frame
     t_idx = frame.index.to_numpy()
 
@@ -178,21 +164,13 @@ def build_parts(sc: Scenario) -> Parts:
 
 
 def initial_measurements(parts: Parts) -> dict[str, dict[str, np.ndarray]]:
-    """What the controller holds before the plant's first report: the states at t = 0 of every
-    measured kind (controllers.controller_sim.MEASURED) the plant has."""
-    f, net = parts.devices.fleets, parts.net
-    states = {
-        "Building": lambda b: {"t_in_c": b.x[:, 0], "t_env_c": b.x[:, 1], "e_st_kwh": b.e_st},
-        "EV": lambda ev: ev.initial_outputs(),
-        "Battery": lambda bat: {"e_kwh": bat.e_kwh},
-        "MicroTurbine": lambda mt: {"p_kw": mt.p_kw},
-        "HeatHub": lambda hub: {"e_tank_kwh": hub.e},
-    }
-    out = {kind: {a: v for a, v in get(f[kind]).items() if a in MEASURED[kind]}
-           for kind, get in states.items() if kind in f}
-    out["Trafo"] = {"tap_pos": net.trafo.tap_pos.to_numpy(float)}
-    out["Capacitor"] = {"step": net.shunt.step.to_numpy(float)}
-    return out
+    """What the controller holds before the plant's first report: the states at t = 0
+    (DeviceKind.initial) of every measured kind (controllers.controller_sim.MEASURED) the plant has;
+    grid device kinds read theirs from the network."""
+    f = parts.devices.fleets
+    sources = {**{k: parts.net for k in grid_kinds()}, **f}
+    return {kind: {a: v for a, v in REGISTRY[kind].initial(sources[kind]).items() if a in attrs}
+            for kind, attrs in MEASURED.items() if kind in sources}
 
 
 def assemble(world: mosaik.World, parts: Parts, path: Path) -> dict:
@@ -200,7 +178,7 @@ def assemble(world: mosaik.World, parts: Parts, path: Path) -> dict:
     sc = parts.scenario
     spec = sc.plant_spec()
     plant: Plant = build_plant(world, spec, parts.net, parts.devices)
-    grid_units = {t: [e for e in plant.grid.children if e.type == t] for t in ("Trafo", "Capacitor", "SVC")}
+    grid_units = {k.name: [e for e in plant.grid.children if e.type == k.model] for k in grid_kinds().values()}
     net = parts.net
     hv = sorted({f"Bus_{b}" for b in net.ext_grid.bus} | {f"Bus_{b}" for b in net.trafo.hv_bus})
     meta = {"scenario_toml": sc.to_toml(), "versions": versions(), "name": sc.name, "seed": sc.seed,
@@ -227,7 +205,7 @@ def assemble(world: mosaik.World, parts: Parts, path: Path) -> dict:
     step = min(st.dt_s for st in used.values())
     initial = initial_measurements(parts)
     csim = world.start("Controller", controller=ctl, units=units, step_size=step,
-                       initial={k: v for k, v in initial.items() if k in ("Trafo", "Capacitor")})
+                       initial={k: v for k, v in initial.items() if k in grid_kinds()})
     ce = csim.Controller()
     fsim = world.start("Forecast", forecaster=parts.forecaster)
     for stage, st in used.items():  # forecasts at 0 and at every decision time (Stage.due)

@@ -34,7 +34,7 @@ DEFAULTS = dict(
     gas_price_per_kwh=0.0, chp_revenue_per_kwh=0.0,
 )
 
-#: Heat demand parameters of a hub made by degree hours (cosim.plant.heat_demand), est.: heat loss
+#: Heat demand parameters of a hub made by degree hours (devices.heat_hub.heat_demand), est.: heat loss
 #: coefficient 1.0 kW/K (27 kW design load at -12 degC: a large house whose 6 kW el. / 14.9 kW th.
 #: CHP runs at full output through a winter day, seed 003 IV.A), heating limit 15 degC, hot water
 #: 1.0 kW (24 kWh a day).

@@ -116,10 +116,10 @@ def test_bad_parameters_name_the_field(field, value):
 
 def test_building_adapter_in_a_mosaik_world():
     weather = flat_weather(0.0)
-    world = mosaik.World({"B": {"python": "simulators.building_sim:BuildingSim"},
+    world = mosaik.World({"B": {"python": "devices.sim:DeviceSim"},
                           "Collector": {"python": "cosim.collector:Collector"}})
     fleet = BuildingFleet(2, weather)
-    bldgs = world.start("B", step_size=60).Building.create(2, fleet=fleet)
+    bldgs = world.start("B", step_size=60, kind="Building").Building.create(2, fleet=fleet)
     mon = world.start("Collector", step_size=60).Monitor()
     world.connect(bldgs[0], mon, "t_in_c", "p_mw")
     world.run(until=600)
@@ -128,9 +128,9 @@ def test_building_adapter_in_a_mosaik_world():
 
 
 def test_building_adapter_builds_the_fleet_from_mosaik_params():
-    world = mosaik.World({"B": {"python": "simulators.building_sim:BuildingSim"},
+    world = mosaik.World({"B": {"python": "devices.sim:DeviceSim"},
                           "Collector": {"python": "cosim.collector:Collector"}})
-    bldgs = world.start("B", step_size=300).Building.create(
+    bldgs = world.start("B", step_size=300, kind="Building").Building.create(
         2, weather=flat_weather(-5.0), t_in0_c=[20.5, 21.5], p_hp_max_kw=4.0)
     mon = world.start("Collector", step_size=300).Monitor()
     world.connect(bldgs[1], mon, "t_in_c")

@@ -9,7 +9,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from controllers.multistage import TAPER_TOL, FutureInformationError, Stage
+from controllers.multistage import FutureInformationError, Stage
+from devices.ev import TAPER_TOL
 from cosim import kpi, world
 from cosim.record import read
 from cosim.scenario import Scenario

@@ -162,10 +162,10 @@ def test_bad_sessions_name_field_and_row(rows, match):
 def test_ev_adapter_in_a_mosaik_world():
     fleet = EVFleet(2, pd.DataFrame({"ev": [0, 1], "arrival_s": [0, 0], "departure_s": [DAY_S] * 2,
                                      "trip_kwh": [0.0, 0.0]}), soc_init=0.2)
-    world = mosaik.World({"EV": {"python": "simulators.ev_sim:EVSim"},
+    world = mosaik.World({"EV": {"python": "devices.sim:DeviceSim"},
                           "Src": {"python": "tests.sources:SourceSim"},
                           "Collector": {"python": "cosim.collector:Collector"}})
-    evs = world.start("EV", step_size=60).EV.create(2, fleet=fleet)
+    evs = world.start("EV", step_size=60, kind="EV").EV.create(2, fleet=fleet)
     src = world.start("Src", step_size=60).Source.create(1, fleet=ConstSource(1, p_set_kw=7.4))
     mon = world.start("Collector", step_size=60).Monitor()
     world.connect(src[0], evs[0], "p_set_kw")

@@ -62,10 +62,10 @@ def test_bad_inputs_name_the_field(profiles):
 
 
 def test_mosaik_world_reports_consumption(profiles):
-    world = mosaik.World({"Loads": {"python": "simulators.loads_sim:BaseLoadSim"},
+    world = mosaik.World({"Loads": {"python": "devices.sim:DeviceSim"},
                           "Collector": {"python": "cosim.collector:Collector"}})
     fleet = BaseLoadFleet(7, 3.0, pf=0.9, profile_pu=profiles)
-    units = world.start("Loads", step_size=300).BaseLoad.create(7, fleet=fleet)
+    units = world.start("Loads", step_size=300, kind="Load").BaseLoad.create(7, fleet=fleet)
     mon = world.start("Collector", step_size=300).Monitor()
     world.connect(units[2], mon, "p_mw", "q_mvar")
     world.run(until=3600)

@@ -55,10 +55,10 @@ def test_bad_parameters_name_the_field(kw, field):
 
 
 def test_microturbine_adapter_in_a_mosaik_world():
-    world = mosaik.World({"MT": {"python": "simulators.microturbine_sim:MicroTurbineSim"},
+    world = mosaik.World({"MT": {"python": "devices.sim:DeviceSim"},
                           "Src": {"python": "tests.sources:SourceSim"},
                           "Collector": {"python": "cosim.collector:Collector"}})
-    mts = world.start("MT", step_size=60).MicroTurbine.create(
+    mts = world.start("MT", step_size=60, kind="MicroTurbine").MicroTurbine.create(
         1, fleet=MicroTurbineFleet(1, p_max_kw=65.0, ramp_kw_per_min=10.0))
     src = world.start("Src", step_size=60).Source.create(1, fleet=ConstSource(1, p_set_kw=60.0, on=1.0))
     mon = world.start("Collector", step_size=60).Monitor()

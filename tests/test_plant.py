@@ -5,7 +5,8 @@ import pytest
 from cosim import world
 from cosim.cli import main
 from cosim_base.errors import ConfigError
-from cosim.plant import PlantSpec, _scaled_profiles
+from cosim.plant import PlantSpec
+from devices.load import scaled_profiles
 from cosim.record import read
 from cosim.scenario import Scenario
 
@@ -45,7 +46,7 @@ def test_units_are_wired_to_their_buses(ieee33_run):
 def test_base_load_peaks_at_the_case_load_on_the_run_day():
     """Each profile is scaled to its peak over the whole days the run touches (not just the run)."""
     spec = PlantSpec(start="2024-01-15 17:00", duration_s=2 * 3600)
-    prof = _scaled_profiles(spec, ["mv_semiurb"] * 3)
+    prof = scaled_profiles(spec, ["mv_semiurb"] * 3)
     day = prof[prof.index < 86400]
     np.testing.assert_allclose(day.max(), 1.0)
     assert (prof[prof.index < 7200].max() < 1.0).any()  # the 2 h window alone is not the peak

@@ -104,9 +104,9 @@ def test_mosaik_world_reports_generation(spring):
     fleet = PVFleet(2, data.weather(CLEAR_DAY + pd.Timedelta(hours=12), 600, 60),
                     p_dc0_kw=[4.0, 8.0])
     expected = [fleet.step(t, 60, fleet.default_inputs())["p_mw"] for t in range(0, 600, 60)]
-    world = mosaik.World({"PV": {"python": "simulators.pv_sim:PVSim"},
+    world = mosaik.World({"PV": {"python": "devices.sim:DeviceSim"},
                           "Collector": {"python": "cosim.collector:Collector"}})
-    units = world.start("PV", step_size=60).PV.create(2, fleet=PVFleet(
+    units = world.start("PV", step_size=60, kind="PV").PV.create(2, fleet=PVFleet(
         2, data.weather(CLEAR_DAY + pd.Timedelta(hours=12), 600, 60), p_dc0_kw=[4.0, 8.0]))
     mon = world.start("Collector", step_size=60).Monitor()
     for u in units:

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from cosim import read
-from cosim.plant import PlantSpec, heat_demand, home_ev_sessions
+from cosim.plant import PlantSpec, home_ev_sessions
+from devices.heat_hub import heat_demand
 from cosim.studies import seed003
 from cosim.study import kpis
 from simulators.heat_hub import HeatHubFleet, degree_hour_demand_kw

@@ -58,10 +58,10 @@ def test_bad_parameters_name_the_field(kw, field):
 
 
 def test_battery_adapter_in_a_mosaik_world():
-    world = mosaik.World({"Bat": {"python": "simulators.storage_sim:BatterySim"},
+    world = mosaik.World({"Bat": {"python": "devices.sim:DeviceSim"},
                           "Src": {"python": "tests.sources:SourceSim"},
                           "Collector": {"python": "cosim.collector:Collector"}})
-    bats = world.start("Bat", step_size=60).Battery.create(2, fleet=BatteryFleet(2, capacity_kwh=[100.0, 50.0]))
+    bats = world.start("Bat", step_size=60, kind="Battery").Battery.create(2, fleet=BatteryFleet(2, capacity_kwh=[100.0, 50.0]))
     src = world.start("Src", step_size=60).Source.create(2, fleet=ConstSource(2, p_set_kw=[-30.0, 10.0]))
     mon = world.start("Collector", step_size=60).Monitor()
     for s, b in zip(src, bats):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from controllers.model import MISMATCH, mismatch_factors
+from controllers.model import mismatch_factors, mismatch_keys
 from cosim import world
 from cosim_base.errors import ConfigError
 from cosim.scenario import Scenario
@@ -53,7 +53,7 @@ def test_mismatch_factors_are_lognormal_with_the_given_spread():
     class F:
         n = 20000
     f = mismatch_factors({"Building": F, "EV": F}, 0.1, np.random.default_rng(0))
-    assert set(f) == set(MISMATCH) and set(f["Building"]) == set(MISMATCH["Building"])
+    assert set(f) == set(mismatch_keys()) and set(f["Building"]) == set(mismatch_keys()["Building"])
     z = np.log(f["Building"]["ci_kwh_per_k"])
     assert abs(z.mean()) < 0.005 and abs(z.std() - 0.1) < 0.005
 
