@@ -21,6 +21,7 @@ KINDS = (
     "devices.battery:Battery",
     "devices.microturbine:MicroTurbine",
     "devices.heat_hub:HeatHub",
+    "devices.water_heater:WaterHeater",
     "devices.grid_devices:Trafo",
     "devices.grid_devices:Capacitor",
     "devices.grid_devices:SVC",
