@@ -1,18 +1,19 @@
-"""Thin mosaik-api-v3 adapter of :class:`controllers.multistage.MultiStageController` (in-process).
+"""Thin mosaik-api-v3 adapter of any controller of the contract (controllers.contract), in-process.
 
 One ``Controller`` entity. Wiring (done by cosim.world):
 
 * plant unit -> controller: measurements (``MEASURED``), ``time_shifted`` with ``initial_data``,
   so at a decision time t the controller sees the plant's state as last reported before t (one
   plant step old) and never anything from t on;
-* forecast entity of each stage -> controller: ``forecast`` (a simulators.forecast.Forecast);
+* forecast entity of each requested level -> controller: ``forecast`` (a
+  simulators.forecast.Forecast); the adapter keeps the latest of each;
 * controller -> plant unit: one output attribute per unit and setpoint, ``"<unit eid>.<attr>"``
   (e.g. ``"EV_3.p_set_kw"``), applied from the decision time on;
-* controller -> recorder: ``log``, the decisions made at this step (Decision.log_entry()).
+* controller -> recorder: ``log``, the entries of this step's Action.
 
-The simulator steps every ``dt_s`` of the fastest running stage (its plan's resolution). A
-forecast made after the decision time raises ``FutureInformationError`` in
-MultiStageController.decide (the guard).
+The simulator steps every ``step_s`` of the controller and calls ``control(Observation)``. A
+forecast made after the decision time raises ``FutureInformationError`` here (the guard, for
+every controller).
 Grid devices hold their last position when no plan covers the time (NaN is not a tap position).
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import mosaik_api_v3
 import numpy as np
 
-from controllers.multistage import MultiStageController
+from controllers.contract import Controller, FutureInformationError, Observation
 from cosim_base.errors import ConfigError
 from devices import REGISTRY, measured, setpoints
 
@@ -37,17 +38,19 @@ def setpoint_attrs(units: dict[str, list[str]]) -> list[str]:
 
 
 class ControllerSim(mosaik_api_v3.Simulator):
-    """init params: controller (MultiStageController), units (kind -> plant eids in fleet order),
-    step_size (s), initial (kind -> attr -> values to hold for grid devices before any plan)."""
+    """init params: controller (a controllers.contract.Controller), units (kind -> plant eids in
+    fleet order), price (the tariff: (t0_s, dt_s, T) -> buy, sell per MWh), initial (kind -> attr -> values to hold for grid devices before any plan); the
+    step is the controller's ``step_s``."""
 
     def __init__(self):
         super().__init__({"api_version": "3.0", "type": "time-based", "models": {}})
-        self.ctl: MultiStageController | None = None
+        self.ctl: Controller | None = None
 
-    def init(self, sid, time_resolution=1.0, controller=None, units=None, step_size=300, initial=None):
-        if controller is None or units is None:
-            raise ConfigError("ControllerSim needs the init parameters controller and units")
-        self.ctl, self.units, self.step_size = controller, units, int(step_size)
+    def init(self, sid, time_resolution=1.0, controller=None, units=None, price=None, initial=None):
+        if not isinstance(controller, Controller) or units is None:
+            raise ConfigError("ControllerSim needs the init parameters controller (a Controller) and units")
+        self.ctl, self.units, self.step_size = controller, units, int(controller.step_s)
+        self.forecasts, self.price = {}, price
         self.time_resolution = float(time_resolution)
         self.where = {eid: (kind, i) for kind, eids in units.items() for i, eid in enumerate(eids)}
         self.held = {k: {a: np.asarray(v, float).copy() for a, v in d.items()} for k, d in (initial or {}).items()}
@@ -68,13 +71,14 @@ class ControllerSim(mosaik_api_v3.Simulator):
     def step(self, time, inputs, max_advance):
         t_s = int(round(time * self.time_resolution))
         meas, forecasts = self._read(inputs.get("Controller", {}))
-        self.log = []
-        for stage in self.ctl.due(t_s):
-            fc = forecasts.get(stage)
-            if fc is None:
-                raise ConfigError(f"stage {stage!r} is due at t = {t_s} s but no forecast for it arrived")
-            self.log.append(self.ctl.decide(stage, t_s, meas, fc).log_entry())
-        self.out = self._setpoints(t_s)
+        self.forecasts.update(forecasts)
+        late = [fc for fc in self.forecasts.values() if fc.made_at_s > t_s]
+        if late:
+            raise FutureInformationError(f"the controller at t = {t_s} s received a forecast made at "
+                                         f"{late[0].made_at_s} s")
+        action = self.ctl.control(Observation(t_s, meas, dict(self.forecasts), self.price))
+        self.log = action.log
+        self.out = self._setpoints(action.setpoints)
         return time + self.step_size
 
     def _read(self, attrs: dict):
@@ -90,8 +94,7 @@ class ControllerSim(mosaik_api_v3.Simulator):
                 meas.setdefault(kind, {}).setdefault(attr, np.full(n[kind], np.nan))[i] = v
         return meas, forecasts
 
-    def _setpoints(self, t_s: int) -> dict[str, float]:
-        sp = self.ctl.setpoints(t_s)
+    def _setpoints(self, sp: dict) -> dict[str, float]:
         out = {}
         for kind, eids in self.units.items():
             for attr in SETPOINTS.get(kind, ()):

@@ -35,6 +35,7 @@ from typing import Callable
 
 import numpy as np
 
+from controllers.contract import Action, Controller, FutureInformationError, Observation
 from controllers.model import CostParams, Units, plant_blocks
 from controllers.opf.grid_devices import FixedLoads
 from controllers.opf.network import from_pandapower
@@ -127,8 +128,9 @@ class Decision:
 NETWORK_KEYS = ("p_grid_mw", "q_grid_mvar", "tap_pos", "v_pu", "loss_mw")
 
 
-class MultiStageController:
-    """The three-stage controller over a plant given as fleet objects (layer 1, no mosaik).
+class MultiStageController(Controller):
+    """The three-stage controller over a plant given as fleet objects (no mosaik), an
+    implementation of the controller contract (controllers.contract: :meth:`control`).
 
     ``net``: a pandapower network equal to the plant's (not the one the plant's grid model
     modifies); ``fleets``/``bus_pos``: plant fleet objects by kind and the bus position of each unit;
@@ -178,6 +180,18 @@ class MultiStageController:
             self.units[s.name] = units
         self.plans: dict[str, Plan] = {}
         self.owner = self._owners()
+        self.step_s = min(st.dt_s for st in stages)  # the fastest stage's plan resolution
+
+    def control(self, obs: Observation) -> Action:
+        """The contract's decision: every stage due at ``obs.t_s`` decides (slowest first) on
+        its forecast, then the setpoints of the plans in force."""
+        log = []
+        for stage in self.due(obs.t_s):
+            fc = obs.forecasts.get(stage)
+            if fc is None or fc.made_at_s != obs.t_s:
+                raise ConfigError(f"stage {stage!r} is due at t = {obs.t_s} s but no forecast for it arrived")
+            log.append(self.decide(stage, obs.t_s, obs.meas, fc).log_entry())
+        return Action(self.setpoints(obs.t_s), log)
 
     # ------------------------------------------------------------ who dispatches what
     def _owners(self) -> dict[str, str]:
@@ -309,7 +323,3 @@ class MultiStageController:
         for name, kind in REGISTRY.items():
             kind.dispatch_network(da, k, lambda attr, vals: out.setdefault(name, {}).update({attr: vals}))
         return out
-
-
-class FutureInformationError(RuntimeError):
-    """A stage was handed information from after its decision time."""

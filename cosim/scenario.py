@@ -44,6 +44,7 @@ import pandas as pd
 import tomli_w
 
 from cosim_base.errors import ConfigError, check
+from controllers.contract import ForecastRequest, load_controller
 from cosim.plant import NETWORKS, PlantSpec
 from devices import fleet_kinds, plan_keys
 from devices.load import load_kind
@@ -266,8 +267,21 @@ class ControlConfig(_Table):
     mismatch_rel: float = 0.0
     ev_schedule: str = "session"
     ev_comp_per_mwh: float = 0.0
+    controller: str = "multistage"
+    params: Mapping[str, object] = field(default_factory=_FrozenMap)
 
     def __post_init__(self):
+        if not isinstance(self.controller, str):
+            raise ConfigError(f"control.controller = {self.controller!r} must be \"multistage\" or an import path")
+        if not isinstance(self.params, Mapping):
+            raise ConfigError(f"control.params = {self.params!r} must be a table")
+        if self.controller == "multistage":
+            if self.params:
+                raise ConfigError("control.params: the built-in multistage controller takes the [control] keys, "
+                                  "not a params table")
+            _set(self, "params", _FrozenMap())
+        else:
+            _set(self, "params", _FrozenMap(self.controller_class().checked(dict(self.params))))
         stages = self.stages
         if isinstance(stages, (list, tuple)) and tuple(stages) in STAGE_SETS:
             _set(self, "stages", tuple(stages))
@@ -315,8 +329,28 @@ class ControlConfig(_Table):
         return cls(**kw)
 
     def used(self) -> dict[str, StageConfig]:
-        """The stages that run, slowest first."""
-        return {s: getattr(self, s) for s in self.stages}
+        """The stages of the built-in controller that run, slowest first ({} with another controller)."""
+        return {s: getattr(self, s) for s in self.stages} if self.controller == "multistage" else {}
+
+    def controller_class(self):
+        """The class of a user's ``controller`` (controllers.contract.load_controller)."""
+        return load_controller(self.controller)
+
+    def active(self) -> bool:
+        """Whether a controller runs (the built-in one with stages, or a user's)."""
+        return self.controller != "multistage" or bool(self.stages)
+
+    def forecast_requests(self) -> list[ForecastRequest]:
+        """The forecasts the controller gets: one per running stage of the built-in controller,
+        at its level and timing, else what the user's controller requests for its params."""
+        if self.controller != "multistage":
+            reqs = list(self.controller_class().requests(dict(self.params)))
+            levels = [r.level for r in reqs]
+            if len(set(levels)) != len(levels):
+                raise ConfigError(f"control.controller {self.controller!r} requests forecasts {levels}: "
+                                  "at most one per level")
+            return reqs
+        return [ForecastRequest(s, c.dt_s, c.T, c.every_s, c.offset_s) for s, c in self.used().items()]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,7 +513,7 @@ class DeviceGroup:
     kind: str
     bus: tuple[int, ...] | str
     per_bus: int = 1
-    params: Mapping[str, object] = field(default_factory=dict)
+    params: Mapping[str, object] = field(default_factory=_FrozenMap)
 
     def __post_init__(self):
         _choice("kind", self.kind, KINDS)
@@ -733,9 +767,9 @@ class Scenario:
         return pathlib.Path(self.output.format(name=self.name, seed=self.seed))
 
     def lookahead_s(self) -> int:
-        """Data needed past the run's end: the longest horizon of the running stages (a plan made
-        just before the end reaches that far), rounded up to whole plant steps; 0 without stages."""
-        horizon_s = max((c.horizon_s for c in self.control.used().values()), default=0)
+        """Data needed past the run's end: the longest horizon of the controller's forecasts (a plan
+        made just before the end reaches that far), rounded up to whole plant steps; 0 without."""
+        horizon_s = max((r.horizon_s for r in self.control.forecast_requests()), default=0)
         return -(-horizon_s // self.step_s) * self.step_s
 
     def plant_spec(self) -> PlantSpec:

@@ -28,6 +28,7 @@ import mosaik
 import numpy as np
 import pandas as pd
 
+from controllers.contract import Controller, PlantInfo
 from controllers.controller_sim import MEASURED, SETPOINTS
 from devices import REGISTRY, grid_kinds
 from controllers.model import CostParams, mismatch_factors
@@ -78,7 +79,7 @@ class Parts:
     scenario: Scenario
     net: object
     devices: object
-    controller: MultiStageController | None
+    controller: Controller | None
     forecaster: Forecaster | None
     price: object
 
@@ -139,19 +140,29 @@ def build_parts(sc: Scenario) -> Parts:
     if not devices.fleets:
         raise ConfigError("devices: the scenario has no devices (device_preset = 'none' and no groups)")
     price = prices(tariff(sc))
-    used = sc.control.used()
-    if not used:
-        return Parts(sc, net, devices, None, None, price)
-    weather = spec.weather_data()
-    tr = truth(devices, weather)
-    fc = sc.forecast
-    specs = {s: ErrorSpec(**{**e.to_dict(), "half_width": tuple(fc.error_scale * h for h in e.half_width)})
-             for s, e in fc.errors.items() if s in tr.signals}
-    n_units = {s: tr.signals[s](0, fc.res_s, 1).shape[0] for s in specs}
-    errors = ForecastErrors(specs, n_units, spec.data_s, res_s=fc.res_s, seed=sc.seed, perfect=fc.perfect)
-    forecaster = Forecaster(tr, errors, {k: StageGrid(st.dt_s, st.T) for k, st in used.items()})
-    stages = [Stage(k, st.every_s, st.dt_s, st.T, st.offset_s, st.track_weight) for k, st in used.items()]
     c = sc.control
+    if not c.active():
+        return Parts(sc, net, devices, None, None, price)
+    requests = c.forecast_requests()
+    forecaster = None
+    if requests:
+        tr = truth(devices, spec.weather_data())
+        fc = sc.forecast
+        specs = {s: ErrorSpec(**{**e.to_dict(), "half_width": tuple(fc.error_scale * h for h in e.half_width)})
+                 for s, e in fc.errors.items() if s in tr.signals}
+        n_units = {s: tr.signals[s](0, fc.res_s, 1).shape[0] for s in specs}
+        errors = ForecastErrors(specs, n_units, spec.data_s, res_s=fc.res_s, seed=sc.seed, perfect=fc.perfect)
+        forecaster = Forecaster(tr, errors, {r.level: StageGrid(r.dt_s, r.T) for r in requests})
+    if c.controller != "multistage":
+        plant = PlantInfo(copy.deepcopy(net), devices.fleets, devices.bus_pos, spec.step_s, str(sc.start),
+                          spec.duration_s, sc.seed, price)
+        ctl = c.controller_class()(plant, **c.params)
+        if ctl.step_s <= 0 or ctl.step_s % spec.step_s:
+            raise ConfigError(f"control.controller {c.controller!r}: step_s = {ctl.step_s} must be a positive "
+                              f"multiple of step_s = {spec.step_s}")
+        return Parts(sc, net, devices, ctl, forecaster, price)
+    used = c.used()
+    stages = [Stage(k, st.every_s, st.dt_s, st.T, st.offset_s, st.track_weight) for k, st in used.items()]
     ctl = MultiStageController(
         copy.deepcopy(net), devices.fleets, devices.bus_pos, stages, price,
         costs=CostParams(c.discomfort_cost_per_kh, c.ess_cost_per_mwh, c.ev_comp_per_mwh),
@@ -183,7 +194,7 @@ def assemble(world: mosaik.World, parts: Parts, path: Path) -> dict:
     hv = sorted({f"Bus_{b}" for b in net.ext_grid.bus} | {f"Bus_{b}" for b in net.trafo.hv_bus})
     meta = {"scenario_toml": sc.to_toml(), "versions": versions(), "name": sc.name, "seed": sc.seed,
             "start": str(sc.start), "step_s": spec.step_s, "duration_s": spec.duration_s,
-            "network": sc.network, "stages": ",".join(sc.control.stages),
+            "network": sc.network, "stages": ",".join(sc.control.used()), "controller": sc.control.controller,
             "hv_buses": ",".join(hv)}  # slack and transformer HV side: outside the feeder's band
     tab = tariff(sc)
     rec = world.start("Recorder", step_size=spec.step_s, path=str(path), meta=meta,
@@ -201,16 +212,15 @@ def assemble(world: mosaik.World, parts: Parts, path: Path) -> dict:
     ctl = parts.controller
     entities = {**plant.units, **{k: v for k, v in grid_units.items() if v}}
     units = {kind: [e.eid for e in ents] for kind, ents in entities.items()}
-    used = sc.control.used()
-    step = min(st.dt_s for st in used.values())
     initial = initial_measurements(parts)
-    csim = world.start("Controller", controller=ctl, units=units, step_size=step,
+    csim = world.start("Controller", controller=ctl, units=units, price=parts.price,
                        initial={k: v for k, v in initial.items() if k in grid_kinds()})
     ce = csim.Controller()
-    fsim = world.start("Forecast", forecaster=parts.forecaster)
-    for stage, st in used.items():  # forecasts at 0 and at every decision time (Stage.due)
-        fe = fsim.Forecast(stage=stage, every_s=math.gcd(st.every_s, st.offset_s), offset_s=0)
-        world.connect(fe, ce, "forecast")
+    if parts.forecaster is not None:
+        fsim = world.start("Forecast", forecaster=parts.forecaster)
+        for r in sc.control.forecast_requests():  # at 0 and at every issue time
+            fe = fsim.Forecast(stage=r.level, every_s=math.gcd(r.every_s, r.offset_s), offset_s=0)
+            world.connect(fe, ce, "forecast")
     for kind, ents in entities.items():
         for i, e in enumerate(ents):
             attrs = MEASURED.get(kind, ())

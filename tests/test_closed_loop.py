@@ -216,7 +216,7 @@ def test_grid_devices_hold_their_position_without_a_plan(tmp_path):
     sim = ControllerSim()
     sim.init("C", controller=parts.controller, units={"Trafo": ["Trafo_0"], "Capacitor": ["Capacitor_0", "Capacitor_1"]},
              initial={"Trafo": {"tap_pos": [2.0]}, "Capacitor": {"step": [1.0, 3.0]}})
-    out = sim._setpoints(0)  # no stage has decided yet
+    out = sim._setpoints(parts.controller.setpoints(0))  # no stage has decided yet
     assert out == {"Trafo_0.tap_pos": 2.0, "Capacitor_0.step": 1.0, "Capacitor_1.step": 3.0}
 
 
