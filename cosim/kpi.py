@@ -80,9 +80,14 @@ sign in its ``costs`` enter ``cost_total``; a water heater adds ``hpwh_energy_kw
   plant/EV ``e_trip_avoided_kwh`` (0 in records without it).
 - ``heat_unmet_kwh``, ``heat_dumped_kwh``: heat-hub demand the tank could not cover and heat a
   full tank could not take, sums of plant/HeatHub ``q_unmet_kw`` and ``q_dumped_kw`` x ``dt_h``.
-- ``ev_sessions_short``: sessions not fully served: the number of increments of an EV's
-  ``e_missing_kwh`` between consecutive records above :data:`devices.ev.EV_SHORT_KWH` (two departures of one
-  EV within one plant step count once).
+- ``ev_missing_feasible_kwh``: the part of ``ev_missing_kwh`` the sessions could physically have
+  received (the target, or less, the energy at arrival plus full-power charging with the CC-CV
+  taper over the plugged time, minus the energy at departure: plant/EV ``e_missing_feasible_kwh``);
+  ``ev_requested_kwh``: target minus arrival energy over the sessions that ended
+  (``e_requested_kwh``); ``ev_missing_feasible_pct``: 100 x the first / the second.
+- ``ev_sessions_short``: departures missing more than simulators.ev.SHORT_TOL_FRAC (2 %) of the
+  battery's capacity (plant/EV ``sessions_short``; records without it: increments of
+  ``e_missing_kwh`` above :data:`devices.ev.EV_SHORT_KWH`).
 
 Controller, per stage ``<stage>`` in ``da``, ``id``, ``rt`` that has a control group:
 

@@ -19,8 +19,8 @@ from simulators.ev import EVFleet, sample_sessions
 #: EV session targets are planned this fraction of capacity below soc_max: "full" is approached
 #: asymptotically under the CC-CV taper.
 TAPER_TOL = 0.01
-#: e_missing_kwh increment (kWh) above which a departure counts as not fully served, est.: above the
-#: 0.19 kWh the CC-CV taper leaves at a full target (simulators.ev.EVFleet), about 3 km of driving.
+#: Records without the plant's ``sessions_short`` (written before it existed): an e_missing_kwh
+#: increment (kWh) above this counts as a short session.
 EV_SHORT_KWH = 0.5
 
 
@@ -96,7 +96,8 @@ class EV(DeviceKind):
                 Signal("e_needed_kwh", "kWh", "energy still wanted by departure", 0.0))
     setpoints = (Signal("p_set_kw", "kW", "grid-side power, charging > 0, V2G < 0; NaN: full power on arrival"),
                  Signal("trip_red_frac", "-", "share of the next trip forgone; NaN: none", 0.0, 1.0))
-    recorded = ("p_mw", "soc", "e_kwh", "connected", "e_missing_kwh", "e_trip_avoided_kwh")
+    recorded = ("p_mw", "soc", "e_kwh", "connected", "e_missing_kwh", "e_missing_feasible_kwh", "e_requested_kwh",
+                "sessions_short", "e_trip_avoided_kwh")
     plan_keys = {"ev": ("p_kw", "e_kwh", "trip_red_frac")}
     costs = {"cost_ev_compensation": 1.0}
     #: Parameters a model-mismatch study perturbs (controllers.model.mismatch_factors). The
@@ -134,16 +135,24 @@ class EV(DeviceKind):
         """``ev_energy_delivered_kwh``, ``ev_v2g_kwh``: sums of ``max(p_mw, 0)`` and
         ``max(-p_mw, 0)`` x ``dt_h`` x 1000 (grid side); ``ev_missing_kwh``, ``ev_trip_avoided_kwh``:
         the last recorded cumulative ``e_missing_kwh`` and ``e_trip_avoided_kwh``;
-        ``ev_sessions_short``: increments of an EV's ``e_missing_kwh`` between consecutive records
-        above :data:`EV_SHORT_KWH`; ``cost_ev_compensation``: (V2G + trip energy forgone) / 1000 x
-        ``control.ev_comp_per_mwh``."""
+        ``ev_missing_feasible_kwh``: the part of the missing energy the sessions could physically
+        have received (charger limit and taper over the plugged time, simulators.ev.EVFleet), so an
+        infeasible request is not blamed on the controller; ``ev_requested_kwh``: target minus
+        arrival energy over the sessions that ended; ``ev_missing_feasible_pct`` = 100 x the first
+        / the second (0 without a request); ``ev_sessions_short``: departures missing more than
+        simulators.ev.SHORT_TOL_FRAC of capacity; ``cost_ev_compensation``: (V2G + trip energy
+        forgone) / 1000 x ``control.ev_comp_per_mwh``."""
         p, miss = get("p_mw"), get("e_missing_kwh")
+        requested = series_last(get("e_requested_kwh"))
         out = {"ev_energy_delivered_kwh": series_sum(p, dt_h, lambda x: np.clip(x, 0, None)) * 1000.0,
                "ev_v2g_kwh": series_sum(p, dt_h, lambda x: np.clip(-x, 0, None)) * 1000.0,
                "ev_missing_kwh": series_last(miss),
+               "ev_missing_feasible_kwh": series_last(get("e_missing_feasible_kwh")),
+               "ev_requested_kwh": requested,
                "ev_trip_avoided_kwh": series_last(get("e_trip_avoided_kwh")),
-               "ev_sessions_short": 0}
-        if miss is not None:
+               "ev_sessions_short": int(series_last(get("sessions_short")))}
+        out["ev_missing_feasible_pct"] = 100.0 * out["ev_missing_feasible_kwh"] / requested if requested > 0 else 0.0
+        if miss is not None and get("sessions_short") is None:
             m = miss.ffill().fillna(0.0).to_numpy()
             out["ev_sessions_short"] = int((np.diff(m, axis=0, prepend=0.0) > EV_SHORT_KWH).sum())
         out["cost_ev_compensation"] = (out["ev_v2g_kwh"] + out["ev_trip_avoided_kwh"]) / 1000.0 * control.ev_comp_per_mwh

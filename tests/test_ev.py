@@ -185,3 +185,26 @@ def test_nan_setpoint_is_uncontrolled_full_power_charging():
     fleet = EVFleet(1, sessions, capacity_kwh=60, p_charge_max_kw=7.4, soc_init=0.2)
     out = fleet.step(0, 60, {"p_set_kw": np.array([np.nan])})
     assert out["p_kw"][0] == pytest.approx(7.4)
+
+
+def test_missing_energy_is_split_into_what_the_session_could_have_received():
+    """2 h at 3.7 kW from 20 % of 60 kWh cannot reach full: at full power nothing of the gap is
+    feasible; with no charging the feasible part is what full power would have added."""
+    full = EVFleet(1, one_session(0, 7200), capacity_kwh=60.0, p_charge_max_kw=3.7, eta_charge=0.9, soc_init=0.2)
+    out = run(full, np.nan, 121)
+    added = 3.7 * 0.9 * 2.0  # below the CC-CV knee the whole time
+    assert out["e_requested_kwh"][-1, 0] == pytest.approx(48.0)
+    assert out["e_missing_kwh"][-1, 0] == pytest.approx(48.0 - added, rel=1e-9)
+    assert out["e_missing_feasible_kwh"][-1, 0] == pytest.approx(0.0, abs=1e-9)
+    assert out["sessions_short"][-1, 0] == 1
+    idle = EVFleet(1, one_session(0, 7200), capacity_kwh=60.0, p_charge_max_kw=3.7, eta_charge=0.9, soc_init=0.2)
+    out = run(idle, 0.0, 121)
+    assert out["e_missing_feasible_kwh"][-1, 0] == pytest.approx(added, rel=1e-9)
+
+
+def test_a_session_short_by_less_than_the_tolerance_is_not_counted():
+    ev = EVFleet(2, pd.DataFrame({"ev": [0, 1], "arrival_s": [0, 0], "departure_s": [3600, 3600], "trip_kwh": [0, 0]}),
+                 capacity_kwh=60.0, target_soc=[0.5, 0.5], soc_init=[0.49, 0.47])  # 0.6 and 1.8 kWh short
+    out = run(ev, 0.0, 61)
+    np.testing.assert_allclose(out["e_missing_kwh"][-1], [0.6, 1.8])
+    np.testing.assert_array_equal(out["sessions_short"][-1], [0, 1])  # tolerance 2 % = 1.2 kWh
