@@ -89,6 +89,19 @@ sign in its ``costs`` enter ``cost_total``; a water heater adds ``hpwh_energy_kw
   battery's capacity (plant/EV ``sessions_short``; records without it: increments of
   ``e_missing_kwh`` above :data:`devices.ev.EV_SHORT_KWH`).
 
+Stored energy (a finite run ends with other amounts in store than it began with; costs net of that):
+
+- ``stored_change_<model>_kwh_el``: for each kind that stores energy (devices.kind.DeviceKind.storage:
+  Battery and EV ``e_kwh``, Building TSEH ``e_st_kwh``, HeatHub ``e_tank_kwh``, WaterHeater
+  ``e_kwh``), the sum over units of the last recorded minus the first recorded state, times the
+  kind's kWh of electricity per kWh stored (its fleet's default charging efficiency or COP, est.);
+  the state after the last step is not recorded: it is taken as the last recorded state plus the
+  change over the step before (exact for a power held over the last two steps).
+  Building thermal mass is not counted.
+- ``stored_change_kwh_el``: their sum; ``stored_value``: that x the run's mean buy price / 1000
+  (the stated price of stored energy); ``cost_total_net_storage`` = ``cost_total`` -
+  ``stored_value`` (a run that ends with more in store is credited with it).
+
 Controller, per stage ``<stage>`` in ``da``, ``id``, ``rt`` that has a control group:
 
 - ``<stage>_solves``, ``<stage>_failed`` (status not optimal / optimal_inaccurate),
@@ -228,6 +241,7 @@ def compute(path_or_record) -> dict[str, float]:
     out.update(_branches(rec))
     out.update(_devices(rec, sc))
     out.update(_costs(sc, out))
+    out.update(_storage(rec, out))
     out.update(_stages(rec, sc))
     return out
 
@@ -333,6 +347,25 @@ def _costs(sc: Scenario, kpi: dict) -> dict[str, float]:
     out = {"cost_losses": kpi["losses_kwh"] / 1000.0 * sc.control.loss_price_per_mwh}
     out["cost_total"] = kpi["cost_grid"] + out["cost_losses"] + sum(
         sign * kpi[key] for kind in REGISTRY.values() for key, sign in kind.costs.items())
+    return out
+
+
+def _storage(rec: Record, kpi: dict) -> dict[str, float]:
+    """Stored energy at the last recorded step minus at the first, as electricity (see the module
+    docstring), its value at the run's mean buy price and the cost net of it."""
+    out, total = {}, 0.0
+    for kind in REGISTRY.values():
+        s = _series(rec, f"plant/{kind.model}", kind.storage[0]) if kind.storage else None
+        if s is None or not len(s):
+            continue
+        x = s.to_numpy()
+        end = 2 * x[-1] - x[-2] if len(x) > 1 else x[-1]  # the last step's change repeats the one before
+        out[f"stored_change_{kind.model}_kwh_el"] = kind.storage[1] * float(np.nansum(end) - np.nansum(x[0]))
+        total += out[f"stored_change_{kind.model}_kwh_el"]
+    buy = rec.series("data/Tariff", "buy_per_mwh").iloc[:, 0].to_numpy()
+    out["stored_change_kwh_el"] = total
+    out["stored_value"] = total / 1000.0 * float(np.mean(buy))
+    out["cost_total_net_storage"] = kpi["cost_total"] - out["stored_value"]
     return out
 
 

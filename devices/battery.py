@@ -20,6 +20,7 @@ class Battery(DeviceKind):
     owner = {"ess": "id"}
     rt_fixed = {"ess": ("ess.p_mw", 1.0)}
     costs = {"cost_ess": 1.0}
+    storage = ("e_kwh", 1 / 0.95)  # BatteryFleet's default eta_charge
 
     def initial(self, fleet):
         return {"e_kwh": fleet.e_kwh}

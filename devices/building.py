@@ -55,6 +55,7 @@ class Building(DeviceKind):
     plan_keys = {"hp": ("p_hp_kw", "t_in_c"),
                  "tseh": ("p_hp_kw", "p_eh_kw", "p_st_kw", "q_rel_kw", "e_st_kwh", "t_in_c")}
     costs = {"cost_discomfort": 1.0}
+    storage = ("e_st_kwh", 1 / 0.95)  # TSEH heat, charged at the default eta_st
     #: Parameters a model-mismatch study perturbs (controllers.model.mismatch_factors).
     mismatch_keys = RC_KEYS
 

@@ -100,6 +100,7 @@ class EV(DeviceKind):
                 "sessions_short", "e_trip_avoided_kwh")
     plan_keys = {"ev": ("p_kw", "e_kwh", "trip_red_frac")}
     costs = {"cost_ev_compensation": 1.0}
+    storage = ("e_kwh", 1 / 0.9)  # EVFleet's default eta_charge
     #: Parameters a model-mismatch study perturbs (controllers.model.mismatch_factors). The
     #: capacity stays exact: the controller measures the energy, which a smaller one could not hold.
     mismatch_keys = ("eta_charge",)

@@ -45,6 +45,7 @@ class HeatHub(DeviceKind):
                 "q_unmet_kw", "q_dumped_kw", "gas_cost_per_h", "chp_revenue_per_h")
     plan_keys = {"heat_hub": ("p_chp_kw", "chp_on", "p_eb_kw", "q_gb_kw", "e_tank_kwh", "q_unmet_kw")}
     costs = {"cost_hub_gas": 1.0, "revenue_chp": -1.0}
+    storage = ("e_tank_kwh", 1.0)  # tank heat as from the electric boiler (default eta_eb = 1)
 
     def group_params(self):
         return {k: False for k in {**DEFAULTS, **DEMAND_DEFAULTS}}

@@ -115,6 +115,10 @@ class DeviceKind:
     rt_fixed: ClassVar[dict[str, tuple[str, float]]] = {}
     #: KPI key -> sign in cost_total.
     costs: ClassVar[dict[str, float]] = {}
+    #: Energy the kind stores: (recorded state in kWh, kWh of electricity per kWh stored), or None.
+    #: The factor is the fleet's default charging efficiency or COP (est.), so that a run that
+    #: ends with more or less in store can be costed net of it (cosim.kpi).
+    storage: ClassVar[tuple[str, float] | None] = None
 
     # ---------------------------------------------------------------- plant
     def group_params(self) -> dict[str, bool]:

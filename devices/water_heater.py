@@ -119,6 +119,7 @@ class WaterHeater(DeviceKind):
     setpoints = (Signal("p_set_kw", "kW", "heat-pump electric power; NaN: thermostat", 0.0),)
     recorded = ("p_mw", "p_kw", "e_kwh", "q_draw_kw", "q_unmet_kw")
     plan_keys = {"hpwh": ("p_kw", "e_kwh", "q_unmet_kw")}
+    storage = ("e_kwh", 1 / 3.0)  # tank heat at the default COP
 
     def initial(self, fleet):
         return {"e_kwh": fleet.e}

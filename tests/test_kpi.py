@@ -239,3 +239,19 @@ def test_every_kpi_of_a_real_short_run_is_finite(tmp_path):
     assert "id_tracking_error_mw" in k and "rt_tracking_error_mw" in k
     assert k["cost_grid"] == kpi.summary(path)["energy_cost"]
     assert k["rt_v_plan_error_pu"] < 0.01  # plans and truth on the same buses
+
+
+def test_costs_net_of_stored_energy_do_not_credit_banking(tmp_path):
+    """In the valley the rule-based controller fills the batteries where local control leaves them
+    idle: the plain cost differs by the charging, the cost net of stored energy hardly at all."""
+    base = {**SMALL, "duration_s": 1800, "step_s": 300}
+    idle = world.run(Scenario().updated({**base, "control.stages": [], "output": str(tmp_path / "idle.h5")}))
+    fill = world.run(Scenario().updated({**base, "control.controller": "controllers.examples.tou_rules:TOURules",
+                                         "output": str(tmp_path / "fill.h5")}))
+    a, b = kpi.compute(idle), kpi.compute(fill)
+    e = read(fill).series("plant/Battery", "e_kwh")
+    assert b["stored_change_Battery_kwh_el"] == pytest.approx((2 * e.iloc[-1].sum() - e.iloc[-2].sum()
+                                                               - e.iloc[0].sum()) / 0.95)
+    assert b["stored_change_Battery_kwh_el"] > 100 and a["stored_change_Battery_kwh_el"] < 1
+    assert b["cost_total"] - a["cost_total"] > 20
+    assert abs(b["cost_total_net_storage"] - a["cost_total_net_storage"]) < 0.1 * (b["cost_total"] - a["cost_total"])
