@@ -74,16 +74,16 @@ def test_a_user_controller_from_a_file_runs_is_recorded_reported_and_compared(tm
     assert np.isfinite(tab.loc["cost_total"]).all()
 
 
-def test_a_sweep_has_an_axis_over_controllers(tmp_path, user_file):
-    spec = {"name": "ctl-sweep", "seed": 3, "replicates": 1, "set": SHORT,
-            "axis": [{"name": "noise", "key": "forecast.error_scale", "values": [0.0, 1.0]},
+def test_a_user_controller_is_swept_over_noise_on_an_axis_over_controllers(tmp_path, user_file):
+    spec = {"name": "ctl-sweep", "seed": 3, "replicates": 1, "set": {**SHORT, "duration_s": 900},
+            "axis": [{"name": "noise", "key": "forecast.error_scale", "values": [0.0, 2.0]},
                      {"name": "controller", "points": [
-                         {"label": "builtin", "set": {"control.stages": ["da"]}},
                          {"label": "user", "set": {"control.controller": f"{user_file}:Cheap"}}]}]}
     res = cosim.sweep(spec, out=tmp_path / "sweep", workers=1, progress=False)
     runs = res.runs
-    assert len(runs) == 4 and (runs.status == "done").all()
-    assert set(runs.controller) == {"builtin", "user"}
+    assert len(runs) == 2 and (runs.status == "done").all() and set(runs.controller) == {"user"}
+    pv = [cosim.read(p).array("control/cheap", "pv_forecast_kw")[1] for p in sorted(res.runs.path)]
+    assert not np.allclose(pv[0], pv[1])  # the noise axis reaches the user's forecasts
 
 
 def test_params_are_validated_by_the_controllers_schema(user_file):
