@@ -97,7 +97,7 @@ def _ieee33(transformer: bool) -> pp.pandapowerNet:
 
 def _rate_lines(net: pp.pandapowerNet) -> None:
     """Set ``net.line.max_i_ka`` by conductor class from base-case currents (see :func:`ieee33`)."""
-    pp.runpp(net)
+    pp.runpp(net, numba=False)  # one base-case flow: compiling numba kernels for it would cost ~8 s
     need_ka = LINE_MARGIN * net.res_line.i_ka.fillna(0.0).to_numpy()
     classes = np.asarray(ACSR_10KV_MAX_I_KA)
     if need_ka.max() > classes[-1]:
