@@ -62,14 +62,19 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.full_ids: dict[str, str] = {}  # eid -> full id that sent it first (collision check)
         self.last_event: dict[tuple[str, str], int] = {}  # (source, group) -> t_s recorded last
 
-    def init(self, sid, time_resolution=1.0, step_size=60, path=None, meta=None, flush_every=1, tables=None):
-        """``tables``: group -> DataFrame indexed by t_s, known before the run (e.g. the tariff),
+    def init(self, sid, time_resolution=1.0, step_size=60, path=None, meta=None, flush_steps=60, flush_s=10.0,
+             compression="gzip", tables=None):
+        """The record is written every ``flush_steps`` recorder steps or at the first step
+        ``flush_s`` wall seconds after the last write, and at the end (cosim.record: a killed run
+        keeps what was written), ``compression`` lossless (gzip with byte shuffle: any HDF5 reader).
+        ``tables``: group -> DataFrame indexed by t_s, known before the run (e.g. the tariff),
         written at once as series groups with one column named after the group's last part."""
         if path is None:
             raise ConfigError("Recorder: path (the record file to write) is required")
         self.step_size = checked_step_size("Recorder", step_size)
         self.time_resolution = float(time_resolution)
-        self.writer = RecordWriter(path, meta=meta, flush_every=flush_every)
+        self.flush_steps, self.steps = int(checked_step_size("Recorder flush_steps", flush_steps)), 0
+        self.writer = RecordWriter(path, meta=meta, flush_every=2 ** 62, flush_s=flush_s, compression=compression)
         self.path = self.writer.path
         for group, df in (tables or {}).items():
             col = [group.rsplit("/", 1)[-1]]
@@ -115,6 +120,9 @@ class RecorderSim(mosaik_api_v3.Simulator):
                 row[[index[e] for e in by_eid]] = np.fromiter(by_eid.values(), float, len(by_eid))
                 values[attr] = row
             self.writer.append_row(group, t_s, values, cols)
+        self.steps += 1
+        if self.steps % self.flush_steps == 0:
+            self.writer.flush()
         return time + self.step_size
 
     def _place(self, src: str) -> tuple[str, str]:

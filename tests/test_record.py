@@ -278,3 +278,23 @@ def test_sigkilled_writer_leaves_a_readable_file(tmp_path):
     assert m >= n - 1 and list(ev["k"]) == list(range(m)) and list(ev["status"]) == [f"s{k}" for k in range(m)]
     t_s, plan = read(path).array("control/rt", "plan")
     np.testing.assert_array_equal(plan, np.repeat(np.arange(m, dtype=float)[:, None], 4, axis=1))
+
+
+def test_rows_are_buffered_and_written_in_blocks_with_fills(tmp_path):
+    path = tmp_path / "buf.h5"
+    w = RecordWriter(path, flush_every=3, compression="gzip")
+    w.append_event("control/x", 0, {"a": 1.0})
+    w.append_event("control/x", 60, {"a": 2.0, "b": "late"})  # b appears in the buffer
+    assert w.h5["control/x/t_s"].shape == (0,)  # nothing written before the flush is due
+    w.append_event("control/x", 120, {"b": "c"}, {"v": [1.0, 2.0]})
+    assert w.h5["control/x/t_s"].shape == (3,) and w.h5["control/x/b"].shape == (3,)
+    w.append_row("plant/Bus", 0, {"vm_pu": [1.0, 0.99]}, ["Bus_0", "Bus_1"])
+    w.close()  # close writes the rest
+    ev = read(path, "control/x")
+    assert list(ev.index) == [0, 60, 120] and ev.a.tolist()[:2] == [1.0, 2.0] and np.isnan(ev.a.iloc[2])
+    assert ev.b.tolist() == ["", "late", "c"]
+    t, v = read(path).array("control/x", "v")
+    assert np.isnan(v[:2]).all() and v[2].tolist() == [1.0, 2.0]
+    assert read(path, "plant/Bus", "vm_pu").to_numpy().tolist() == [[1.0, 0.99]]
+    with h5py.File(path, "r", locking=False) as f:  # plain h5py reads the compressed, shuffled datasets
+        assert f["plant/Bus/vm_pu"].compression == "gzip" and f["plant/Bus/vm_pu"].shuffle
