@@ -116,7 +116,7 @@ def test_lv_feeder_oltc_discrete_and_ac():
     prob = OPFProblem(rn, [FixedLoads.from_network(rn)], T=2, dt_h=1.0)
     prob.set_data(price_import=[50, 80], price_export=[10, 10], v_ext_pu=1.0)
     res = prob.solve()
-    assert res.ok and res.discrete_method == "relax-round-fix"
+    assert res.ok and res.discrete_method == "relaxed-integral"  # the tap lands on its grid: one solve
     tap = res.network["tap_pos"]
     assert np.all(np.isin(tap, rn.oltc.positions))
     for t in range(2):
@@ -317,3 +317,35 @@ def test_setpoints_take_only_unit_by_period_plans_when_units_equal_periods():
     res = prob.solve()
     assert res.ok and res.plan["hp"]["discomfort_kh"].shape == (2,)
     assert "discomfort_kh" not in res.setpoints["hp"] and res.setpoints["hp"]["p_hp_kw"].shape == (2,)
+
+
+def _one_bank(rn, v_min, v_max, q_step_mvar=8.0):
+    """IEEE 33 with one 8 Mvar bank at bus 17: no step leaves bus 17 below 0.92 p.u., one step
+    lifts it to 1.18 p.u.; inside [0.92, 1.0] only a fraction of a step is feasible."""
+    cb = CapacitorBanks(rn.bus_index([17]), q_step_mvar=q_step_mvar, max_step=1)
+    prob = OPFProblem(rn, [FixedLoads.from_network(rn), cb], T=1, dt_h=1.0,
+                      config=OPFConfig(v_min_pu=v_min, v_max_pu=v_max))
+    prob.set_data(price_import=[50.0], price_export=[25.0])
+    return prob
+
+
+def test_rounding_never_makes_a_feasible_relaxation_infeasible(rn33):
+    prob = _one_bank(rn33, 0.92, 1.0)
+    for steps in (0.0, 1.0):  # both roundings are infeasible
+        prob.set_data(blocks={"cb": {"steps": [[steps]]}})
+        assert prob.solve().status == "infeasible"
+    prob.blocks["cb"].discrete[0].lo.value[:] = 0.0  # free again
+    prob.blocks["cb"].discrete[0].hi.value[:] = 1.0
+    res = prob.solve()  # used to end "infeasible_after_rounding"
+    assert res.ok and res.discrete_method == "relax-round-repair"
+    assert 0 < res.plan["cb"]["steps"][0, 0] < 1 and "1 fractional values left relaxed" in res.diagnosis[-1]
+
+
+def test_a_relaxation_on_the_grid_is_solved_once(rn33, monkeypatch):
+    prob = _one_bank(rn33, 0.9, 1.2, q_step_mvar=0.05)  # less than the losses would like: a full step
+    calls = []
+    solve_once = prob._solve_once
+    monkeypatch.setattr(prob, "_solve_once", lambda *a, **k: calls.append(1) or solve_once(*a, **k))
+    res = prob.solve()
+    assert res.ok and res.discrete_method == "relaxed-integral" and len(calls) == 1
+    assert abs(res.plan["cb"]["steps"][0, 0] - 1.0) < 1e-6

@@ -58,6 +58,12 @@ class Discrete:
     step: float = 1.0
     grid: np.ndarray | None = None
 
+    def unmet(self, rounded: np.ndarray, tol: float) -> np.ndarray:
+        """Where the solved (relaxed) problem does not already hold with this Discrete at
+        ``rounded``: here, where its value is more than ``tol`` grid steps from it."""
+        spacing = self.step if self.grid is None else float(np.diff(self.grid).min())
+        return np.abs(np.asarray(rounded) - self.var.value) > tol * spacing
+
     def rounded(self, value: np.ndarray) -> np.ndarray:
         """``value`` moved to the nearest allowed value, kept within the current [lo, hi]."""
         if self.grid is None:

@@ -98,8 +98,9 @@ class EVBlock(Block):
             self.trip_red_kwh <= cp.multiply(cols(self.trip_red_max_frac, T), par["trip_kwh"]),
         ]
         if np.any(self.p_discharge_max_kw > 0):
-            rule = mode_rule(self.p_dis_kw, self.p_discharge_max_kw, self.p_ch_kw, self.p_charge_max_kw)
-            self.v2g_on = make_discrete(self.name, "v2g_on", (n, T), rule)
+            self.v2g_on = make_discrete(self.name, "v2g_on", (n, T),
+                                        *mode_rule(self.p_dis_kw, self.p_discharge_max_kw, self.p_ch_kw,
+                                                   self.p_charge_max_kw))
             self.discrete = [self.v2g_on]
             z = self.v2g_on.var
             # Gate and availability as separate bounds (= the product for 0/1 z): a Parameter times

@@ -139,6 +139,8 @@ class _Clarabel(CLARABEL):
 CLARABEL_SOLVER = _Clarabel()
 FORMULATIONS = ("socp", "lindistflow", "bim")
 DISCRETE_METHODS = ("round", "relaxed", "milp")
+#: A relaxed Discrete within this share of its grid step of a grid value counts as on the grid.
+ROUND_TOL = 1e-6
 CANON_BACKEND = "COO"
 OK = ("optimal", "optimal_inaccurate")
 GAP_WARN = 1e-4  # relative relaxation gap above which the result carries a diagnosis note
@@ -189,14 +191,15 @@ class OPFConfig:
 class OPFResult:
     """Outcome of one :meth:`OPFProblem.solve`.
 
-    status: "optimal", "optimal_inaccurate", "infeasible", "unbounded", "solver_error",
-    "infeasible_after_rounding". solve_time_s: the solver's own time (summed over the solves of a
+    status: "optimal", "optimal_inaccurate", "infeasible", "unbounded" or "solver_error" (rounding
+    never makes a feasible relaxation infeasible: see _round_and_fix). solve_time_s: the solver's own time (summed over the solves of a
     discrete method; Clarabel 0.11's includes its one-off setup, measured +1 ms at T = 3 and +7 ms
     at T = 24 on IEEE 33 over its bare solve() call); wall_time_s: the whole call; build_time_s: building and first compile.
     gap_abs / gap_rel: max over branches and periods of l v_parent - P^2 - Q^2 (p.u.^2), and that
     divided by max(l v_parent) ("bim": v_parent v_child - c^2 - s^2 over max(v_parent v_child));
     None for LinDistFlow. discrete_method: "continuous" (no free
-    Discrete), "relaxed", "relax-round-fix" or "milp-highs". plan: block name -> block.plan();
+    Discrete), "relaxed", "relaxed-integral", "relax-round-fix", "relax-round-repair",
+    "relaxed-kept" (see OPFProblem._round_and_fix) or "milp-highs". plan: block name -> block.plan();
     network: v_pu (n_bus, T; row 0 the slack), v_tap_pu (T,) behind the OLTC, p_mw / q_mvar / i_ka
     (n_br, T) at the sending end, loss_mw (series r l plus shunt g v; LinDistFlow: shunts only), p_grid_mw, q_grid_mvar (T,), tap_pos (T,) if an OLTC,
     p_bus_mw / q_bus_mvar (n_bus, T) the blocks' net consumption per bus (shunts excluded).
@@ -504,8 +507,8 @@ class OPFProblem:
             res.discrete_method = "relaxed" if free else "continuous"
             if free and discrete == "round" and res.ok:
                 res = self._round_and_fix(free, res)
-        if res.status in ("infeasible", "infeasible_after_rounding"):
-            res.diagnosis += self._diagnose(res.status == "infeasible_after_rounding")
+        if res.status == "infeasible":
+            res.diagnosis += self._diagnose()
         res.build_time_s = self.build_time_s
         res.wall_time_s = time.perf_counter() - t0
         return res
@@ -573,22 +576,51 @@ class OPFProblem:
         return res
 
     def _round_and_fix(self, free: list[Discrete], relaxed: OPFResult) -> OPFResult:
-        """Round the relaxed Discretes to their grid, fix them via lo = hi, re-solve, restore lo/hi."""
+        """Relax, round, fix, and never end infeasible when the relaxation was feasible:
+
+        1. a relaxed solution that already holds with every Discrete at its rounded value (its value
+           within ROUND_TOL of a grid step, or a gate whose flows respect it: Discrete.unmet) is the
+           answer as solved ("relaxed-integral", one solve; consumers round positions they need as
+           integers, and a gate's own relaxed value does not matter);
+        2. else the Discretes are rounded, fixed via lo = hi and the problem re-solved
+           ("relax-round-fix");
+        3. if that is infeasible, only the Discretes the relaxation left on the grid stay fixed and
+           the fractional ones are relaxed again ("relax-round-repair", a diagnosis names how many);
+        4. if that fails too, the relaxed plan is kept ("relaxed-kept", with a diagnosis): its
+           fractional values are what the plant is asked to follow; the consumer rounds the
+           positions it needs as integers (taps, steps, on/off).
+
+        lo/hi are restored afterwards."""
+        rounded = [d.rounded(d.var.value) for d in free]
+        frac = [d.unmet(r, ROUND_TOL) for d, r in zip(free, rounded)]
+        n_frac = int(sum(f.sum() for f in frac))
+        if n_frac == 0:
+            relaxed.discrete_method = "relaxed-integral"
+            return relaxed
         saved = [(d.lo.value.copy(), d.hi.value.copy()) for d in free]
+        res = None
         try:
-            for d in free:
-                r = d.rounded(d.var.value)
-                d.lo.value, d.hi.value = r.copy(), r.copy()
-            res = self._solve_once()
+            for step, method in ((False, "relax-round-fix"), (True, "relax-round-repair")):
+                for d, r, f, (lo, hi) in zip(free, rounded, frac, saved):
+                    d.lo.value, d.hi.value = (np.where(f, lo, r), np.where(f, hi, r)) if step else (r.copy(), r.copy())
+                tried = self._solve_once()
+                tried.solve_time_s += relaxed.solve_time_s + (res.solve_time_s if res is not None else 0.0)
+                tried.iterations += relaxed.iterations + (res.iterations if res is not None else 0)
+                tried.discrete_method = method
+                res = tried
+                if res.ok:
+                    if step:
+                        res.diagnosis.append(f"rounding all Discretes was infeasible: {n_frac} fractional "
+                                             "values left relaxed")
+                    return res
         finally:
             for d, (lo, hi) in zip(free, saved):
                 d.lo.value, d.hi.value = lo, hi
-        res.solve_time_s += relaxed.solve_time_s
-        res.iterations += relaxed.iterations
-        res.discrete_method = "relax-round-fix"
-        if res.status == "infeasible":
-            res.status = "infeasible_after_rounding"
-        return res
+        relaxed.solve_time_s, relaxed.iterations = res.solve_time_s, res.iterations
+        relaxed.discrete_method = "relaxed-kept"
+        relaxed.diagnosis.append(f"rounding was infeasible (also with the {n_frac} fractional values relaxed): "
+                                 "the relaxed plan is kept")
+        return relaxed
 
     def _solve_milp(self) -> OPFResult:
         if self.cfg.formulation != "lindistflow":
@@ -602,9 +634,9 @@ class OPFProblem:
         res.discrete_method = "milp-highs"
         return res
 
-    def _diagnose(self, after_rounding: bool) -> list[str]:
+    def _diagnose(self) -> list[str]:
         """Name the constraint families whose removal makes the problem feasible (constants, no DPP)."""
-        notes = ["the relaxation was feasible; rounding the Discretes made it infeasible"] if after_rounding else []
+        notes = []
         for fam in self.families:
             if fam == "power_flow":
                 continue
@@ -619,7 +651,7 @@ class OPFProblem:
                 continue
             if prob.status in OK:
                 notes.append(f"infeasible because of {fam}: feasible without it")
-        if len(notes) == int(after_rounding):
+        if not notes:
             notes.append("no single constraint family explains the infeasibility")
         return notes
 

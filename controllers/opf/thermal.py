@@ -41,25 +41,42 @@ class GatedDiscrete(Discrete):
     """
 
     rule: Callable[[np.ndarray], np.ndarray] | None = None
+    #: Where the solved flows break the gated constraints at a rounded gate (tol: share of the
+    #: flows' limits); None: the gate's own value is compared (Discrete.unmet).
+    flows_unmet: Callable[[np.ndarray, float], np.ndarray] | None = None
 
     def rounded(self, value: np.ndarray) -> np.ndarray:
         return np.clip(self.rule(np.asarray(value)).astype(float), self.lo.value, self.hi.value)
 
+    def unmet(self, rounded: np.ndarray, tol: float) -> np.ndarray:
+        """A gate whose flows already respect it at ``rounded`` needs no re-solve: the relaxed
+        solution is feasible with the gate there (the gate itself enters no cost)."""
+        return super().unmet(rounded, tol) if self.flows_unmet is None else self.flows_unmet(rounded, tol)
 
-def make_discrete(owner: str, key: str, shape, rule) -> GatedDiscrete:
+
+def make_discrete(owner: str, key: str, shape, rule, flows_unmet=None) -> GatedDiscrete:
     """An on/off GatedDiscrete (n, T) relaxed to [0, 1]; lo/hi start at 0 and 1."""
     lo, hi = (cp.Parameter(shape, name=f"{owner}.{key}.{b}", value=np.full(shape, v))
               for b, v in (("lo", 0.0), ("hi", 1.0)))
-    return GatedDiscrete(cp.Variable(shape, nonneg=True, name=f"{owner}.{key}"), lo, hi, rule=rule)
+    return GatedDiscrete(cp.Variable(shape, nonneg=True, name=f"{owner}.{key}"), lo, hi, rule=rule,
+                         flows_unmet=flows_unmet)
 
 
 def mode_rule(a: cp.Expression, a_max, b: cp.Expression, b_max):
     """Rounding rule of a mode m with a <= a_max m, b <= b_max (1 - m): 1 where a's share of its
-    limit exceeds b's, the nearest integer where both are idle."""
+    limit exceeds b's, the nearest integer where both are idle; and where the solved a, b break
+    those two constraints at a rounded m (beyond ``tol`` of their limits)."""
+    def shares():
+        return (np.asarray(x.value) / np.maximum(lim, 1e-9)[:, None] for x, lim in ((a, a_max), (b, b_max)))
+
     def rule(m):
-        sa, sb = (np.asarray(x.value) / np.maximum(lim, 1e-9)[:, None] for x, lim in ((a, a_max), (b, b_max)))
+        sa, sb = shares()
         return np.where(np.maximum(sa, sb) < 1e-6, np.round(m), sa >= sb)
-    return rule
+
+    def flows_unmet(m, tol):
+        sa, sb = shares()
+        return (sa > m + tol) | (sb > 1 - m + tol)
+    return rule, flows_unmet
 
 
 def cols(v: np.ndarray, T: int) -> np.ndarray:
@@ -244,8 +261,8 @@ class TSEHBlock(BuildingHPBlock):
         self.p_eh_kw, self.p_st_kw, self.q_rel_kw = (var(k, (n, T)) for k in ("p_eh_kw", "p_st_kw", "q_rel_kw"))
         self.e_st_kwh = var("e_st_kwh", (n, T + 1))
         self.adj_kw = var("adj_kw", (n, T))  # |p_tseh - p_ref| epigraph
-        rule = mode_rule(self.p_st_kw, d["p_st_max_kw"], self.q_rel_kw, d["q_rel_max_kw"])
-        self.st_mode = make_discrete(self.name, "st_mode", (n, T), rule)
+        self.st_mode = make_discrete(self.name, "st_mode", (n, T),
+                                     *mode_rule(self.p_st_kw, d["p_st_max_kw"], self.q_rel_kw, d["q_rel_max_kw"]))
         self.discrete = [self.st_mode]
         m = self.st_mode.var
         decay, gain = first_order_zoh(d["st_loss_per_h"], dt)
