@@ -12,8 +12,8 @@ mosaik. Data flow (all simulators in-process)::
     Controller                       --log (decisions, plans, telemetry)->  Recorder
 
 With ``control.stages = ()`` no controller is started: every device runs its own local control
-(the uncoordinated case). The record is flushed every plant step, so a crash or a kill keeps
-every step written before it.
+(the uncoordinated case). The recorder writes its buffered rows every 60 steps or 10 s of wall
+time and at the end, so a crash or a kill keeps every step written by then.
 """
 from __future__ import annotations
 
