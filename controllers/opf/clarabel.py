@@ -1,0 +1,80 @@
+"""Clarabel as the OPF core calls it through cvxpy: the solver, its options and a patch of one cvxpy
+internal (the O(variables x parameter entries) DPP compile of cvxpy issue #1332; re-check on a cvxpy
+upgrade, pyproject pins cvxpy < 1.10)."""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from cvxpy.reductions.solvers.conic_solvers import conic_solver
+from cvxpy.reductions.solvers.conic_solvers.clarabel_conif import CLARABEL
+
+#: cvxpy's canonicalization backend for the parametric problems.
+CANON_BACKEND = "COO"
+#: Clarabel settings: QDLDL, no presolve (the compiled structure must stay the same between solves).
+CLARABEL_OPTS = dict(direct_solve_method="qdldl", presolve_enable=False)
+
+
+class _PermutationRestructure:
+    """Signed row permutation standing in for cvxpy's block-diagonal restructuring operator.
+
+    cvxpy's ConicSolver.format_constraints reorders the rows of the parametric problem tensor with a
+    sparse matmul whose right operand has (n_vars + 1) (n_param_entries + 1) columns; scipy's
+    csr_matmat allocates O(columns) work arrays, which is the O(variables x parameter entries) DPP
+    compile cost of cvxpy issue #1332 (2-3 s and > 1 GB at T=96 on IEEE 33). For the cones used here
+    (zero, nonneg, SOC) the operator is a signed permutation, so indexing the rows costs O(nnz).
+    Falls back to cvxpy's operator when an operator is not a signed permutation.
+    """
+
+    def __init__(self, operators):
+        perms, signs, offset = [], [], 0
+        for op in operators:
+            if isinstance(op, conic_solver.NegativeIdentityOperator | conic_solver.IdentityOperator):
+                n = op.shape[0]
+                perms.append(np.arange(n) + offset)
+                signs.append(np.full(n, -1.0 if isinstance(op, conic_solver.NegativeIdentityOperator) else 1.0))
+            else:
+                m = sp.coo_array(op)
+                if m.nnz != m.shape[0] or m.shape[0] != m.shape[1] or len(np.unique(m.row)) != m.shape[0]:
+                    raise ValueError("not a permutation")
+                perm = np.empty(m.shape[0], dtype=np.int64)
+                perm[m.row] = m.col
+                sign = np.empty(m.shape[0])
+                sign[m.row] = m.data
+                perms.append(perm + offset)
+                signs.append(sign)
+            offset += op.shape[1]
+        self.perm, self.sign = np.concatenate(perms), np.concatenate(signs)
+        self.shape = (len(self.perm), offset)
+
+    def __call__(self, X):
+        Y = sp.csr_matrix(X)[self.perm]
+        Y.data *= np.repeat(self.sign, np.diff(Y.indptr))
+        return Y
+
+
+def _block_diag_operator(matrices):
+    try:
+        return _PermutationRestructure(matrices)
+    except ValueError:
+        return _CVXPY_BLOCK_DIAG(matrices)
+
+
+_CVXPY_BLOCK_DIAG = conic_solver.as_block_diag_linear_operator
+
+
+class _Clarabel(CLARABEL):
+    """cvxpy's Clarabel interface with the O(nnz) constraint restructuring above."""
+
+    def name(self):
+        return "CLARABEL_OPF"
+
+    @classmethod
+    def format_constraints(cls, problem, exp_cone_order):
+        conic_solver.as_block_diag_linear_operator = _block_diag_operator
+        try:
+            return super().format_constraints(problem, exp_cone_order)
+        finally:
+            conic_solver.as_block_diag_linear_operator = _CVXPY_BLOCK_DIAG
+
+
+CLARABEL_SOLVER = _Clarabel()
