@@ -62,6 +62,8 @@ class Stage:
     T: int
     offset_s: int = 0
     track_weight: float = 0.0
+    v_margin_pu: float = 0.0  # the OPF's voltage band tightened by this on both sides
+    comfort_margin_k: float = 0.0  # every comfort band tightened by this on both sides
 
     def due(self, t_s: int) -> bool:
         """Decision times: the start (every stage needs a first plan) and offset_s + k every_s."""
@@ -175,7 +177,12 @@ class MultiStageController(Controller):
                 if fixed:
                     blocks.append(FixedLoads(np.concatenate([b.bus for b in fixed]), name="sched"))
             track = {"grid.p_mw": s.track_weight} if s.name != "da" and s.track_weight > 0 else {}
-            cfg = OPFConfig(**(opf or {}), track=track)
+            band = dict(opf or {})
+            lo, hi = band.get("v_min_pu", OPFConfig.v_min_pu), band.get("v_max_pu", OPFConfig.v_max_pu)
+            if s.v_margin_pu and hi - lo <= 2 * s.v_margin_pu:
+                raise ConfigError(f"{s.name}: v_margin_pu = {s.v_margin_pu} leaves no voltage band in [{lo}, {hi}]")
+            band.update(v_min_pu=lo + s.v_margin_pu, v_max_pu=hi - s.v_margin_pu)
+            cfg = OPFConfig(**band, track=track)
             self.probs[s.name] = OPFProblem(self.rn, blocks, s.T, s.dt_s / 3600, cfg)
             self.units[s.name] = units
         self.plans: dict[str, Plan] = {}
@@ -255,7 +262,8 @@ class MultiStageController(Controller):
 
         def view(kind, index=None):
             return StageData(stage, t, dt, T, self.fleets.get(kind), index, meas.get(kind, {}), fc, upper,
-                             self.plans.get("da"), prob, self.costs, self.options)
+                             self.plans.get("da"), prob, self.costs,
+                             {**self.options, "comfort_margin_k": s.comfort_margin_k})
 
         blocks = {}
         for name, u in units.items():

@@ -10,6 +10,8 @@ the control): differences between the variants are due to control only.
                  whose horizon is the run), dispatched open loop: the best the controller's model
                  can do; the plant-model mismatch (e.g. the linear COP) remains and shows in it
   no_tseh        TSEH left to its own timer while the rest is optimized (seed 001)
+  no_margin      the same controller without its robustness margins (v_margin_pu and
+                 comfort_margin_k of every stage 0): what the margins cost
   uncoordinated  no controller: thermostats, TSEH valley timer, EVs charging at full power on
                  arrival, batteries idle, taps fixed
 
@@ -17,6 +19,7 @@ Regret split (currency, cost = kpi total cost of the true plant):
   forecast_error  = cost(actual) - cost(perfect)
   structure       = cost(perfect) - cost(oracle)     multi-stage structure and model mismatch
   baseline_gap    = cost(uncoordinated) - cost(actual)
+  margin_price    = cost(actual) - cost(no_margin)
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from typing import Callable
 
 from cosim.scenario import Scenario
 
-VARIANTS = ("actual", "perfect", "oracle", "no_tseh", "uncoordinated")
+VARIANTS = ("actual", "perfect", "oracle", "no_tseh", "no_margin", "uncoordinated")
 
 
 def variant(sc: Scenario, name: str) -> Scenario:
@@ -42,6 +45,8 @@ def variant(sc: Scenario, name: str) -> Scenario:
                    "control.da": {"every_s": h, "dt_s": 900, "horizon_s": h, "offset_s": 0, "track_weight": 0.0}}
     elif name == "no_tseh":
         changes = {"control.passive": sorted(set(sc.control.passive) | {"tseh"})}
+    elif name == "no_margin":
+        changes = {f"control.{s}": {"v_margin_pu": 0.0, "comfort_margin_k": 0.0} for s in ("da", "id", "rt")}
     elif name == "uncoordinated":
         changes = {"control.stages": []}
     else:
@@ -65,4 +70,6 @@ def regret(costs: dict[str, float]) -> dict[str, float]:
         out["structure"] = costs["perfect"] - costs["oracle"]
     if {"uncoordinated", "actual"} <= costs.keys():
         out["baseline_gap"] = costs["uncoordinated"] - costs["actual"]
+    if {"actual", "no_margin"} <= costs.keys():
+        out["margin_price"] = costs["actual"] - costs["no_margin"]
     return out

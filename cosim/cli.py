@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     base = sub.add_parser("baselines", help="run a scenario's alternatives on the same seed; compare and split regret")
     base.add_argument("scenario", nargs="?", help="scenario TOML file (default: the shipped default)")
     base.add_argument("--variants", nargs="+", default=["actual", "perfect", "oracle", "uncoordinated"],
-                      help="from actual, perfect, oracle, no_tseh, uncoordinated (the first is the reference)")
+                      help="from actual, perfect, oracle, no_tseh, no_margin, uncoordinated (the first is the reference)")
     base.add_argument("--hours", type=float, help="duration override in hours")
     base.add_argument("--csv", help="also write the comparison to this CSV file")
     stu = sub.add_parser("study", help="run a seed paper's study and write its results table beside the paper's")

@@ -162,7 +162,8 @@ def build_parts(sc: Scenario) -> Parts:
                               f"multiple of step_s = {spec.step_s}")
         return Parts(sc, net, devices, ctl, forecaster, price)
     used = c.used()
-    stages = [Stage(k, st.every_s, st.dt_s, st.T, st.offset_s, st.track_weight) for k, st in used.items()]
+    stages = [Stage(k, st.every_s, st.dt_s, st.T, st.offset_s, st.track_weight, st.v_margin_pu, st.comfort_margin_k)
+              for k, st in used.items()]
     ctl = MultiStageController(
         copy.deepcopy(net), devices.fleets, devices.bus_pos, stages, price,
         costs=CostParams(c.discomfort_cost_per_kh, c.ess_cost_per_mwh, c.ev_comp_per_mwh),

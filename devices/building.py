@@ -90,13 +90,16 @@ class Building(DeviceKind):
         return out
 
     def block_data(self, name, d):
-        """Measured temperatures, internal gains and the comfort band; TSEH: the measured store
+        """Measured temperatures, internal gains and the comfort band (tightened by the stage's
+        ``comfort_margin_k``, leaving at least 0.5 K); TSEH: the measured store
         and, below the slowest stage, the slower plan's level at the horizon end."""
         p, idx, m, T = d.fleet.p, d.index, d.meas, d.T
+        lo, hi = p["t_low_c"][idx], p["t_up_c"][idx]
+        margin = np.minimum(d.options.get("comfort_margin_k", 0.0), np.maximum(hi - lo - 0.5, 0.0) / 2)
         out = {"t_in0_c": m["t_in_c"][idx], "t_env0_c": m["t_env_c"][idx],
                "phi_int_kw": np.repeat(p["phi_int_kw"][idx][:, None], T, axis=1),
-               "t_low_c": np.repeat(p["t_low_c"][idx][:, None], T, axis=1),
-               "t_up_c": np.repeat(p["t_up_c"][idx][:, None], T, axis=1)}
+               "t_low_c": np.repeat((lo + margin)[:, None], T, axis=1),
+               "t_up_c": np.repeat((hi - margin)[:, None], T, axis=1)}
         if name == "tseh":
             out["e_st0_kwh"] = np.clip(m["e_st_kwh"][idx], 0, p["e_st_max_kwh"][idx])
             e_end = d.upper_state("tseh.e_st_kwh")

@@ -225,3 +225,29 @@ def test_stage_prices_are_tariff_means():
     buy, sell = world.prices(tab)(0, 900, 4)
     np.testing.assert_allclose(buy, tab.buy_per_mwh.to_numpy()[:60].reshape(4, 15).mean(axis=1))
     np.testing.assert_allclose(sell, buy)  # export_price_ratio 1
+
+
+def test_a_voltage_margin_removes_the_violations_of_the_unmargined_controller(tmp_path):
+    """Midday PV on the small plant: planning to 1.06 p.u. exactly leaves the true plant above it;
+    3 mV of margin in the intraday and real-time stages keeps it inside, at a stated price."""
+    k = {}
+    for m in (0.0, 0.003):
+        sc = small(tmp_path, name=f"m{m}", start="2024-01-15 11:00", duration_s=3600, step_s=300,
+                   **{f"control.{s}": {"v_margin_pu": m} for s in ("id", "rt")})
+        k[m] = kpi.compute(world.run(sc))
+    assert k[0.0]["v_violation_bus_steps"] > 0 and k[0.0]["v_worst_pu"] > 1.06
+    assert k[0.003]["v_violation_bus_steps"] == 0
+    assert 0 < k[0.003]["cost_total"] - k[0.0]["cost_total"] < 0.05 * k[0.0]["cost_total"]
+
+
+def test_a_comfort_margin_tightens_the_band_the_stage_plans_to(tmp_path):
+    parts = world.build_parts(small(tmp_path, duration_s=1800, **{"control.rt": {"comfort_margin_k": 0.5}}))
+    meas = world.initial_measurements(parts)
+    ctl = parts.controller
+    for stage in ("da", "id", "rt"):
+        ctl.decide(stage, 0, meas, parts.forecaster.forecast(stage, 0))
+    lo = ctl.probs["rt"].blocks["hp"].spec["t_low_c"][0].value
+    b = parts.devices.fleets["Building"].p
+    np.testing.assert_allclose(lo[:, 0], b["t_low_c"][ctl.units["rt"]["hp"].index] + 0.5)
+    assert np.allclose(ctl.probs["id"].blocks["hp"].spec["t_low_c"][0].value[:, 0],
+                       b["t_low_c"][ctl.units["id"]["hp"].index])  # no margin in the intraday stage

@@ -27,6 +27,10 @@ class StageConfig(_Table):
     ``T = horizon_s // dt_s`` periods of ``dt_s``; ``track_weight`` (currency per MW^2 h) weights
     the deviation of the grid exchange from the slower stage's plan (unused by ``da``).
 
+    Robustness margins (what the stage cannot see, kept off the limits it plans to):
+    ``v_margin_pu`` (0..0.05) tightens the voltage band on both sides, ``comfort_margin_k`` (0..2)
+    the comfort band of every building (never below a 0.5 K wide band); 0 turns them off.
+
     Rules: ``dt_s`` > 0 divides ``horizon_s`` and ``every_s``; ``offset_s`` in ``[0, every_s)``;
     ``every_s <= horizon_s`` (a plan must cover the time until the stage's next decision).
     """
@@ -36,6 +40,8 @@ class StageConfig(_Table):
     horizon_s: int
     offset_s: int = 0
     track_weight: float = 0.0
+    v_margin_pu: float = 0.0
+    comfort_margin_k: float = 0.0
 
     def __post_init__(self):
         for key in ("every_s", "dt_s", "horizon_s"):
@@ -48,6 +54,8 @@ class StageConfig(_Table):
                               "(a plan must cover the time until the next decision)")
         _set(self, "offset_s", _int("offset_s", self.offset_s, 0, self.every_s, hi_open=True))
         _set(self, "track_weight", _float("track_weight", self.track_weight, 0))
+        _set(self, "v_margin_pu", _float("v_margin_pu", self.v_margin_pu, 0, 0.05))
+        _set(self, "comfort_margin_k", _float("comfort_margin_k", self.comfort_margin_k, 0, 2))
 
     @property
     def T(self) -> int:
