@@ -108,7 +108,7 @@ Controller, per stage ``<stage>`` in ``da``, ``id``, ``rt`` that has a control g
   ``<stage>_fallbacks`` (decisions with a fallback, "shift" or "local").
 - ``<stage>_solve_s_median``, ``_p95``, ``_max``: the solver's own time over all decisions (s).
 - ``<stage>_gap_rel_max``: the largest SOCP relaxation gap over successful solves (NaN for
-  LinDistFlow).
+  LinDistFlow); ``<stage>_inexact``: successful solves with a gap above :data:`INEXACT_GAP`.
 - ``<stage>_v_plan_error_pu``: plan against truth, RMS over feeder buses and plant steps of the
   recorded ``vm_pu`` minus the planned ``plan.grid.v_pu`` of the period containing the step, over
   the part of each successful plan before the stage's next decision (the part that is carried
@@ -139,6 +139,8 @@ T_AMB_DEFAULT_C = 30.0
 #: Window of the demand peak (s): 15 min, the metering interval of demand charges.
 PEAK_WINDOW_S = 900
 OK = ("optimal", "optimal_inaccurate")
+#: Relaxation gap above which a successful solve counts as inexact (its plan is not physical).
+INEXACT_GAP = 1e-5
 
 
 def _record(path_or_record) -> Record:
@@ -226,7 +228,8 @@ def _solver_stats(stage: str, ev: pd.DataFrame) -> dict[str, float]:
             f"{stage}_solve_s_median": float(np.median(solve)) if solve.size else nan,
             f"{stage}_solve_s_p95": float(np.percentile(solve, 95)) if solve.size else nan,
             f"{stage}_solve_s_max": float(solve.max()) if solve.size else nan,
-            f"{stage}_gap_rel_max": float(np.nanmax(gap)) if np.isfinite(gap).any() else nan}
+            f"{stage}_gap_rel_max": float(np.nanmax(gap)) if np.isfinite(gap).any() else nan,
+            f"{stage}_inexact": int((gap > INEXACT_GAP).sum())}
 
 
 # -- compute ---------------------------------------------------------------------------------------

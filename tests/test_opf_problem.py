@@ -349,3 +349,16 @@ def test_a_relaxation_on_the_grid_is_solved_once(rn33, monkeypatch):
     res = prob.solve()
     assert res.ok and res.discrete_method == "relaxed-integral" and len(calls) == 1
     assert abs(res.plan["cb"]["steps"][0, 0] - 1.0) < 1e-6
+
+
+def test_tracking_that_rewards_fictitious_losses_is_re_solved_exact(rn33):
+    """A grid exchange tracked towards 4.5 MW above the feeder's ~3.9 MW: the relaxation would burn
+    fictitious losses to get there (gap_rel ~1); the re-solve with a raised loss price is exact."""
+    prob = OPFProblem(rn33, [FixedLoads.from_network(rn33)], T=2, dt_h=0.25,
+                      config=OPFConfig(v_min_pu=0.9, track={"grid.p_mw": 1000.0}))
+    prob.set_data(price_import=[50.0, 50.0], price_export=[25.0, 25.0], ref={"grid.p_mw": np.array([4.5, 4.5])})
+    res = prob.solve()
+    assert res.ok and res.gap_rel <= 1e-5 and "tracking made the relaxation inexact" in res.diagnosis[-1]
+    assert float(res.diagnosis[-1].split("gap_rel ")[1].split(")")[0]) > 0.5  # the first solve was not exact
+    assert np.allclose(res.network["p_grid_mw"], 3.9177, atol=1e-3)  # true load plus true losses
+    assert np.allclose(prob.ctx.params["price_loss"].value, prob.ctx.params["price_loss"].value[0])  # restored

@@ -78,6 +78,8 @@ DISCRETE_METHODS = ("round", "relaxed", "milp")
 ROUND_TOL = 1e-6
 OK = ("optimal", "optimal_inaccurate")
 GAP_WARN = 1e-4  # relative relaxation gap above which the result carries a diagnosis note
+#: Relative relaxation gap above which a tracking solve is re-solved with a raised loss price.
+EXACT_GAP = 1e-5
 
 
 @dataclass
@@ -427,11 +429,53 @@ class OPFProblem:
 
     # ---------------------------------------------------------------- solve
     def solve(self, discrete: str = "round") -> OPFResult:
-        """Solve and return an :class:`OPFResult`; infeasibility and solver failures become a status."""
+        """Solve and return an :class:`OPFResult`; infeasibility and solver failures become a status.
+
+        Exactness with tracking: the tracking term w dt (p_grid - ref)^2 rewards raising p_grid where
+        it is below ref by 2 w (ref - p_grid) per MWh, so an SOCP relaxation may burn fictitious
+        losses (l above P^2 + Q^2 / v) to get there. When a solve with a grid tracking term comes
+        back with gap_rel above EXACT_GAP, it is solved again with the loss price raised to at least
+        2 w (ref - p_grid + losses)^+ + loss_price_margin per period (at most twice): burning losses
+        then costs at least what it could gain in tracking, the objective increases with the losses
+        and the relaxation is exact (Farivar & Low 2013's condition). The diagnosis says so; the
+        objective then carries the raised loss price."""
         if discrete not in DISCRETE_METHODS:
             raise ConfigError(f"discrete = {discrete!r} is not one of {DISCRETE_METHODS}")
         self._check_values()
         t0 = time.perf_counter()
+        res = self._solve_discrete(discrete)
+        w = self.cfg.track.get("grid.p_mw", 0.0)
+        if res.ok and w and res.gap_rel is not None and res.gap_rel > EXACT_GAP:
+            res = self._exact_tracking(res, discrete, w)
+        res.build_time_s = self.build_time_s
+        res.wall_time_s = time.perf_counter() - t0
+        return res
+
+    def _exact_tracking(self, res: OPFResult, discrete: str, w: float) -> OPFResult:
+        """Re-solve an inexact tracking solve with the loss price raised (see :meth:`solve`)."""
+        price, ref = self.ctx.params["price_loss"], self.refs["grid.p_mw"].value
+        saved, first = price.value.copy(), res.gap_rel
+        try:
+            for _ in range(2):
+                net = res.network
+                need = 2 * w * np.maximum(ref - net["p_grid_mw"] + net["loss_mw"].sum(axis=0), 0.0)
+                price.value = np.maximum(price.value, need + self.cfg.loss_price_margin)
+                again = self._solve_discrete(discrete)
+                if not again.ok:
+                    break
+                again.solve_time_s += res.solve_time_s
+                again.iterations += res.iterations
+                res = again
+                if res.gap_rel <= EXACT_GAP:
+                    break
+        finally:
+            top = float(price.value.max())
+            price.value = saved
+        res.diagnosis.append(f"tracking made the relaxation inexact (gap_rel {first:.2g}): re-solved with the "
+                             f"loss price raised up to {top:.4g} per MWh, gap_rel now {res.gap_rel:.2g}")
+        return res
+
+    def _solve_discrete(self, discrete: str) -> OPFResult:
         free = [d for d in self.discretes if np.any(d.lo.value < d.hi.value)]
         if discrete == "milp" and free:
             res = self._solve_milp()
@@ -442,8 +486,6 @@ class OPFProblem:
                 res = self._round_and_fix(free, res)
         if res.status == "infeasible":
             res.diagnosis += self._diagnose()
-        res.build_time_s = self.build_time_s
-        res.wall_time_s = time.perf_counter() - t0
         return res
 
     def _check_values(self) -> None:
