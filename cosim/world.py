@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import copy
 import math
+import shlex
+import sys
 import importlib.metadata as md
 import os
 from dataclasses import dataclass
@@ -59,7 +61,8 @@ PACKAGES = ("mosaik", "mosaik-api-v3", "pandapower", "lightsim2grid", "cvxpy", "
 
 def sim_config() -> dict:
     return {**{name: {"python": target} for name, (target, _) in SIMULATORS.items()},
-            **{name: {"python": target} for name, target in EXTRA_SIMULATORS.items()}}
+            **{name: {"python": target} for name, target in EXTRA_SIMULATORS.items()},
+            "ControllerProcess": {"cmd": f"{shlex.quote(sys.executable)} -m cosim.controller_process %(addr)s"}}
 
 
 def versions() -> dict[str, str]:
@@ -141,7 +144,7 @@ def build_parts(sc: Scenario) -> Parts:
         raise ConfigError("devices: the scenario has no devices (device_preset = 'none' and no groups)")
     price = prices(tariff(sc))
     c = sc.control
-    if not c.active():
+    if not c.active() or c.process == "separate":  # a separate process builds its own (cosim.controller_process)
         return Parts(sc, net, devices, None, None, price)
     requests = c.forecast_requests()
     forecaster = None
@@ -208,14 +211,17 @@ def assemble(world: mosaik.World, parts: Parts, path: Path) -> dict:
         for u in units:
             world.connect(u, rec, *RECORDED[kind])
     out = {"plant": plant, "recorder": rec}
-    if parts.controller is None:
+    if not sc.control.active():
         return out
-    ctl = parts.controller
     entities = {**plant.units, **{k: v for k, v in grid_units.items() if v}}
     units = {kind: [e.eid for e in ents] for kind, ents in entities.items()}
     initial = initial_measurements(parts)
-    csim = world.start("Controller", controller=ctl, units=units, price=parts.price,
-                       initial={k: v for k, v in initial.items() if k in grid_kinds()})
+    held = {k: v for k, v in initial.items() if k in grid_kinds()}
+    if sc.control.process == "separate":
+        csim = world.start("ControllerProcess", scenario_toml=sc.to_toml(), units=units,
+                           initial={k: {a: np.asarray(v, float).tolist() for a, v in d.items()} for k, d in held.items()})
+    else:
+        csim = world.start("Controller", controller=parts.controller, units=units, price=parts.price, initial=held)
     ce = csim.Controller()
     if parts.forecaster is not None:
         fsim = world.start("Forecast", forecaster=parts.forecaster)

@@ -154,3 +154,20 @@ def test_default_day_ranking_local_rules_multistage(tmp_path):
                       ("multistage", {})):
         costs[label] = kpi.compute(cosim.run(Scenario().updated({**ch, "output": str(tmp_path / f"{label}.h5")})))["cost_total"]
     assert costs["multistage"] < costs["rules"] < costs["local"]
+
+
+def test_a_controller_in_a_separate_process_drives_the_same_plant(tmp_path, user_file):
+    """The contract over mosaik's TCP API (cosim.controller_process, started with cmd): the built-in
+    controller out of process gives the in-process record; a user's controller runs there too."""
+    base = {**SHORT, "control.stages": ["da"]}
+    a = cosim.read(cosim.run(Scenario().updated({**base, "output": str(tmp_path / "in.h5")})))
+    b = cosim.read(cosim.run(Scenario().updated({**base, "control.process": "separate",
+                                                 "output": str(tmp_path / "out.h5")})))
+    for group, attr in (("plant/Bus", "vm_pu"), ("plant/Battery", "p_mw"), ("plant/EV", "p_mw")):
+        np.testing.assert_array_equal(a.series(group, attr).to_numpy(), b.series(group, attr).to_numpy())
+    assert b.events("control/da").objective.iloc[0] == pytest.approx(a.events("control/da").objective.iloc[0])
+    c = cosim.read(cosim.run(_user(tmp_path, user_file, name="user-sep", **{"control.process": "separate"})))
+    assert list(c.events("control/cheap").index) == [0, 600, 1200]
+    assert (c.series("plant/Battery", "p_mw").to_numpy() > 0).all()
+    with pytest.raises(ConfigError, match="control.process = 'remote'"):
+        Scenario().updated({"control.process": "remote"})

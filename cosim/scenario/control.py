@@ -17,6 +17,9 @@ STAGE_SETS = ((), ("da",), ("da", "id"), ("da", "id", "rt"))
 FORMULATIONS = ("socp", "lindistflow", "bim")  # those of controllers.opf.problem (checked by a test)
 FALLBACKS = ("shift", "local")
 EV_SCHEDULES = ("session", "known")  # those of controllers.multistage (checked by a test)
+#: Where the controller runs: "in" the world's process, or "separate" (cosim.controller_process,
+#: started by mosaik over TCP: the contract over mosaik).
+PROCESSES = ("in", "separate")
 #: Controller blocks a scenario may leave to local control: the registry kinds' planned blocks.
 PASSIVE_BLOCKS = tuple(plan_keys())
 
@@ -114,10 +117,12 @@ class ControlConfig(_Table):
     ev_comp_per_mwh: float = 0.0
     controller: str = "multistage"
     params: Mapping[str, object] = field(default_factory=_FrozenMap)
+    process: str = "in"
 
     def __post_init__(self):
         if not isinstance(self.controller, str):
             raise ConfigError(f"control.controller = {self.controller!r} must be \"multistage\" or an import path")
+        _choice("control.process", self.process, PROCESSES)
         if not isinstance(self.params, Mapping):
             raise ConfigError(f"control.params = {self.params!r} must be a table")
         if self.controller == "multistage":
