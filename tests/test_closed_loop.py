@@ -241,7 +241,8 @@ def test_a_voltage_margin_removes_the_violations_of_the_unmargined_controller(tm
 
 
 def test_a_comfort_margin_tightens_the_band_the_stage_plans_to(tmp_path):
-    parts = world.build_parts(small(tmp_path, duration_s=1800, **{"control.rt": {"comfort_margin_k": 0.5}}))
+    parts = world.build_parts(small(tmp_path, duration_s=1800, **{"control.rt": {"comfort_margin_k": 0.5},
+                                                                   "control.id": {"comfort_margin_k": 0.0}}))
     meas = world.initial_measurements(parts)
     ctl = parts.controller
     for stage in ("da", "id", "rt"):

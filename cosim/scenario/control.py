@@ -72,7 +72,10 @@ class ControlConfig(_Table):
     ``stages``: the stages that run, one of :data:`STAGE_SETS`; () = no controller (every device
     under its own local control). ``da``, ``id``, ``rt``: their timing (:class:`StageConfig`):
     day-ahead 24 x 1 h once a day, intraday 16 x 15 min every hour, real-time 3 x 5 min every
-    5 min (seed 001's stages); the tracking weights 200 and 1000 per MW^2 h are est.
+    5 min (seed 001's stages); the tracking weights 200 and 1000 per MW^2 h are est.; margins:
+    0.3 K of comfort in every stage, 3 mV of voltage in the intraday and real-time stages (est.:
+    without them the default day's plant exceeded 1.06 p.u. by up to 2.1 mV and its plans rode the
+    20 degC floor).
     ``v_min_pu``/``v_max_pu``: voltage band of the OPF (0.94/1.06, seed 001), within the ranges
     of controllers.opf.problem.OPFConfig. ``formulation``: ``"socp"`` (DistFlow SOCP relaxation),
     ``"lindistflow"`` or ``"bim"`` (bus injection SOCP relaxation). Costs: ``discomfort_cost_per_kh`` per K h outside the comfort band
@@ -99,9 +102,11 @@ class ControlConfig(_Table):
     """
 
     stages: tuple[str, ...] = STAGE_ORDER
-    da: StageConfig = StageConfig(every_s=86400, dt_s=3600, horizon_s=86400)
-    id: StageConfig = StageConfig(every_s=3600, dt_s=900, horizon_s=14400, track_weight=200.0)
-    rt: StageConfig = StageConfig(every_s=300, dt_s=300, horizon_s=900, track_weight=1000.0)
+    da: StageConfig = StageConfig(every_s=86400, dt_s=3600, horizon_s=86400, comfort_margin_k=0.3)
+    id: StageConfig = StageConfig(every_s=3600, dt_s=900, horizon_s=14400, track_weight=200.0, v_margin_pu=0.003,
+                                  comfort_margin_k=0.3)
+    rt: StageConfig = StageConfig(every_s=300, dt_s=300, horizon_s=900, track_weight=1000.0, v_margin_pu=0.003,
+                                  comfort_margin_k=0.3)
     v_min_pu: float = 0.94
     v_max_pu: float = 1.06
     formulation: str = "socp"
