@@ -438,15 +438,22 @@ class OPFProblem:
         2 w (ref - p_grid + losses)^+ + loss_price_margin per period (at most twice): burning losses
         then costs at least what it could gain in tracking, the objective increases with the losses
         and the relaxation is exact (Farivar & Low 2013's condition). The diagnosis says so; the
-        objective then carries the raised loss price."""
+        objective then carries the raised loss price (the first solve is kept if the re-solve is no
+        better). Not when the upper voltage bound binds: then the relaxation lowers voltages with
+        fictitious losses, which no loss price rules out (Gan et al. 2015); that solve keeps its gap
+        and says why."""
         if discrete not in DISCRETE_METHODS:
             raise ConfigError(f"discrete = {discrete!r} is not one of {DISCRETE_METHODS}")
         self._check_values()
         t0 = time.perf_counter()
         res = self._solve_discrete(discrete)
         w = self.cfg.track.get("grid.p_mw", 0.0)
-        if res.ok and w and res.gap_rel is not None and res.gap_rel > EXACT_GAP:
-            res = self._exact_tracking(res, discrete, w)
+        if res.ok and res.gap_rel is not None and res.gap_rel > EXACT_GAP:
+            if res.network["v_pu"][1:].max() >= self.cfg.v_max_pu - 1e-5:
+                res.diagnosis.append("inexact with the upper voltage bound binding: fictitious losses lower the "
+                                     "voltages, which no loss price rules out (Gan et al. 2015)")
+            elif w:
+                res = self._exact_tracking(res, discrete, w)
         res.build_time_s = self.build_time_s
         res.wall_time_s = time.perf_counter() - t0
         return res
@@ -454,7 +461,7 @@ class OPFProblem:
     def _exact_tracking(self, res: OPFResult, discrete: str, w: float) -> OPFResult:
         """Re-solve an inexact tracking solve with the loss price raised (see :meth:`solve`)."""
         price, ref = self.ctx.params["price_loss"], self.refs["grid.p_mw"].value
-        saved, first = price.value.copy(), res.gap_rel
+        saved, first, original = price.value.copy(), res.gap_rel, res
         try:
             for _ in range(2):
                 net = res.network
@@ -471,6 +478,9 @@ class OPFProblem:
         finally:
             top = float(price.value.max())
             price.value = saved
+        if res.gap_rel >= first:  # no better: keep the solve at the true loss price (and count the work)
+            original.solve_time_s, original.iterations = res.solve_time_s, res.iterations
+            res = original
         res.diagnosis.append(f"tracking made the relaxation inexact (gap_rel {first:.2g}): re-solved with the "
                              f"loss price raised up to {top:.4g} per MWh, gap_rel now {res.gap_rel:.2g}")
         return res
