@@ -70,7 +70,7 @@ def test_measurements_are_one_plant_step_old(run):
         prev = e_true[max(t // 60 - 1, 0)]
         assert np.allclose(e_meas[k], prev, atol=1e-9)
         if t and np.abs(e_true[t // 60] - prev).max() > 1e-6:
-            assert not np.allclose(e_meas[k], e_true[t // 60])
+            assert not np.allclose(e_meas[k], e_true[t // 60], rtol=0, atol=1e-9)
     t_dec, t_in = rec.array("control/rt", "meas.Building.t_in_c")
     assert np.allclose(t_in[1:], rec.series("plant/Building", "t_in_c").to_numpy()[t_dec[1:] // 60 - 1])
 
@@ -114,7 +114,8 @@ def test_future_forecast_is_refused(tmp_path):
 
 def test_infeasible_solves_fall_back_and_the_run_completes(tmp_path):
     """A voltage band no dispatch can meet: every solve fails, devices go back to local control."""
-    sc = small(tmp_path, **{"duration_s": 1800, "control.v_min_pu": 0.999, "control.v_max_pu": 1.0})
+    sc = small(tmp_path, **{"duration_s": 1800, "control.v_min_pu": 0.999, "control.v_max_pu": 1.0,
+                            **{f"control.{s}.v_margin_pu": 0.0 for s in ("id", "rt")}})
     rec = read(world.run(sc))
     rt = rec.events("control/rt")
     assert len(rt) == 6 and (rt.status == "infeasible").all() and (rt.fallback == "local").all()
@@ -252,3 +253,9 @@ def test_a_comfort_margin_tightens_the_band_the_stage_plans_to(tmp_path):
     np.testing.assert_allclose(lo[:, 0], b["t_low_c"][ctl.units["rt"]["hp"].index] + 0.5)
     assert np.allclose(ctl.probs["id"].blocks["hp"].spec["t_low_c"][0].value[:, 0],
                        b["t_low_c"][ctl.units["id"]["hp"].index])  # no margin in the intraday stage
+
+
+def test_a_margin_that_leaves_no_voltage_band_is_refused(tmp_path):
+    from cosim_base.errors import ConfigError
+    with pytest.raises(ConfigError, match=r"id: v_margin_pu = 0.003 leaves no voltage band in \[0.999, 1.0\]"):
+        world.build_parts(small(tmp_path, **{"control.v_min_pu": 0.999, "control.v_max_pu": 1.0}))
