@@ -24,7 +24,7 @@ def _run(args) -> int:
     print(f"cosim: {sc.name}: network {sc.network}, start {sc.start}, {sc.duration_s / 3600:g} h at "
           f"{sc.step_s} s steps, stages {stages}, seed {sc.seed if args.seed is None else args.seed}")
     t0 = time.perf_counter()
-    path = world.run(sc, out=args.out, seed=args.seed, progress=not args.quiet)
+    path = world.run(sc, out=args.out, seed=args.seed, progress=not args.quiet, overwrite=args.overwrite)
     wall = time.perf_counter() - t0
     s = kpi.summary(path)
     print(f"\nrecord: {path}  (wall {wall:.1f} s)")
@@ -72,7 +72,9 @@ def _baselines(args) -> int:
     sc = load(args.scenario) if args.scenario else Scenario()
     if args.hours is not None:
         sc = sc.updated({"duration_s": int(round(args.hours * 3600))})
-    paths = baselines.run_variants(sc, args.variants)
+    if args.out is not None:
+        sc = sc.updated({"output": args.out})
+    paths = baselines.run_variants(sc, args.variants, overwrite=args.overwrite)
     for name, path in paths.items():
         print(f"{name:14s} {path}")
     print()
@@ -88,7 +90,7 @@ def _study(args) -> int:
 
     mod = study.study(args.name)
     out = Path(args.out or f"results/{args.name}")
-    df = mod.run(out, hours=args.hours, seed=args.seed)
+    df = mod.run(out, hours=args.hours, seed=args.seed, overwrite=args.overwrite)
     print(df.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     files = study.write_table(df, out, "table")
     print(f"\nwritten to {files['csv']} and {files['md']}")
@@ -98,8 +100,10 @@ def _study(args) -> int:
 def _sweep(args) -> int:
     from cosim import sweeps as sweep
 
+    options = {k: v for k, v in (("queue", args.queue), ("account", args.account), ("walltime", args.walltime),
+                                 ("memory", args.memory)) if v is not None}
     res = sweep.run_sweep(args.sweep, out=args.out, workers=args.workers, scheduler=args.scheduler,
-                          progress=not args.quiet)
+                          jobqueue=args.jobqueue, jobs=args.jobs, job_options=options, progress=not args.quiet)
     cols = [a for a in res.summary.columns if not a.startswith(sweep.SUMMARY_KPIS)]
     cols += [f"{k}_{s}" for k in sweep.SUMMARY_KPIS[:2] for s in ("mean", "q95", "cvar95")]
     print(res.summary[cols].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
@@ -118,28 +122,38 @@ def main(argv=None) -> int:
     run.add_argument("--seed", type=int, help="scenario seed override")
     run.add_argument("--hours", type=float, help="duration override in hours")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing record at the output path")
     rep = sub.add_parser("report", help="KPI table (CSV, JSON) and plots of a run's HDF5 record")
     rep.add_argument("run", help="HDF5 record of a run")
     rep.add_argument("--out", help="output directory (default: RUN's stem + '_report' next to it)")
-    cmp = sub.add_parser("compare", help="KPIs of several runs side by side, with % against the first")
+    cmp = sub.add_parser("compare", help="KPIs of several runs side by side, with %% against the first")
     cmp.add_argument("runs", nargs="+", help="HDF5 records; the first is the reference")
     cmp.add_argument("--csv", help="also write the table to this CSV file")
     base = sub.add_parser("baselines", help="run a scenario's alternatives on the same seed; compare and split regret")
     base.add_argument("scenario", nargs="?", help="scenario TOML file (default: the shipped default)")
     base.add_argument("--variants", nargs="+", default=["actual", "perfect", "oracle", "uncoordinated"],
-                      help="from actual, perfect, oracle, no_tseh, no_margin, uncoordinated (the first is the reference)")
+                      help="from actual, perfect, oracle, no_tseh, no_margin, uncoordinated, builtin (the first is the reference)")
     base.add_argument("--hours", type=float, help="duration override in hours")
+    base.add_argument("--out", help="HDF5 path stem: each variant writes <stem>-<variant>.h5 (default: the scenario's output)")
+    base.add_argument("--overwrite", action="store_true", help="replace existing records of the variants")
     base.add_argument("--csv", help="also write the comparison to this CSV file")
     stu = sub.add_parser("study", help="run a seed paper's study and write its results table beside the paper's")
     stu.add_argument("name", help="seed000, seed001, seed002 or seed003 (cosim.study.STUDIES)")
     stu.add_argument("--hours", type=float, help="duration override in hours (default: the study's)")
     stu.add_argument("--seed", type=int, help="scenario seed override")
     stu.add_argument("--out", help="output directory (default: results/<name>)")
+    stu.add_argument("--overwrite", action="store_true", help="replace the study's existing records")
     swp = sub.add_parser("sweep", help="run a batch sweep (axes x replicates) on Dask; exit code 1 if a run failed")
     swp.add_argument("sweep", help="sweep TOML file (cosim.sweeps: base, seed, replicates, [set], [[axis]])")
     where = swp.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, help="worker processes of a new local cluster (default: cores)")
     where.add_argument("--scheduler", help="address of an existing Dask scheduler, tcp://HOST:PORT")
+    where.add_argument("--jobqueue", choices=["slurm", "pbs"],
+                       help="submit --jobs batch jobs, one worker each (needs the extra cosim[jobqueue])")
+    swp.add_argument("--jobs", type=int, help="batch jobs with --jobqueue")
+    for opt, what in (("queue", "queue / partition"), ("account", "account / project"),
+                      ("walltime", "walltime per job, e.g. 02:00:00"), ("memory", "memory per job, e.g. 4GB")):
+        swp.add_argument(f"--{opt}", help=f"{what} of the batch jobs (--jobqueue)")
     swp.add_argument("--out", help="output directory (default: results/sweeps/<name>)")
     swp.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
@@ -150,6 +164,9 @@ def main(argv=None) -> int:
     except CosimError as exc:
         print(f"cosim: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:
+        print(f"cosim: {exc or 'interrupted'}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -16,6 +16,13 @@ File layout (format ``cosim-record/1``)::
       <scalar>  (N,)                float64 for floats, int64 for ints and bools, UTF-8 str for str
       <array>   (N, *shape) float64 plans over the horizon, forecasts seen, decisions
 
+Readable by netCDF tools: the root has ``Conventions = "CF-1.8"``; the time axis of every group is
+an HDF5 dimension scale with ``units = "seconds since <start>"`` (``meta["start"]``, else
+``"s"``) and ``calendar = "standard"``, ``columns`` is the scale of a series' second axis, and every
+row-aligned dataset is attached to them and has a ``units`` attribute (:func:`units_of`, from its
+name's suffix), so ``xarray.open_dataset(path, engine="h5netcdf", group="plant/Bus")`` gives
+calendar-time variables. (Event arrays have no scales: open event groups with ``phony_dims="sort"``.)
+
 Missing values: float NaN, int -1, str "". A key that first appears at row k is back-filled with
 these for rows < k; a key missing from a row gets them for that row.
 
@@ -36,6 +43,14 @@ take the shortest length over a group's row-aligned datasets, which drops a half
 Readers open without HDF5 file locking, so a live run can be peeked at (a read may then fail or see a
 torn row; retry).
 
+Nothing is overwritten or lost: the writer refuses an existing ``path`` unless ``overwrite``, writes
+to a temporary file beside it (:func:`partial_paths`: ``<stem>.partial-<pid>-<n><suffix>``, root
+attr ``status = "partial"``) and only :meth:`RecordWriter.publish` marks it ``"complete"`` and moves
+it into place. Without ``overwrite`` the move is a hard link that fails if the path appeared
+meanwhile (another run finished first): that record stays, this one is kept under its temporary
+name and :class:`RecordExistsError` says where. A run that is killed, crashes or is interrupted
+leaves its temporary file, readable, ``status = "partial"`` (:attr:`Record.complete` is False).
+
 Reading::
 
     rec = read("run.h5")                      # Record: .meta, .versions, .scenario, .groups()
@@ -46,7 +61,9 @@ Reading::
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import numbers
+import os
 import time
 from pathlib import Path
 
@@ -54,7 +71,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from cosim_base.errors import ConfigError, check
+from cosim_base.errors import ConfigError, CosimError, check
 
 FORMAT = "cosim-record/1"
 #: Target bytes of one chunk (rows of a dataset), est.: small enough that a flush per row rewrites
@@ -68,6 +85,41 @@ SERIES, EVENTS = "series", "events"
 TIME = {SERIES: "time_s", EVENTS: "t_s"}
 #: Fill value per stored dtype kind (float, int); an unwritten UTF-8 string reads as "".
 FILL = {"f": np.nan, "i": -1}
+PARTIAL, COMPLETE = "partial", "complete"
+#: Name suffix -> unit (CF / UDUNITS spelling) of recorded quantities (names carry their unit).
+UNIT_SUFFIXES = {"_mw": "MW", "_mvar": "Mvar", "_kw": "kW", "_kvar": "kvar", "_mwh": "MW h", "_kwh": "kW h",
+                 "_kwh_el": "kW h", "_pu": "1", "_c": "degC", "_k": "K", "_kh": "K h", "_percent": "percent",
+                 "_ka": "kA", "_degree": "degree", "_s": "s", "_h": "h", "_ms": "m s-1", "_w_m2": "W m-2",
+                 "_kw_m2": "kW m-2", "_per_mwh": "currency MW-1 h-1", "_per_kwh": "currency kW-1 h-1"}
+
+
+def units_of(name: str) -> str:
+    """The unit of a recorded quantity from its name's suffix (``vm_pu`` -> ``"1"``, ``p_mw`` ->
+    ``"MW"``, ``t_in_c`` -> ``"degC"``); ``"1"`` (dimensionless: counts, flags, states) otherwise."""
+    tail = name.rsplit(".", 1)[-1]
+    for suffix in sorted(UNIT_SUFFIXES, key=len, reverse=True):
+        if tail.endswith(suffix):
+            return UNIT_SUFFIXES[suffix]
+    return "1"
+_TEMP_COUNTER = itertools.count()
+
+
+class RecordExistsError(CosimError, FileExistsError):
+    """A record is already at the path and overwriting was not asked for."""
+
+
+def refuse_existing(path, overwrite: bool = False) -> None:
+    """Raise :class:`RecordExistsError` if ``path`` exists and ``overwrite`` is false."""
+    if not overwrite and Path(path).exists():
+        raise RecordExistsError(f"{path} exists: give another output path (--out) or allow "
+                                f"overwriting it (--overwrite)")
+
+
+def partial_paths(path, pid: int | None = None) -> list[Path]:
+    """Temporary files of records being written to ``path`` (by process ``pid``; default any)."""
+    p = Path(path)
+    tag = "*" if pid is None else f"{pid}-*"
+    return sorted(p.parent.glob(f"{p.stem}.partial-{tag}{p.suffix}"))
 
 
 def chunk_shape(row_shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
@@ -105,19 +157,22 @@ class RecordWriter:
     """Writes one run record (layout in the module docstring); use as a context manager."""
 
     def __init__(self, path, meta: dict | None = None, flush_every: int = 1, compression=None,
-                 flush_s: float | None = None):
+                 flush_s: float | None = None, overwrite: bool = False):
         self.flush_every = int(check("flush_every", flush_every, 1))
         self.flush_s = None if flush_s is None else float(check("flush_s", flush_s, 0))
         self._last_write = time.monotonic()
         if compression not in COMPRESSIONS:
             raise ConfigError(f"compression = {compression!r} must be one of {COMPRESSIONS}")
         self.compression = compression
-        self.path = Path(path)
+        self.path, self.overwrite = Path(path), bool(overwrite)
+        refuse_existing(self.path, self.overwrite)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.temp_path = self.path.with_name(
+            f"{self.path.stem}.partial-{os.getpid()}-{next(_TEMP_COUNTER)}{self.path.suffix}")
         meta = dict(meta or {})
         scenario = meta.pop("scenario_toml", None)
         versions = meta.pop("versions", None) or {}
-        for key in ("format", "created_utc"):
+        for key in ("format", "created_utc", "status", "Conventions"):
             if key in meta:
                 raise ConfigError(f"meta[{key!r}] is reserved (written by the recorder)")
         attrs = {}
@@ -125,8 +180,12 @@ class RecordWriter:
             if not isinstance(value, (str, bool, numbers.Number, np.bool_)):
                 raise ConfigError(f"meta[{key!r}] = {value!r} must be a str, number or bool")
             attrs[key] = value
-        self.h5 = h5py.File(self.path, "w")
+        self.h5 = h5py.File(self.temp_path, "x")
         self.h5.attrs["format"] = FORMAT
+        self.h5.attrs["status"] = PARTIAL
+        self.h5.attrs["Conventions"] = "CF-1.8"
+        self.time_units = (f"seconds since {pd.Timestamp(meta['start']).isoformat(sep=' ')}"
+                           if "start" in meta else "s")
         self.h5.attrs["created_utc"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         self.h5.attrs.update(attrs)
         m = self.h5.create_group("meta")
@@ -160,7 +219,6 @@ class RecordWriter:
             rows[attr] = arr
         if g is None:
             g = self._group(group, SERIES, columns)
-            g.h5.create_dataset("columns", data=np.array(columns, dtype=object), dtype=STR)
         for attr in rows:
             if attr not in g.names:
                 self._dataset(g, attr, (n_col,), np.float64)
@@ -220,16 +278,35 @@ class RecordWriter:
         self._last_write = time.monotonic()
 
     def close(self) -> None:
-        """Flush and close the file (idempotent)."""
+        """Flush and close the file, left partial under its temporary name (idempotent)."""
         if self.h5.id.valid:
             self.flush()
             self.h5.close()
 
+    def publish(self) -> Path:
+        """Mark the record complete, close it and move it to ``path`` (see the module docstring)."""
+        if self.h5.id.valid:
+            self.h5.attrs["status"] = COMPLETE
+            self.close()
+        if self.overwrite:
+            os.replace(self.temp_path, self.path)
+            return self.path
+        try:
+            os.link(self.temp_path, self.path)
+        except FileExistsError:
+            raise RecordExistsError(f"{self.path} was written by another run meanwhile; this run's "
+                                    f"record is kept at {self.temp_path}") from None
+        os.unlink(self.temp_path)
+        return self.path
+
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            self.publish()
+        else:
+            self.close()
 
     # -- internals -------------------------------------------------------------------------------
 
@@ -245,7 +322,13 @@ class RecordWriter:
             raise ValueError(f"group {path!r} must be a non-empty path outside /meta")
         h5 = self.h5.require_group(path)
         h5.attrs["kind"] = kind
-        self._dataset_in(h5, TIME[kind], (), np.int64)
+        t = self._dataset_in(h5, TIME[kind], (), np.int64)
+        t.make_scale(TIME[kind])
+        t.attrs.update(units=self.time_units, calendar="standard", axis="T", long_name="time")
+        if columns is not None:
+            c = h5.create_dataset("columns", data=np.array(columns, dtype=object), dtype=STR)
+            c.make_scale("columns")
+            c.attrs["long_name"] = "entity id"
         g = self.groups[path] = _Group(h5, kind, columns)
         return g
 
@@ -258,8 +341,16 @@ class RecordWriter:
                                  fillvalue=None if kind == "O" else FILL[kind])
 
     def _dataset(self, g: _Group, name: str, row_shape: tuple, dtype) -> None:
-        """Create ``name`` in ``g`` back-filled with the missing value for the rows written so far."""
-        self._dataset_in(g.h5, name, row_shape, dtype, n=g.n)
+        """Create ``name`` in ``g`` back-filled with the missing value for the rows written so far,
+        attached to the group's time axis (and columns) with its ``units``."""
+        ds = self._dataset_in(g.h5, name, row_shape, dtype, n=g.n)
+        if g.kind == SERIES:
+            ds.dims[0].attach_scale(g.h5[TIME[g.kind]])
+            ds.dims[1].attach_scale(g.h5["columns"])
+        elif not row_shape:  # an event array's axes stay unlabeled (netCDF: all or none)
+            ds.dims[0].attach_scale(g.h5[TIME[g.kind]])
+        if dtype is not STR:
+            ds.attrs["units"] = units_of(name)
         g.names.append(name)
 
     def _append(self, g: _Group, t_s: int, rows: dict) -> None:
@@ -320,6 +411,8 @@ class Record:
         self.path = Path(path)
         with _open(self.path) as f:
             self.meta = {k: _plain(v) for k, v in f.attrs.items()}
+            #: False for a run that was killed, crashed or interrupted (its temporary file).
+            self.complete = self.meta.pop("status", COMPLETE) == COMPLETE
             if self.meta.get("format") != FORMAT:
                 raise ValueError(f"{self.path}: format = {self.meta.get('format')!r}, expected {FORMAT!r}")
             self.versions = {k: _plain(v) for k, v in f["meta/versions"].attrs.items()}

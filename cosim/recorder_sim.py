@@ -63,18 +63,23 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.last_event: dict[tuple[str, str], int] = {}  # (source, group) -> t_s recorded last
 
     def init(self, sid, time_resolution=1.0, step_size=60, path=None, meta=None, flush_steps=60, flush_s=10.0,
-             compression="gzip", tables=None):
+             compression="gzip", tables=None, until=None, overwrite=False):
         """The record is written every ``flush_steps`` recorder steps or at the first step
         ``flush_s`` wall seconds after the last write, and at the end (cosim.record: a killed run
         keeps what was written), ``compression`` lossless (gzip with byte shuffle: any HDF5 reader).
         ``tables``: group -> DataFrame indexed by t_s, known before the run (e.g. the tariff),
-        written at once as series groups with one column named after the group's last part."""
+        written at once as series groups with one column named after the group's last part.
+        ``until`` (the world's end time): the record is moved into place, complete, only if the
+        recorder stepped up to it (a world stopped early, e.g. by Ctrl-C, leaves it partial);
+        without it, at every finalize. ``overwrite``: replace an existing record at ``path``."""
         if path is None:
             raise ConfigError("Recorder: path (the record file to write) is required")
         self.step_size = checked_step_size("Recorder", step_size)
         self.time_resolution = float(time_resolution)
         self.flush_steps, self.steps = int(checked_step_size("Recorder flush_steps", flush_steps)), 0
-        self.writer = RecordWriter(path, meta=meta, flush_every=2 ** 62, flush_s=flush_s, compression=compression)
+        self.writer = RecordWriter(path, meta=meta, flush_every=2 ** 62, flush_s=flush_s, compression=compression,
+                                   overwrite=overwrite)
+        self.until, self.next_time = until, 0
         self.path = self.writer.path
         for group, df in (tables or {}).items():
             col = [group.rsplit("/", 1)[-1]]
@@ -123,7 +128,8 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.steps += 1
         if self.steps % self.flush_steps == 0:
             self.writer.flush()
-        return time + self.step_size
+        self.next_time = time + self.step_size
+        return self.next_time
 
     def _place(self, src: str) -> tuple[str, str]:
         """Series group and column of a source seen for the first time; eids must be unique."""
@@ -148,5 +154,9 @@ class RecorderSim(mosaik_api_v3.Simulator):
             self.last_event[(src, group)] = t_entry
 
     def finalize(self):
-        if self.writer is not None:
+        if self.writer is None:
+            return
+        if self.until is None or self.next_time >= self.until:
+            self.writer.publish()
+        else:
             self.writer.close()

@@ -13,7 +13,10 @@ mosaik. Data flow (all simulators in-process)::
 
 With ``control.stages = ()`` no controller is started: every device runs its own local control
 (the uncoordinated case). The recorder writes its buffered rows every 60 steps or 10 s of wall
-time and at the end, so a crash or a kill keeps every step written by then.
+time and at the end, so a crash or a kill keeps every step written by then. A run never replaces
+an existing record unless ``overwrite``; it writes a temporary file that becomes the record only
+when the world reached its end (cosim.record); a run stopped before (Ctrl-C, a failed simulator)
+raises :class:`RunIncomplete` naming its partial file.
 """
 from __future__ import annotations
 
@@ -35,8 +38,9 @@ from controllers.controller_sim import MEASURED, SETPOINTS
 from devices import REGISTRY, grid_kinds
 from controllers.model import CostParams, mismatch_factors
 from controllers.multistage import MultiStageController, Stage
-from cosim_base.errors import ConfigError
+from cosim_base.errors import ConfigError, CosimError
 from cosim.plant import SIMULATORS, Plant, build_plant, default_devices
+from cosim.record import partial_paths, refuse_existing
 from cosim.scenario import Scenario, load
 from cosim_base.seeds import stream
 from simulators import data
@@ -188,7 +192,11 @@ def initial_measurements(parts: Parts) -> dict[str, dict[str, np.ndarray]]:
             for kind, attrs in MEASURED.items() if kind in sources}
 
 
-def assemble(world: mosaik.World, parts: Parts, path: Path) -> dict:
+class RunIncomplete(CosimError):
+    """The world stopped before the scenario's end; the partial record is kept."""
+
+
+def assemble(world: mosaik.World, parts: Parts, path: Path, overwrite: bool = False) -> dict:
     """Start and connect every simulator of ``parts`` in ``world``; return the main entities."""
     sc = parts.scenario
     spec = sc.plant_spec()
@@ -202,6 +210,7 @@ def assemble(world: mosaik.World, parts: Parts, path: Path) -> dict:
             "hv_buses": ",".join(hv)}  # slack and transformer HV side: outside the feeder's band
     tab = tariff(sc)
     rec = world.start("Recorder", step_size=spec.step_s, path=str(path), meta=meta,
+                      until=spec.duration_s, overwrite=overwrite,
                       tables={"data/Tariff": tab[tab.index < spec.duration_s]}).Recorder()
     world.connect(plant.grid, rec, *RECORDED["Grid"])
     for e in plant.grid.children:
@@ -243,11 +252,12 @@ def assemble(world: mosaik.World, parts: Parts, path: Path) -> dict:
 
 
 def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None = None,
-        seed: int | None = None, progress: bool = False) -> Path:
+        seed: int | None = None, progress: bool = False, overwrite: bool = False) -> Path:
     """Run ``scenario`` (object, TOML path or text) and return the path of its HDF5 record.
 
     ``out`` and ``seed`` override the scenario's output path and seed. Everything is validated
-    and built before the clock starts; a ConfigError names the offending key.
+    and built before the clock starts; a ConfigError names the offending key, a
+    RecordExistsError an existing record (unless ``overwrite``).
     """
     sc = scenario if isinstance(scenario, Scenario) else load(scenario)
     changes = {}
@@ -256,16 +266,27 @@ def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None
     if out is not None:
         changes["output"] = str(out)
     sc = sc.updated(changes) if changes else sc
-    return run_parts(build_parts(sc), progress=progress)
+    refuse_existing(sc.output_path(), overwrite)
+    return run_parts(build_parts(sc), progress=progress, overwrite=overwrite)
 
 
-def run_parts(parts: Parts, progress: bool = False) -> Path:
+def run_parts(parts: Parts, progress: bool = False, overwrite: bool = False) -> Path:
     """Run already built ``parts`` in a new mosaik world; return the record's path."""
     path = parts.scenario.output_path()
+    before = set(partial_paths(path, os.getpid()))
     world = mosaik.World(sim_config(), skip_greetings=True, configure_logging=False)
+    interrupted = False
     try:
-        assemble(world, parts, path)
+        assemble(world, parts, path, overwrite=overwrite)
         world.run(until=parts.scenario.duration_s, print_progress=progress)
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
         world.shutdown()
+    left = sorted(set(partial_paths(path, os.getpid())) - before)
+    where = f"its partial record is kept at {left[0]}" if left else "no record was started"
+    if interrupted:
+        raise KeyboardInterrupt(f"run interrupted; {where}")
+    if left:  # mosaik logs, and returns from, a failed remote simulator (and some interrupts)
+        raise RunIncomplete(f"the run stopped before its end ({parts.scenario.duration_s} s); {where}")
     return path

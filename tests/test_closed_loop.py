@@ -12,7 +12,7 @@ import pytest
 from controllers.multistage import FutureInformationError, Stage
 from devices.ev import TAPER_TOL
 from cosim import kpi, world
-from cosim.record import read
+from cosim.record import partial_paths, read
 from cosim.scenario import Scenario
 from tests.small import small
 
@@ -148,11 +148,12 @@ def test_killed_run_leaves_a_readable_record(tmp_path):
     toml.write_text(sc.to_toml())
     proc = subprocess.Popen([sys.executable, "-m", "cosim.cli", "run", str(toml), "--quiet"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=os.getcwd())
-    path, rows, deadline = sc.output_path(), 0, time.monotonic() + 240
+    rows, deadline = 0, time.monotonic() + 240
     try:
         while rows < 20 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(1.0)
             try:
+                path, = partial_paths(sc.output_path(), proc.pid)
                 rows = read(path).series("plant/Grid", "p_ext_mw").shape[0]
             except (OSError, RuntimeError, KeyError, ValueError):
                 rows = 0
@@ -162,6 +163,7 @@ def test_killed_run_leaves_a_readable_record(tmp_path):
     rec = read(path)
     p = rec.series("plant/Grid", "p_ext_mw")
     assert 20 <= p.shape[0] < 240 and not p.isna().any().any()
+    assert not rec.complete and not sc.output_path().exists()  # the partial file, never moved into place
     assert len(rec.events("control/da")) == 1
 
 

@@ -138,11 +138,11 @@ def test_every_signal_is_discoverable_with_unit_and_range():
 
 def test_shipped_examples_run_on_a_short_horizon(tmp_path):
     for target in ("controllers.examples.tou_rules:TOURules", "controllers.examples.mpc:MPC"):
-        sc = Scenario().updated({**SHORT, "control.controller": target, "output": str(tmp_path / "ex.h5"),
+        sc = Scenario().updated({**SHORT, "control.controller": target, "output": str(tmp_path / f"{target[-3:]}.h5"),
                                  "control.params": {"step_s": 900, **({"horizon_s": 3600} if "MPC" in target else {})}})
         k = kpi.compute(cosim.run(sc))
         assert np.isfinite(k["cost_total"]) and k["diverged_steps"] == 0
-    ev = cosim.read(tmp_path / "ex.h5").events("control/mpc")
+    ev = cosim.read(tmp_path / "MPC.h5").events("control/mpc")
     assert (ev.status == "optimal").all() and len(ev) == 2
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from cosim_base.errors import ConfigError, DataError
-from cosim.record import FORMAT, Record, RecordWriter, chunk_shape, read
+from cosim.record import FORMAT, Record, RecordExistsError, RecordWriter, chunk_shape, partial_paths, read
 from cosim.recorder_sim import RecorderSim, column_key, entity_type
 from simulators.fleet import Fleet
 from tests.sources import ConstSource
@@ -107,7 +107,7 @@ def test_metadata_round_trips(tmp_path):
     toml = 'name = "winter"\nseed = 42\n[grid]\nnetwork = "ieee33"\n'
     meta = {"seed": 42, "scenario": "winter", "step_s": 60, "start": "2024-01-15 00:00",
             "scenario_toml": toml, "versions": {"numpy": np.__version__, "h5py": h5py.__version__}}
-    RecordWriter(tmp_path / "run.h5", meta=meta).close()
+    RecordWriter(tmp_path / "run.h5", meta=meta).publish()
     rec = read(tmp_path / "run.h5")
     assert rec.scenario == toml
     assert rec.versions == {"numpy": np.__version__, "h5py": h5py.__version__}
@@ -167,7 +167,7 @@ def test_recorder_in_a_mosaik_world(tmp_path):
     src = world.start("Src", step_size=60).Source.create(11, fleet=Ramp(11))
     const = world.start("Src", step_size=60).Source.create(1, fleet=ConstSource(1, p_set_kw=7.0))
     ctrl = world.start("Ctrl").Ctrl()
-    rec = world.start("Rec", step_size=60, path=str(path), meta={"seed": 7}).Recorder()
+    rec = world.start("Rec", step_size=60, path=str(path), meta={"seed": 7}, until=60).Recorder()
     for e in src:
         world.connect(e, rec, "p_set_kw", "on")
     world.connect(ctrl, rec, "log")
@@ -175,6 +175,7 @@ def test_recorder_in_a_mosaik_world(tmp_path):
         world.connect(const[0], rec, "p_set_kw")
         world.run(until=60)
     world.shutdown()
+    assert not path.exists() and not read(partial_paths(path)[0]).complete  # the failed world stays partial
 
     world = mosaik.World({"Src": {"python": "tests.sources:SourceSim"},
                           "Ctrl": {"python": "tests.test_record:LogSim"},
@@ -182,7 +183,7 @@ def test_recorder_in_a_mosaik_world(tmp_path):
                          skip_greetings=True, configure_logging=False)
     src = world.start("Src", step_size=60).Source.create(11, fleet=Ramp(11))
     ctrl = world.start("Ctrl").Ctrl()
-    rec = world.start("Rec", step_size=60, path=str(path), meta={"seed": 7}).Recorder()
+    rec = world.start("Rec", step_size=60, path=str(path), meta={"seed": 7}, until=600).Recorder()
     for e in src:
         world.connect(e, rec, "p_set_kw", "on")
     world.connect(ctrl, rec, "log")
@@ -249,12 +250,13 @@ WRITER = textwrap.dedent("""
 
 
 def test_sigkilled_writer_leaves_a_readable_file(tmp_path):
-    path = tmp_path / "killed.h5"
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], cwd=os.path.dirname(os.path.dirname(__file__)))
+    final = tmp_path / "killed.h5"
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(final)], cwd=os.path.dirname(os.path.dirname(__file__)))
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
+                path, = partial_paths(final, proc.pid)
                 if len(read(path, "plant/Bus", "vm_pu")) >= 5:
                     break
             except (OSError, KeyError, ValueError, RuntimeError):  # not created yet, or caught mid-write
@@ -266,6 +268,7 @@ def test_sigkilled_writer_leaves_a_readable_file(tmp_path):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
+    assert not final.exists() and not read(path).complete  # never moved into place, says it is partial
     vm = read(path, "plant/Bus", "vm_pu")
     n = len(vm)
     assert n >= 5
@@ -289,7 +292,7 @@ def test_rows_are_buffered_and_written_in_blocks_with_fills(tmp_path):
     w.append_event("control/x", 120, {"b": "c"}, {"v": [1.0, 2.0]})
     assert w.h5["control/x/t_s"].shape == (3,) and w.h5["control/x/b"].shape == (3,)
     w.append_row("plant/Bus", 0, {"vm_pu": [1.0, 0.99]}, ["Bus_0", "Bus_1"])
-    w.close()  # close writes the rest
+    w.publish()  # writes the rest
     ev = read(path, "control/x")
     assert list(ev.index) == [0, 60, 120] and ev.a.tolist()[:2] == [1.0, 2.0] and np.isnan(ev.a.iloc[2])
     assert ev.b.tolist() == ["", "late", "c"]
@@ -298,3 +301,84 @@ def test_rows_are_buffered_and_written_in_blocks_with_fills(tmp_path):
     assert read(path, "plant/Bus", "vm_pu").to_numpy().tolist() == [[1.0, 0.99]]
     with h5py.File(path, "r", locking=False) as f:  # plain h5py reads the compressed, shuffled datasets
         assert f["plant/Bus/vm_pu"].compression == "gzip" and f["plant/Bus/vm_pu"].shuffle
+
+
+# -- nothing overwritten, nothing lost -------------------------------------------------------------
+
+def test_a_record_is_never_overwritten_unless_asked(tmp_path):
+    path = tmp_path / "run.h5"
+    with RecordWriter(path, meta={"seed": 1}) as w:
+        w.append_row("plant/Bus", 0, {"vm_pu": [1.0]}, ["Bus_0"])
+    assert read(path).complete and read(path).meta["seed"] == 1 and partial_paths(path) == []
+    with pytest.raises(RecordExistsError, match=r"run.h5 exists.*--out.*--overwrite"):
+        RecordWriter(path, meta={"seed": 2})
+    with RecordWriter(path, meta={"seed": 2}, overwrite=True):
+        assert read(path).meta["seed"] == 1  # the old record stays in place while the new one is written
+    assert read(path).meta["seed"] == 2 and partial_paths(path) == []
+    w = RecordWriter(tmp_path / "crash.h5")
+    with pytest.raises(ZeroDivisionError):
+        with w:
+            1 / 0
+    assert not (tmp_path / "crash.h5").exists() and not read(w.temp_path).complete
+
+
+CONCURRENT = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    from cosim.record import RecordExistsError, RecordWriter
+    path, seed, overwrite = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+    w = RecordWriter(path, meta={"seed": seed}, flush_every=5, overwrite=overwrite)
+    for k in range(400):
+        w.append_row("plant/Bus", 60 * k, {"vm_pu": np.full(20, float(seed))}, [f"Bus_{i}" for i in range(20)])
+    time.sleep(0.5)  # both writers are open at once
+    try:
+        w.publish()
+    except RecordExistsError as exc:
+        print(exc)
+        sys.exit(3)
+""")
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_two_concurrent_writers_cannot_corrupt_each_other(tmp_path, overwrite):
+    path = tmp_path / "same.h5"
+    root = os.path.dirname(os.path.dirname(__file__))
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(path), str(seed), str(int(overwrite))],
+                              cwd=root, stdout=subprocess.PIPE, text=True) for seed in (1, 2)]
+    codes = [p.wait(timeout=60) for p in procs]
+    rec = read(path)
+    assert rec.complete
+    vm = rec.series("plant/Bus", "vm_pu")  # one writer's record, whole
+    assert vm.shape == (400, 20) and (vm.to_numpy() == rec.meta["seed"]).all()
+    if overwrite:
+        assert codes == [0, 0] and partial_paths(path) == []
+    else:  # the later one is refused at the move and keeps its record under its temporary name
+        assert sorted(codes) == [0, 3]
+        loser = procs[codes.index(3)]
+        kept, = partial_paths(path)
+        assert str(kept) in loser.stdout.read() and read(kept).complete
+        assert read(kept).meta["seed"] != rec.meta["seed"]
+
+
+def test_xarray_opens_a_record_with_calendar_time_and_units(tmp_path):
+    xr = pytest.importorskip("xarray")
+    path = tmp_path / "run.h5"
+    with RecordWriter(path, meta={"start": "2024-01-15 06:00"}, flush_every=2, compression="gzip") as w:
+        for k in range(4):
+            w.append_row("plant/Bus", 60 * k, {"vm_pu": [1.0 + k / 100, 0.99], "p_mw": [0.5, k]}, ["Bus_0", "Bus_1"])
+            w.append_row("plant/Building", 60 * k, {"t_in_c": [20.0 + k], "discomfort_kh": [0.0]}, ["Building_0"])
+            w.append_event("control/rt", 60 * k, {"status": "optimal", "solve_time_s": 0.1}, {"plan": [1.0, 2.0]})
+    with xr.open_dataset(path, engine="h5netcdf", group="plant/Bus") as ds:
+        assert list(ds.time_s.values) == list(pd.date_range("2024-01-15 06:00", periods=4, freq="60s"))
+        assert list(ds.columns.values) == ["Bus_0", "Bus_1"] and ds.vm_pu.dims == ("time_s", "columns")
+        assert ds.vm_pu.attrs["units"] == "1" and ds.p_mw.attrs["units"] == "MW"
+        np.testing.assert_array_equal(ds.p_mw.values[:, 1], [0, 1, 2, 3])
+    with xr.open_dataset(path, engine="h5netcdf", group="plant/Building") as ds:
+        assert ds.t_in_c.attrs["units"] == "degC" and ds.discomfort_kh.attrs["units"] == "K h"
+        assert ds.t_in_c.sel(time_s="2024-01-15 06:02").item() == 22.0
+    with xr.open_dataset(path, engine="h5netcdf", group="control/rt", phony_dims="sort") as ev:
+        assert ev.solve_time_s.attrs["units"] == "s" and list(ev.status.values) == ["optimal"] * 4
+    with h5py.File(path, "r") as f:
+        assert f.attrs["Conventions"] == "CF-1.8"
+        assert f["plant/Bus/time_s"].attrs["units"] == "seconds since 2024-01-15 06:00:00"
+    assert read(path, "plant/Bus", "vm_pu").shape == (4, 2)  # cosim.read unchanged

@@ -163,9 +163,9 @@ def rows(k: pd.DataFrame, forms: pd.DataFrame) -> list[Row]:
 
 
 def run(out_dir, hours: float | None = None, seed: int | None = None,
-        changes: Mapping[str, object] | None = None) -> pd.DataFrame:
+        changes: Mapping[str, object] | None = None, overwrite: bool = False) -> pd.DataFrame:
     """Run both cases into ``out_dir``, compare the formulations and return the results table;
     ``changes``: dotted overrides of the base scenario for every case."""
     base = scenario(SCENARIO, hours=hours, seed=seed, changes=changes)
-    k = kpis(run_cases(base, CASES, out_dir))
+    k = kpis(run_cases(base, CASES, out_dir, overwrite=overwrite))
     return table(rows(k, formulations(base)))

@@ -161,8 +161,8 @@ def rows(k: pd.DataFrame) -> list[Row]:
 
 
 def run(out_dir, hours: float | None = None, seed: int | None = None,
-        changes: Mapping[str, object] | None = None) -> pd.DataFrame:
+        changes: Mapping[str, object] | None = None, overwrite: bool = False) -> pd.DataFrame:
     """Run the four cases into ``out_dir`` and return the results table; ``changes``: dotted
     overrides of the base scenario for every case (e.g. a smaller device set)."""
     base = scenario(SCENARIO, hours=hours, seed=seed, changes=changes)
-    return table(rows(case_kpis(run_cases(base, CASES, out_dir))))
+    return table(rows(case_kpis(run_cases(base, CASES, out_dir, overwrite=overwrite))))

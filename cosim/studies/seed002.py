@@ -86,12 +86,12 @@ def effects(k: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def run(out_dir, hours=None, seed=None) -> pd.DataFrame:
+def run(out_dir, hours=None, seed=None, overwrite: bool = False) -> pd.DataFrame:
     """Run the eight cases into ``out_dir`` (one plan over the whole run: ``hours`` shortens the
     run and the plan alike) and return the table of overall costs and effects beside the paper's."""
     base = scenario(SCENARIO, hours, seed)
     base = base.updated({"control.da.horizon_s": base.duration_s, "control.da.every_s": base.duration_s})
-    k = kpis(run_cases(base, CASES, out_dir))
+    k = kpis(run_cases(base, CASES, out_dir, overwrite=overwrite))
     k.to_csv(Path(out_dir) / "kpis.csv")
     c = overall_cost(k)
     rows = []

@@ -100,9 +100,9 @@ def rows(k: pd.DataFrame) -> list[Row]:
 
 
 def run(out_dir, hours: float | None = None, seed: int | None = None,
-        days: tuple[str, ...] | None = None) -> pd.DataFrame:
+        days: tuple[str, ...] | None = None, overwrite: bool = False) -> pd.DataFrame:
     """Run the cases (``days``: a subset of :data:`DAYS`, default all) into ``out_dir`` and return
     the results table beside the paper's figures."""
     base = scenario(SCENARIO, hours, seed)
     cases = {name: c for name, c in CASES.items() if days is None or name.rsplit("_", 1)[0] in days}
-    return table(rows(kpis(run_cases(base, cases, Path(out_dir)))))
+    return table(rows(kpis(run_cases(base, cases, Path(out_dir), overwrite=overwrite))))

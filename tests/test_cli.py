@@ -1,0 +1,66 @@
+"""The command line: every help page renders, records are never overwritten, Ctrl-C keeps a partial record."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from cosim import cli
+from cosim.record import partial_paths, read
+from tests.small import small
+
+COMMANDS = ["run", "report", "compare", "baselines", "study", "sweep"]
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_every_help_page_renders(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--help"] if command is None else [command, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: cosim") and "%(" not in out
+    if command is None:
+        assert "with % against the first" in " ".join(out.split()) and all(c in out for c in COMMANDS)
+
+
+def test_commands_that_write_records_take_out_and_overwrite(capsys):
+    for command in ("run", "baselines", "study"):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        out = capsys.readouterr().out
+        assert "--out" in out and "--overwrite" in out, command
+
+
+def test_an_existing_record_is_refused_before_anything_runs(tmp_path, capsys):
+    toml = tmp_path / "s.toml"
+    toml.write_text(small(tmp_path).to_toml())
+    (tmp_path / "old.h5").write_bytes(b"a record of someone's")
+    t0 = time.perf_counter()
+    assert cli.main(["run", str(toml), "--out", str(tmp_path / "old.h5"), "--quiet"]) == 2
+    assert time.perf_counter() - t0 < 5  # nothing was built
+    assert "old.h5 exists" in capsys.readouterr().err
+    assert (tmp_path / "old.h5").read_bytes() == b"a record of someone's"
+    (tmp_path / "b-actual.h5").write_bytes(b"x")
+    assert cli.main(["baselines", str(toml), "--out", str(tmp_path / "b.h5"), "--variants", "perfect", "actual"]) == 2
+    assert "b-actual.h5 exists" in capsys.readouterr().err and not (tmp_path / "b-perfect.h5").exists()
+
+
+def test_ctrl_c_stops_a_run_and_keeps_a_partial_record(tmp_path):
+    toml = tmp_path / "s.toml"
+    toml.write_text(small(tmp_path).to_toml())
+    out = tmp_path / "x.h5"
+    proc = subprocess.Popen([sys.executable, "-m", "cosim.cli", "run", str(toml), "--out", str(out), "--quiet"],
+                            cwd=os.path.dirname(os.path.dirname(__file__)), stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not partial_paths(out) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2.0)  # into the run
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    kept, = partial_paths(out)
+    assert f"partial record is kept at {kept}" in err and not out.exists()
+    rec = read(kept)
+    assert not rec.complete and "plant/Bus" in rec.groups()
