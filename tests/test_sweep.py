@@ -1,8 +1,13 @@
 """cosim.sweeps: batch sweeps on a real 2-worker LocalCluster (one per module), 15-min SMALL runs at 5-min plant steps."""
-import hashlib
 import json
 import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import time
 
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +16,8 @@ import tomli_w
 import cosim
 from cosim import cli
 from cosim_base.errors import ConfigError
-from cosim.sweeps import Sweep, client, load, replicate_seeds
+from cosim.scenario import Scenario
+from cosim.sweeps import Sweep, client, config_hash, load, read_manifest, replicate_seeds
 from tests.small import SMALL
 
 SWEEPS = pathlib.Path(__file__).resolve().parents[1] / "scenarios" / "sweeps"
@@ -85,7 +91,7 @@ def test_common_random_numbers(swept):
     for _, r in runs.iterrows():
         rec = cosim.read(r.path)
         assert rec.meta["seed"] == r.seed
-        assert hashlib.sha256(rec.scenario.encode()).hexdigest() == r.hash
+        assert config_hash(Scenario.from_toml(rec.scenario)) == r.hash
         soc0[r.run_id] = cosim.read(r.path, "plant/EV", "soc").iloc[0].to_numpy()  # sampled truth at t = 0
     for rep in (0, 1):
         ids = runs[runs.replicate == rep].run_id
@@ -101,8 +107,11 @@ def test_resume_redoes_nothing_finished(swept):
     assert len(swept["mtimes"]) == 4 and len(swept["mtimes_full"]) == 8
     assert all(swept["mtimes_full"][k] == t for k, t in swept["mtimes"].items())
     assert {p.name: p.stat().st_mtime_ns for p in (swept["out"] / "runs").glob("*.h5")} == swept["mtimes_full"]
-    manifest = json.loads((swept["out"] / "manifest.json").read_text())
-    assert [e["status"] for e in manifest["runs"]] == ["done"] * 8
+    lines = [json.loads(x) for x in (swept["out"] / "manifest.jsonl").read_text().splitlines()]
+    assert [x["sweep"] for x in lines if "sweep" in x] == ["t-sweep"] * 3  # a header per invocation
+    runs = [x for x in lines if "run_id" in x]  # 4 + 4 runs, each pending then done, then nothing new
+    assert [x["status"] for x in runs] == ["pending"] * 4 + ["done"] * 4 + ["pending"] * 4 + ["done"] * 4
+    assert all(x["path"] == f"runs/{x['run_id']}.h5" for x in runs)
 
 
 def test_failed_run_is_recorded_and_retried(scheduler, tmp_path):
@@ -163,3 +172,104 @@ def test_cli_sweep(swept, scheduler, capsys):
     text = capsys.readouterr().out
     assert code == 0 and "0 runs now, 8 done before, 0 failed" in text and "cost_total_cvar95" in text
     assert cli.main(["sweep", str(swept["out"] / "nope.toml")]) == 2
+
+
+def test_a_killed_worker_fails_only_its_run_and_is_retried(scheduler, tmp_path):
+    die = {"control.controller": "tests.dying_controller:DieOnce", "control.params": {"step_s": 300}}
+    spec = {"name": "t-kill", "seed": 1, "set": {**SMALL, "duration_s": 900, "step_s": 300},
+            "axis": [{"name": "case", "points": [
+                {"label": "ok", "set": {"control.stages": []}},
+                {"label": "dies-once", "set": {**die, "control.params.marker": str(tmp_path / "once")}},
+                {"label": "dies-always", "set": {**die, "control.params.marker": str(tmp_path / "x"),
+                                                 "control.params.always": True}}]}]}
+    res = cosim.sweep(spec, out=tmp_path / "out", scheduler=scheduler, progress=False)
+    runs = res.runs.set_index("case")
+    assert (tmp_path / "once").exists()  # the first attempt died ...
+    assert runs.loc["dies-once", "status"] == "done" and runs.loc["dies-once", "cost_total"] > 0  # ... the retry ran
+    assert runs.loc["ok", "status"] == "done"
+    assert runs.loc["dies-always", "status"] == "failed" and "KilledWorker" in runs.loc["dies-always", "error"]
+
+
+def test_a_moved_output_folder_keeps_its_finished_runs(swept, scheduler, tmp_path):
+    moved = tmp_path / "moved"
+    shutil.copytree(swept["out"], moved)
+    again = cosim.sweep(swept["toml"], out=moved, scheduler=scheduler, progress=False)
+    assert (again.ran, again.skipped) == (0, 8)
+    assert all(pathlib.Path(p).parent == moved / "runs" for p in again.runs.path)
+
+
+def test_ctrl_c_stops_a_sweep_cleanly_and_a_rerun_resumes(scheduler, tmp_path):
+    spec = {**SPEC, "name": "t-int", "replicates": 3, "set": {**SPEC["set"], "control.stages": []}}
+    toml = tmp_path / "t-int.toml"
+    toml.write_text(tomli_w.dumps(spec))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "cosim.cli", "sweep", str(toml), "--workers", "1", "--out",
+                             str(out), "--quiet"], cwd=pathlib.Path(__file__).resolve().parents[1],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(read_manifest(out / "manifest.jsonl")) and \
+                any(e["status"] == "done" for e in read_manifest(out / "manifest.jsonl").values()):
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "sweep interrupted" in err and "run it again to resume" in err
+    done = sum(e["status"] == "done" for e in read_manifest(out / "manifest.jsonl").values())
+    assert 1 <= done < 12
+    again = cosim.sweep(toml, out=out, scheduler=scheduler, progress=False)
+    assert (again.ran, again.skipped, again.failed) == (12 - done, done, 0)
+
+
+def test_a_batch_cluster_job_is_one_single_threaded_worker_without_profiler():
+    pytest.importorskip("dask_jobqueue")
+    from cosim.sweeps import jobqueue_cluster
+
+    with jobqueue_cluster("slurm", queue="short", account="grid", walltime="01:30:00", memory="6GB",
+                          scheduler_options={"host": "127.0.0.1"}) as cluster:
+        script = cluster.job_script()  # rendered, not submitted: no batch system needed
+    assert "#SBATCH -p short" in script and "#SBATCH -A grid" in script and "#SBATCH -t 01:30:00" in script
+    assert "--nthreads 1" in script and "#SBATCH --mem=6G" in script and "--nworkers" not in script
+    assert "export DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False" in script
+    with pytest.raises(ConfigError, match="jobqueue = 'lsf' must be one of slurm, pbs"):
+        jobqueue_cluster("lsf")
+    with pytest.raises(ConfigError, match="jobs = 0 must be"):
+        with client(jobqueue="pbs", jobs=0):
+            pass
+
+
+#: Datasets that hold wall-clock measurements, not results: they differ between any two runs.
+WALL_CLOCK = ("solve_time_s", "wall_time_s", "build_time_s")
+
+
+def _datasets(path) -> tuple[dict, dict]:
+    """Every dataset's bytes but the wall-clock ones (the scenario by its content hash: the output
+    paths differ) and the root attributes but the creation time."""
+    out = {}
+
+    def keep(name, obj):
+        if isinstance(obj, h5py.Dataset) and name.rsplit("/", 1)[-1] not in WALL_CLOCK:
+            x = np.asarray(obj[()])
+            out[name] = x.tolist() if x.dtype.kind == "O" else x.tobytes()  # strings by value
+    with h5py.File(path, "r") as f:
+        f.visititems(keep)
+        out["meta/scenario.toml"] = config_hash(Scenario.from_toml(f["meta/scenario.toml"].asstr()[()]))
+        attrs = {k: v for k, v in f.attrs.items() if k != "created_utc"}
+    return out, attrs
+
+
+def test_a_run_on_a_dask_worker_is_bit_identical_to_a_plain_run(scheduler, tmp_path):
+    from distributed import Client
+
+    from cosim.sweeps import execute
+
+    sc = Scenario().updated({**SMALL, "duration_s": 1800, "seed": 5})
+    plain = cosim.run(sc.updated({"output": str(tmp_path / "plain.h5")}))
+    with Client(scheduler) as c:
+        res = c.submit(execute, sc.updated({"output": str(tmp_path / "dask.h5")}), pure=False).result()
+    assert res["status"] == "done", res["error"]
+    (a, a_attrs), (b, b_attrs) = _datasets(plain), _datasets(tmp_path / "dask.h5")
+    assert a.keys() == b.keys() and len(a) > 50 and a_attrs.keys() == b_attrs.keys()
+    assert [name for name in a if a[name] != b[name]] == []
+    assert all(np.array_equal(a_attrs[k], b_attrs[k]) for k in a_attrs)

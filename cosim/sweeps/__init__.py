@@ -34,22 +34,28 @@ One Dask task per run (``pure=False``): :func:`execute` runs ``cosim.world.run``
 to ``OUT/runs/<run_id>.h5``) and ``cosim.kpi.compute`` and returns a small dict; an exception is a
 result (status ``failed`` and its text), never the sweep's end. Default cluster: a
 ``distributed.LocalCluster`` of ``workers`` (default: the machine's cores) single-threaded
-processes without Dask's statistical profiler (:data:`NO_PROFILER`: it grew the workers' memory
+processes without Dask's statistical profiler (:data:`CLUSTER_CONFIG`: it grew the workers' memory
 run by run); ``scheduler="tcp://host:port"`` uses an existing cluster instead (start its workers
 with ``DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False`` and ``--nthreads 1`` for the same).
+On a batch cluster, ``jobqueue="slurm"`` or ``"pbs"`` with ``jobs=N`` (the optional extra
+``cosim[jobqueue]``, dask-jobqueue) submits N batch jobs of one single-threaded worker each, the
+job options (``queue``, ``account``, ``walltime``, ``memory``) passed through
+(:func:`jobqueue_cluster`); run it on the cluster's login node.
 Dask starts local workers by spawning: a script that calls :func:`run_sweep` needs the
 ``if __name__ == "__main__":`` guard.
 
 Output folder OUT:
 
-- ``manifest.json``: per run ``run_id``, ``point`` (axis -> value), ``replicate``, ``seed``, ``hash``
-  (sha256 of the run's scenario TOML, the record's ``/meta/scenario.toml``), ``status`` (pending /
-  done / failed), ``path``, ``error``, ``wall_s``, ``worker``, ``rss_mb`` (the worker process's
-  resident memory after the run), ``finished_unix_s`` and ``kpi``; rewritten atomically after
-  every finished run.
-  Running the same sweep into the same OUT again skips runs whose hash is done and whose record
-  exists, and retries the rest; runs no longer in the sweep leave the manifest. The hash covers
-  the record's absolute path too: a moved OUT runs again.
+- ``manifest.jsonl``: an append-only log, one JSON object a line: a header per invocation
+  (``sweep``, ``seed``, ``replicates``, ``axes``, ``started_unix_s``), then a line per run when
+  it is scheduled (``pending``) and when it ends (``done`` / ``failed``): ``run_id``, ``point``
+  (axis -> value), ``replicate``, ``seed``, ``hash`` (sha256 of the run's scenario TOML without
+  its output path: the content only), ``status``, ``path`` (relative to OUT), ``error``,
+  ``wall_s``, ``worker``, ``rss_mb`` (the worker process's resident memory after the run),
+  ``finished_unix_s`` and ``kpi``. A run's last line is its state (:func:`read_manifest`); a torn
+  last line is skipped. Running the same sweep into the same OUT (or the folder moved elsewhere)
+  again skips runs whose hash is done and whose record exists, and retries the rest. Ctrl-C
+  cancels the runs not finished and raises KeyboardInterrupt; what finished stays done.
 - ``runs.parquet``: one row per run: run_id, the axes, the other manifest fields and every KPI
   column (``pd.read_parquet(OUT / "runs.parquet")``).
 - ``summary.csv``: one row per point: the axes, ``n`` (done runs), ``failed`` and, for each of
@@ -61,10 +67,11 @@ Output folder OUT:
 from __future__ import annotations
 
 from cosim.sweeps.results import cvar, describe, plot, run_table, summary
-from cosim.sweeps.run import SweepResult, client, execute, read_manifest, run_sweep
-from cosim.sweeps.spec import (CVAR_TAIL, NO_PROFILER, RUN_FIELDS, SUMMARY_KPIS, Axis, Run, Sweep, config_hash, load,
+from cosim.sweeps.run import JOBQUEUES, SweepResult, client, execute, jobqueue_cluster, read_manifest, run_sweep
+from cosim.sweeps.spec import (CVAR_TAIL, CLUSTER_CONFIG, RUN_FIELDS, SUMMARY_KPIS, Axis, Run, Sweep, config_hash, load,
                                replicate_seeds)
 
 __all__ = ["Axis", "Run", "Sweep", "SweepResult", "load", "run_sweep", "client", "execute", "read_manifest",
+           "jobqueue_cluster", "JOBQUEUES",
            "run_table", "summary", "plot", "cvar", "describe", "config_hash", "replicate_seeds", "SUMMARY_KPIS",
-           "CVAR_TAIL", "RUN_FIELDS", "NO_PROFILER"]
+           "CVAR_TAIL", "RUN_FIELDS", "CLUSTER_CONFIG"]

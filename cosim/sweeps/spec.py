@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import tomli_w
 
 from cosim.scenario import Scenario, load as load_scenario
 from cosim_base.errors import ConfigError
@@ -25,10 +26,12 @@ CVAR_TAIL = 0.05
 #: Per-run fields of the manifest and the run table; axis names may not take them.
 RUN_FIELDS = ("run_id", "replicate", "seed", "hash", "status", "path", "error", "wall_s", "worker",
               "rss_mb", "finished_unix_s")
-#: Dask config of the LocalCluster: no statistical profiler on the workers. Its call trees of every
+#: Dask config of the LocalCluster. No statistical profiler on the workers: its call trees of every
 #: run's mosaik and cvxpy stacks are kept for an hour (distributed.worker.profile) and grew a
-#: worker by about 2 MB per run (benchmarks/bench_sweep.py); without it the RSS stays flat.
-NO_PROFILER = {"distributed.worker.profile.enabled": False}
+#: worker by about 2 MB per run (benchmarks/bench_sweep.py); without it the RSS stays flat. A run
+#: whose worker process dies is run again on a fresh worker once; a second death fails that run
+#: (KilledWorker), never the sweep.
+CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.scheduler.allowed-failures": 1}
 _MEASURED = ("wall_s", "rss_mb", "finished_unix_s")  # numeric RUN_FIELDS a task reports
 _OWNED = ("seed", "output")  # scenario keys the sweep sets itself
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -130,8 +133,11 @@ class Run:
 
 
 def config_hash(sc: Scenario) -> str:
-    """sha256 (hex) of the scenario's TOML text."""
-    return hashlib.sha256(sc.to_toml().encode()).hexdigest()
+    """sha256 (hex) of the scenario's TOML text without its output path: the run's content only,
+    so a moved output folder keeps its finished runs."""
+    doc = tomllib.loads(sc.to_toml())
+    doc.pop("output", None)
+    return hashlib.sha256(tomli_w.dumps(doc).encode()).hexdigest()
 
 
 def replicate_seeds(sweep_seed: int, replicates: int) -> list[int]:
