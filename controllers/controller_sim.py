@@ -9,7 +9,9 @@ One ``Controller`` entity. Wiring (done by cosim.world):
   simulators.forecast.Forecast); the adapter keeps the latest of each;
 * controller -> plant unit: one output attribute per unit and setpoint, ``"<unit eid>.<attr>"``
   (e.g. ``"EV_3.p_set_kw"``), applied from the decision time on;
-* controller -> recorder: ``log``, the entries of this step's Action.
+* controller -> recorder: ``log``, the entries of this step's Action and, for every controller,
+  a row of ``control/timing`` (:data:`TIMING`): ``wall_time_s``, the wall time of its ``control``
+  call (BOPTEST's computation time per control step: cosim.kpi's ``time_rat``).
 
 The simulator steps every ``step_s`` of the controller and calls ``control(Observation)``. A
 forecast made after the decision time raises ``FutureInformationError`` here (the guard, for
@@ -18,10 +20,12 @@ Grid devices hold their last position when no plan covers the time (NaN is not a
 """
 from __future__ import annotations
 
+import time as _time
+
 import mosaik_api_v3
 import numpy as np
 
-from controllers.contract import Controller, FutureInformationError, Observation
+from controllers.contract import Controller, FutureInformationError, Observation, log_entry
 from cosim_base.errors import ConfigError
 from devices import REGISTRY, measured, setpoints
 
@@ -30,6 +34,8 @@ from devices import REGISTRY, measured, setpoints
 MEASURED = measured()
 SETPOINTS = setpoints()
 HOLD = tuple(n for n, k in REGISTRY.items() if k.hold)
+#: Log group (under control/) of every decision's wall time.
+TIMING = "timing"
 
 
 def setpoint_attrs(units: dict[str, list[str]]) -> list[str]:
@@ -76,8 +82,10 @@ class ControllerSim(mosaik_api_v3.Simulator):
         if late:
             raise FutureInformationError(f"the controller at t = {t_s} s received a forecast made at "
                                          f"{late[0].made_at_s} s")
+        t0 = _time.perf_counter()
         action = self.ctl.control(Observation(t_s, meas, dict(self.forecasts), self.price))
-        self.log = action.log
+        wall_s = _time.perf_counter() - t0
+        self.log = [*action.log, log_entry(TIMING, t_s, {"wall_time_s": wall_s})]
         self.out = self._setpoints(action.setpoints)
         return time + self.step_size
 

@@ -14,51 +14,78 @@ the control): differences between the variants are due to control only.
                  comfort_margin_k of every stage 0): what the margins cost
   uncoordinated  no controller: thermostats, TSEH valley timer, EVs charging at full power on
                  arrival, batteries idle, taps fixed
+  builtin        the built-in three-stage controller with its default stages in place of a user's
+                 controller (``control.controller``), on the same seed
+
+With a user's controller, perfect applies to it; oracle, builtin and uncoordinated are the
+built-in references (the oracle is the built-in model's best, so ``structure`` then also holds the
+difference between the two controllers); no_tseh and no_margin belong to the built-in controller
+and are refused.
 
 Regret split (currency, cost = kpi total cost of the true plant):
   forecast_error  = cost(actual) - cost(perfect)
   structure       = cost(perfect) - cost(oracle)     multi-stage structure and model mismatch
   baseline_gap    = cost(uncoordinated) - cost(actual)
   margin_price    = cost(actual) - cost(no_margin)
+  builtin_gap     = cost(actual) - cost(builtin)      a user's controller against the built-in one
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
 
-from cosim.scenario import Scenario
+from cosim.scenario import STAGE_ORDER, Scenario
 
-VARIANTS = ("actual", "perfect", "oracle", "no_tseh", "no_margin", "uncoordinated")
+VARIANTS = ("actual", "perfect", "oracle", "no_tseh", "no_margin", "uncoordinated", "builtin")
+#: Variants that change the built-in controller's own keys.
+_BUILTIN_ONLY = ("no_tseh", "no_margin")
 
 
 def variant(sc: Scenario, name: str) -> Scenario:
     """Scenario ``sc`` turned into the alternative ``name`` (output path suffixed with it)."""
     stem = sc.output_path()
     out = str(stem.with_name(f"{stem.stem}-{name}{stem.suffix}"))
+    user = sc.control.controller != "multistage"
+    if user and name in _BUILTIN_ONLY:
+        raise ValueError(f"variant {name!r} changes the built-in controller's keys; control.controller = "
+                         f"{sc.control.controller!r} is a user's (use actual, perfect, oracle, uncoordinated, builtin)")
+    builtin = {"control.controller": "multistage", "control.params": {}} if user else {}
     if name == "actual":
         changes = {}
     elif name == "perfect":
         changes = {"forecast.perfect": True}
     elif name == "oracle":
         h = -(-sc.duration_s // 900) * 900
-        changes = {"forecast.perfect": True, "control.stages": ["da"],
+        changes = {**builtin, "forecast.perfect": True, "control.stages": ["da"],
                    "control.da": {"every_s": h, "dt_s": 900, "horizon_s": h, "offset_s": 0, "track_weight": 0.0}}
     elif name == "no_tseh":
         changes = {"control.passive": sorted(set(sc.control.passive) | {"tseh"})}
     elif name == "no_margin":
         changes = {f"control.{s}": {"v_margin_pu": 0.0, "comfort_margin_k": 0.0} for s in ("da", "id", "rt")}
     elif name == "uncoordinated":
-        changes = {"control.stages": []}
+        changes = {**builtin, "control.stages": []}
+    elif name == "builtin":
+        changes = {**builtin, "control.stages": list(STAGE_ORDER)}
     else:
         raise ValueError(f"variant {name!r} is not one of {VARIANTS}")
     return sc.updated({**changes, "output": out})
 
 
-def run_variants(sc: Scenario, names=VARIANTS, runner: Callable[[Scenario], Path] | None = None) -> dict[str, Path]:
-    """Run the variants one after another (``runner`` defaults to cosim.world.run); name -> record."""
+def run_variants(sc: Scenario, names=VARIANTS, runner: Callable[[Scenario], Path] | None = None,
+                 overwrite: bool = False) -> dict[str, Path]:
+    """Run the variants one after another (``runner`` defaults to cosim.world.run); name -> record.
+    No existing record is replaced unless ``overwrite`` (checked for all before the first run)."""
+    from cosim.record import refuse_existing
+
     if runner is None:
-        from cosim.world import run as runner
-    return {name: runner(variant(sc, name)) for name in names}
+        from cosim.world import run
+
+        def runner(s):
+            return run(s, overwrite=overwrite)
+    scs = {name: variant(sc, name) for name in names}
+    for s in scs.values():
+        refuse_existing(s.output_path(), overwrite)
+    return {name: runner(s) for name, s in scs.items()}
 
 
 def regret(costs: dict[str, float]) -> dict[str, float]:
@@ -72,4 +99,6 @@ def regret(costs: dict[str, float]) -> dict[str, float]:
         out["baseline_gap"] = costs["uncoordinated"] - costs["actual"]
     if {"actual", "no_margin"} <= costs.keys():
         out["margin_price"] = costs["actual"] - costs["no_margin"]
+    if {"actual", "builtin"} <= costs.keys():
+        out["builtin_gap"] = costs["actual"] - costs["builtin"]
     return out

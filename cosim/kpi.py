@@ -102,6 +102,20 @@ Stored energy (a finite run ends with other amounts in store than it began with;
   (the stated price of stored energy); ``cost_total_net_storage`` = ``cost_total`` -
   ``stored_value`` (a run that ends with more in store is credited with it).
 
+BOPTEST's core KPI names (Blum et al. 2021, "Building optimization testing framework (BOPTEST)
+for simulation-based benchmarking of control strategies in buildings", J. Build. Perform. Simul.
+14(5) 586-610), for a feeder rather than one building, so not divided by floor area:
+
+- ``tdis_tot``: thermal discomfort per zone (K h / zone): ``discomfort_kh`` over the buildings
+  (one zone each); NaN without buildings.
+- ``ener_tot``: electrical energy drawn from the upstream grid (kWh): ``import_mwh`` x 1000.
+- ``pele_tot``: peak electrical demand (kW), the largest 15-min mean import:
+  ``peak_import_15min_mw`` x 1000.
+- ``cost_tot``: operational cost (currency): ``cost_total``.
+- ``time_rat``: controller computation time per simulated time (s/s): the sum of every decision's
+  ``control/timing`` ``wall_time_s`` over the recorded duration (BOPTEST: the mean over control
+  steps of computation time / step length, the same quantity); NaN without a controller.
+
 Controller, per stage ``<stage>`` in ``da``, ``id``, ``rt`` that has a control group:
 
 - ``<stage>_solves``, ``<stage>_failed`` (status not optimal / optimal_inaccurate),
@@ -246,7 +260,20 @@ def compute(path_or_record) -> dict[str, float]:
     out.update(_costs(sc, out))
     out.update(_storage(rec, out))
     out.update(_stages(rec, sc))
+    out.update(_boptest(rec, out))
     return out
+
+
+def _boptest(rec: Record, kpi: dict) -> dict[str, float]:
+    """BOPTEST's core KPI names (see the module docstring)."""
+    disc = _series(rec, "plant/Building", "discomfort_kh")
+    n_zones = 0 if disc is None else disc.shape[1]
+    t_end = len(rec.series("plant/Grid", "p_ext_mw")) * int(rec.meta["step_s"])
+    timing = rec.events("control/timing") if "control/timing" in rec.groups() else None
+    wall = np.nan if timing is None or not t_end else float(timing.wall_time_s.sum()) / t_end
+    return {"tdis_tot": kpi["discomfort_kh"] / n_zones if n_zones else np.nan,
+            "ener_tot": kpi["import_mwh"] * 1000.0, "pele_tot": kpi["peak_import_15min_mw"] * 1000.0,
+            "cost_tot": kpi["cost_total"], "time_rat": wall}
 
 
 def _grid(rec: Record) -> dict[str, float]:

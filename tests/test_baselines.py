@@ -48,3 +48,20 @@ def test_cli_baselines_prints_comparison_and_regret(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "cost_total" in out and "forecast_error" in out and "baseline_gap" in out
     assert (tmp_path / "b-uncoordinated.h5").exists()
+
+
+def test_variants_of_a_users_controller_use_the_builtin_references(tmp_path):
+    sc = Scenario().updated({**SMALL, "output": str(tmp_path / "u.h5"),
+                             "control.controller": "controllers.examples.tou_rules:TOURules",
+                             "control.params": {"step_s": 900}})
+    perfect, oracle = baselines.variant(sc, "perfect"), baselines.variant(sc, "oracle")
+    unco, builtin = baselines.variant(sc, "uncoordinated"), baselines.variant(sc, "builtin")
+    assert perfect.control.controller == sc.control.controller and perfect.forecast.perfect
+    assert oracle.control.controller == "multistage" and oracle.control.stages == ("da",) and oracle.forecast.perfect
+    assert unco.control.controller == "multistage" and not unco.control.active()
+    assert builtin.control.controller == "multistage" and builtin.control.stages == ("da", "id", "rt")
+    assert builtin.forecast == sc.forecast and builtin.devices == sc.devices
+    for name in ("no_margin", "no_tseh"):
+        with pytest.raises(ValueError, match=f"variant '{name}' changes the built-in controller's keys"):
+            baselines.variant(sc, name)
+    assert baselines.regret({"actual": 5.0, "builtin": 3.0}) == {"builtin_gap": 2.0}

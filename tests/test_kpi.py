@@ -140,7 +140,23 @@ def test_discomfort_of_a_known_trajectory(tmp_path):
     path = write(tmp_path / "d.h5", n_steps, series={
         "plant/Building": (["B_0", "B_1"], {"t_in_c": t_in, "discomfort_kh": disc})})
     by_hand = np.clip(20.0 - t_in[:-1], 0, None).sum() * dt / 3600
-    assert kpi.compute(path)["discomfort_kh"] == pytest.approx(by_hand, rel=1e-12)
+    k = kpi.compute(path)
+    assert k["discomfort_kh"] == pytest.approx(by_hand, rel=1e-12)
+    assert k["tdis_tot"] == pytest.approx(by_hand / 2, rel=1e-12)  # BOPTEST: K h per zone
+    assert np.isnan(k["time_rat"])  # no controller in this record
+
+
+def test_boptest_names_and_the_controller_time_ratio(tmp_path):
+    """60 steps of 1 min importing 2 MW for 15 min then 1 MW; decisions of 3 s and 6 s every 30 min."""
+    p = np.r_[np.full(15, 2.0), np.full(45, 1.0)]
+    path = write(tmp_path / "b.h5", 60, series={
+        "plant/Grid": (["Grid"], {"p_ext_mw": p[:, None], "p_loss_mw": np.zeros((60, 1)),
+                                  "converged": np.ones((60, 1))})},
+        events=[("control/timing", 0, {"wall_time_s": 3.0}, None), ("control/timing", 1800, {"wall_time_s": 6.0}, None)])
+    k = kpi.compute(path)
+    assert k["ener_tot"] == pytest.approx((2.0 * 15 + 45) / 60 * 1000)  # kWh
+    assert k["pele_tot"] == pytest.approx(2000.0) and k["cost_tot"] == k["cost_total"]
+    assert k["time_rat"] == pytest.approx(9.0 / 3600) and np.isnan(k["tdis_tot"])
 
 
 def test_ev_energy_and_sessions_not_fully_served(tmp_path):
@@ -239,6 +255,7 @@ def test_every_kpi_of_a_real_short_run_is_finite(tmp_path):
     assert "id_tracking_error_mw" in k and "rt_tracking_error_mw" in k
     assert k["cost_grid"] == kpi.summary(path)["energy_cost"]
     assert k["rt_v_plan_error_pu"] < 0.01  # plans and truth on the same buses
+    assert 0 < k["time_rat"] < 1 and k["tdis_tot"] == k["discomfort_kh"] / 12  # 12 buildings in SMALL
 
 
 def test_costs_net_of_stored_energy_do_not_credit_banking(tmp_path):
