@@ -36,6 +36,8 @@ META = {
     "models": {"Recorder": {"public": True, "params": [], "attrs": [], "any_inputs": True}},
 }
 LOG = "log"
+#: Value types the fast path takes as they are (anything else goes through the checked path).
+_PLAIN = frozenset({float, int, bool, np.float64, np.float32, np.int64, np.int32, np.bool_, type(None)})
 
 
 def entity_type(full_id: str) -> str:
@@ -61,6 +63,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.where: dict[str, tuple[str, str]] = {}  # source full id -> (series group, eid)
         self.full_ids: dict[str, str] = {}  # eid -> full id that sent it first (collision check)
         self.last_event: dict[tuple[str, str], int] = {}  # (source, group) -> t_s recorded last
+        self._plans: dict[tuple, list] = {}  # (attr, sources) -> [(group, positions, columns)]
 
     def init(self, sid, time_resolution=1.0, step_size=60, path=None, meta=None, flush_steps=60, flush_s=10.0,
              compression="gzip", tables=None, until=None, overwrite=False):
@@ -96,12 +99,43 @@ class RecorderSim(mosaik_api_v3.Simulator):
 
     def step(self, time, inputs, max_advance):
         t_s = int(round(time * self.time_resolution))
+        data = inputs.get(self.eid, {})
+        for src in sorted(data.get(LOG, {})):
+            self._log(src, data[LOG][src])
+        values = {attr: sources for attr, sources in data.items() if attr != LOG}
+        if not self._fast(t_s, values):
+            self._slow(t_s, values)
+        self.steps += 1
+        if self.steps % self.flush_steps == 0:
+            self.writer.flush()
+        self.next_time = time + self.step_size
+        return self.next_time
+
+    def _fast(self, t_s: int, inputs: dict) -> bool:
+        """Write a step whose (attribute, sources) were all seen before through their cached
+        column plans; False (nothing written) if one is new or a value is not a plain number."""
+        plans = [self._plans.get((attr, tuple(sources))) for attr, sources in inputs.items()]
+        if any(p is None for p in plans):
+            return False
+        rows: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
+        for (attr, sources), plan in zip(inputs.items(), plans):
+            vals = list(sources.values())
+            if not all(type(v) in _PLAIN for v in vals):
+                return False
+            arr = np.array([np.nan if v is None else v for v in vals], dtype=float)
+            for group, idx, cols in plan:
+                row = rows[group].get(attr)
+                if row is None:
+                    row = rows[group][attr] = np.full(len(self.columns[group]), np.nan)
+                row[cols] = arr[idx]
+        for group in sorted(rows):
+            self.writer.append_row(group, t_s, rows[group], self.columns[group])
+        return True
+
+    def _slow(self, t_s: int, inputs: dict) -> None:
+        """Check and place every value one by one (a step with new sources); cache the plans."""
         rows: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
-        for attr, sources in inputs.get(self.eid, {}).items():
-            if attr == LOG:
-                for src in sorted(sources):
-                    self._log(src, sources[src])
-                continue
+        for attr, sources in inputs.items():
             for src, value in sources.items():
                 group, eid = self.where.get(src) or self._place(src)
                 if value is None:
@@ -125,11 +159,13 @@ class RecorderSim(mosaik_api_v3.Simulator):
                 row[[index[e] for e in by_eid]] = np.fromiter(by_eid.values(), float, len(by_eid))
                 values[attr] = row
             self.writer.append_row(group, t_s, values, cols)
-        self.steps += 1
-        if self.steps % self.flush_steps == 0:
-            self.writer.flush()
-        self.next_time = time + self.step_size
-        return self.next_time
+        for attr, sources in inputs.items():  # group -> (positions in sources, columns)
+            by_group: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
+            for k, src in enumerate(sources):
+                group, eid = self.where[src]
+                by_group[group][0].append(k)
+                by_group[group][1].append(self.index[group][eid])
+            self._plans[(attr, tuple(sources))] = [(g, np.array(i), np.array(c)) for g, (i, c) in by_group.items()]
 
     def _place(self, src: str) -> tuple[str, str]:
         """Series group and column of a source seen for the first time; eids must be unique."""

@@ -55,7 +55,7 @@ EXTRA_SIMULATORS = {
 #: True-plant attributes recorded per entity type: the grid's own, then every registry kind's.
 RECORDED = {
     "Grid": ("p_loss_mw", "q_loss_mvar", "p_ext_mw", "q_ext_mvar", "converged", "v_min_pu", "v_max_pu"),
-    "Bus": ("vm_pu",),
+    "Bus": ("vm_pu", "p_mw", "q_mvar"),  # the net draw of each bus (the sum of its devices)
     "Line": ("loading_percent",),
     **{name: k.recorded for name, k in REGISTRY.items()},
 }

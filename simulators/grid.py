@@ -15,6 +15,17 @@ capacitor step changes, pandapower's ``recycle`` path reuses the internal case a
 matrix and only updates the bus injections (shunt steps and tap ratios are outside that update,
 so a change of either triggers a full run). The backend is chosen by measurement
 (``benchmarks/bench_grid.py``): see :data:`BACKENDS`.
+
+Direct path (``direct=True``, the default with a lightsim2grid backend): between full runs the
+step skips pandapower's tables altogether. It keeps the internal case of the last full run
+(admittance matrices, bus injections, slack and PQ buses), moves the bus injections by the change
+of the draws and of the SVC, solves with the same lightsim2grid Newton-Raphson that pandapower
+calls (``lightsim2grid.newtonpf.newtonpf_new``, warm-started from the previous voltages) and
+computes the outputs with pandapower's own result formulas (pypower's pfsoln for branch flows and
+the slack's injection; pandapower's results_branch for currents and loadings; shunt powers at
+the square of the voltage). The outputs equal the pandapower path's to 1e-9
+(tests/test_grid.py). A net with PV generators, several slacks or out-of-service buses takes the
+pandapower path.
 """
 from __future__ import annotations
 
@@ -37,6 +48,10 @@ BACKENDS = {
     "lightsim2grid+numba": {"numba": True, "lightsim2grid": True},
 }
 
+#: Newton-Raphson tolerance on the largest bus power mismatch (MVA): pandapower's default is 1e-8;
+#: at 1e-10 the direct and pandapower paths, which stop at different iterates, agree to 1e-9.
+TOLERANCE_MVA = 1e-10
+
 #: Tag of the per-bus injection loads in ``net.load.name``.
 INJECTION_NAME = "injection"
 
@@ -56,7 +71,8 @@ class GridModel:
     """
 
     def __init__(self, net: pp.pandapowerNet, *, keep_net_loads: bool = False,
-                 backend: str = "lightsim2grid", recycle: bool = True, max_iteration: int = 20):
+                 backend: str = "lightsim2grid", recycle: bool = True, max_iteration: int = 20,
+                 direct: bool = True):
         if backend not in BACKENDS:
             raise ConfigError(f"backend = {backend!r} must be one of {sorted(BACKENDS)}")
         if BACKENDS[backend]["numba"] and importlib.util.find_spec("numba") is None:
@@ -78,11 +94,15 @@ class GridModel:
         self.svc_min_q_mvar = -net.sgen.max_q_mvar.loc[self._svc].to_numpy(float)
         self.svc_max_q_mvar = -net.sgen.min_q_mvar.loc[self._svc].to_numpy(float)
         self._pf = dict(BACKENDS[backend], algorithm="nr", voltage_depend_loads=False,
-                        max_iteration=max_iteration, calculate_voltage_angles=True)
+                        max_iteration=max_iteration, calculate_voltage_angles=True,
+                        tolerance_mva=TOLERANCE_MVA)
         self._free = ~net.bus.index.isin(net.ext_grid.bus)
         self._warm = False
         self.backend = backend
         self.recycle = recycle
+        self.direct = bool(direct) and recycle and BACKENDS[backend]["lightsim2grid"]
+        self._case: _Case | None = None  # the direct path's internal case (None: not available)
+        self._held = self.default_inputs()
 
     def default_inputs(self) -> dict[str, np.ndarray]:
         """Inputs as the net holds them now: zero injections and the net's control settings."""
@@ -110,20 +130,26 @@ class GridModel:
         q = check_shape("q_mvar", q_mvar, self.n_bus)
         check("p_mw", p)
         check("q_mvar", q)
-        net = self.net
+        held = self._held
         full = not (self._warm and self.recycle)
         if tap_pos is not None:
             tap = self._integers("tap_pos", tap_pos, self.tap_min, self.tap_max, len(self._trafo))
-            full |= not np.array_equal(tap, net.trafo.tap_pos.to_numpy())
-            net.trafo["tap_pos"] = tap
+            full |= not np.array_equal(tap, held["tap_pos"])
+            held["tap_pos"] = tap
         if cap_step is not None:
             step = self._integers("cap_step", cap_step, 0, self.cap_max_step, len(self._cap))
-            full |= not np.array_equal(step, net.shunt.step.to_numpy())
-            net.shunt["step"] = step
+            full |= not np.array_equal(step, held["cap_step"])
+            held["cap_step"] = step
         if svc_q_mvar is not None:
             qs = check_shape("svc_q_mvar", svc_q_mvar, len(self._svc))
-            check("svc_q_mvar", qs, self.svc_min_q_mvar, self.svc_max_q_mvar)
-            net.sgen.loc[self._svc, "q_mvar"] = -qs
+            held["svc_q_mvar"] = check("svc_q_mvar", qs, self.svc_min_q_mvar, self.svc_max_q_mvar)
+        held["p_mw"], held["q_mvar"] = p, q
+        if not full and self._case is not None:
+            return self._direct_step()
+        net = self.net
+        net.trafo["tap_pos"] = held["tap_pos"]
+        net.shunt["step"] = held["cap_step"]
+        net.sgen.loc[self._svc, "q_mvar"] = -held["svc_q_mvar"]
         net.load.loc[self._inj, "p_mw"] = p
         net.load.loc[self._inj, "q_mvar"] = q
         try:
@@ -132,10 +158,29 @@ class GridModel:
             else:
                 pp.runpp(net, recycle=_RECYCLE, **self._pf)
         except pp.LoadflowNotConverged:
-            self._warm = False
+            self._warm, self._case = False, None
             return self._nan_results()
         self._warm = True
+        if self.direct:
+            self._case = _Case.capture(self)
         return self._results()
+
+    def _direct_step(self) -> dict:
+        """One power flow on the internal case of the last full run (see the module docstring)."""
+        from lightsim2grid.newtonpf import newtonpf_new
+
+        c, held = self._case, self._held
+        dp = held["p_mw"] - c.p_mw
+        dq = held["q_mvar"] - c.q_mvar
+        np.add.at(dq, c.svc_bus, held["svc_q_mvar"] - c.svc_q_mvar)  # an SVC is a negative load
+        pd, qd = c.pd_mw + dp, c.qd_mvar + dq
+        sbus = c.sbus - (dp + 1j * dq) / c.base_mva
+        v, success, *_ = newtonpf_new(c.ybus, sbus, c.v, c.ref, c.pv, c.pq, c.ppci, self.net._options)
+        if not success:
+            self._warm, self._case = False, None
+            return self._nan_results()
+        c.v = v
+        return c.results(v, pd, qd, held, self._free)
 
     @staticmethod
     def _integers(field: str, value, lo, hi, n: int) -> np.ndarray:
@@ -175,3 +220,91 @@ class GridModel:
         out.update(p_loss_mw=np.nan, q_loss_mvar=np.nan, p_ext_mw=np.nan, q_ext_mvar=np.nan,
                    v_min_pu=np.nan, v_max_pu=np.nan, converged=False)
         return out
+
+
+class _Case:
+    """The internal case of the last full pandapower run, for :meth:`GridModel._direct_step`.
+
+    Bus rows are the net's buses in order (checked), branch rows pypower's in-service branches;
+    ``p_mw``/``q_mvar``/``svc_q_mvar`` are the draws it was built with, ``pd_mw``/``qd_mvar``
+    every bus's total demand then, ``sbus`` its injections (p.u.), ``v`` the latest voltages.
+    """
+
+    @classmethod
+    def capture(cls, model: GridModel) -> "_Case | None":
+        net = model.net
+        it = net._ppc["internal"]
+        n = model.n_bus
+        lookup = net._pd2ppc_lookups["bus"]
+        if (len(it["pv"]) or len(it["ref"]) != 1 or it["bus"].shape[0] != n
+                or not np.array_equal(lookup[net.bus.index], np.arange(n))):
+            return None
+        from pandapower.pypower.idx_brch import F_BUS, T_BUS
+        from pandapower.pypower.idx_bus import BASE_KV, PD, QD
+
+        c = cls()
+        c.ybus, c.yf, c.yt = it["Ybus"].tocsc(), it["Yf"].tocsr(), it["Yt"].tocsr()
+        c.ref_row = it["Ybus"].tocsr()[it["ref"][0]]
+        c.ref, c.pv, c.pq = it["ref"], it["pv"], it["pq"]
+        c.ppci = {"bus": it["bus"], "gen": it["gen"], "branch": it["branch"], "baseMVA": it["baseMVA"],
+                  "internal": it, "svc": it["svc"], "tcsc": it["tcsc"], "ssc": it["ssc"], "vsc": it["vsc"]}
+        c.base_mva = float(it["baseMVA"])
+        c.sbus, c.v = it["Sbus"].copy(), it["V"].copy()
+        c.pd_mw, c.qd_mvar = it["bus"][:, PD].real.copy(), it["bus"][:, QD].real.copy()
+        c.p_mw, c.q_mvar = model._held["p_mw"].copy(), model._held["q_mvar"].copy()
+        c.svc_q_mvar = model._held["svc_q_mvar"].copy()
+        c.svc_bus = lookup[net.sgen.bus.loc[model._svc].to_numpy()]
+        branch = it["branch"]
+        c.f, c.t = branch[:, F_BUS].real.astype(np.int64), branch[:, T_BUS].real.astype(np.int64)
+        c.base_kv = it["bus"][:, BASE_KV].real
+        c.on = np.flatnonzero(it["branch_is"])  # ppc branch row of every in-service branch
+        c.n_branch = len(it["branch_is"])
+        lk = net._pd2ppc_lookups["branch"]
+        c.lines = slice(*lk["line"]) if "line" in lk else slice(0, 0)
+        c.trafos = slice(*lk["trafo"]) if "trafo" in lk else slice(0, 0)
+        line = net.line
+        c.line_i_max = (line.max_i_ka * line.df * line.parallel).to_numpy(float)
+        tr = net.trafo
+        c.trafo_vn = np.vstack([tr.vn_hv_kv.to_numpy(float), tr.vn_lv_kv.to_numpy(float)]).T
+        c.trafo_sn = tr.sn_mva.to_numpy(float)
+        c.trafo_div = (tr.parallel * tr.df).to_numpy(float)
+        sh = net.shunt.loc[model._cap]
+        c.shunt_q = sh.q_mvar.to_numpy(float)
+        c.shunt_bus = lookup[sh.bus.to_numpy()]
+        return c
+
+    def results(self, v, pd, qd, held, free) -> dict:
+        """GridModel.step's outputs from the voltages ``v``; pandapower's formulas."""
+        vm, base = np.abs(v), self.base_mva
+        sf = np.zeros(self.n_branch, complex)
+        st = np.zeros(self.n_branch, complex)
+        sf[self.on] = v[self.f] * np.conj(self.yf @ v) * base
+        st[self.on] = v[self.t] * np.conj(self.yt @ v) * base
+        f, t = np.zeros(self.n_branch, np.int64), np.zeros(self.n_branch, np.int64)
+        f[self.on], t[self.on] = self.f, self.t
+        i_ft = np.abs(np.column_stack([sf, st])) / (np.column_stack([vm[f] * self.base_kv[f],
+                                                                     vm[t] * self.base_kv[t]])) / np.sqrt(3)
+        ln, tr = self.lines, self.trafos
+        i_ka = i_ft[ln].max(axis=1)
+        loss = sf + st
+        ref = self.ref[0]
+        s_ref = v[ref] * np.conj(self.ref_row @ v)[0] * base
+        return {
+            "vm_pu": vm,
+            "va_degree": np.angle(v, deg=True),
+            "loading_percent": np.divide(i_ka, self.line_i_max, out=np.full_like(i_ka, np.inf),
+                                         where=self.line_i_max != 0) * 100,
+            "i_ka": i_ka,
+            "pl_mw": loss[ln].real,
+            "trafo_loading_percent": (i_ft[tr] * self.trafo_vn * np.sqrt(3) / self.trafo_sn[:, None] * 100.0
+                                      ).max(axis=1) / self.trafo_div,
+            "cap_q_mvar": self.shunt_q * held["cap_step"] * vm[self.shunt_bus] ** 2,
+            "svc_q_mvar": held["svc_q_mvar"].copy(),
+            "p_loss_mw": float(loss[ln].real.sum() + loss[tr].real.sum()),
+            "q_loss_mvar": float(loss[ln].imag.sum() + loss[tr].imag.sum()),
+            "p_ext_mw": float(s_ref.real + pd[ref]),
+            "q_ext_mvar": float(s_ref.imag + qd[ref]),
+            "v_min_pu": float(vm[free].min()),
+            "v_max_pu": float(vm[free].max()),
+            "converged": True,
+        }

@@ -27,13 +27,18 @@ def discretize_zoh(a: np.ndarray, b: np.ndarray, dt: float) -> tuple[np.ndarray,
 
     ``a`` has shape (..., n, n), ``b`` (..., n, m); ``dt`` is in the time unit of ``a``.
     Computed from one matrix exponential of the augmented matrix [[a, b], [0, 0]] * dt
-    (Van Loan 1978), which stays exact for any step length, unlike forward Euler.
+    (Van Loan 1978), which stays exact for any step length, unlike forward Euler. Units with
+    identical ``(a, b)`` share one exponential (a fleet of one parameter set costs one).
     """
     a = np.asarray(a, float)
     b = np.asarray(b, float)
     n, m = a.shape[-1], b.shape[-1]
-    aug = np.zeros(a.shape[:-2] + (n + m, n + m))
+    lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a, b = np.broadcast_to(a, lead + (n, n)), np.broadcast_to(b, lead + (n, m))
+    aug = np.zeros(lead + (n + m, n + m))
     aug[..., :n, :n] = a * dt
     aug[..., :n, n:] = b * dt
-    e = expm(aug)
+    flat = aug.reshape(-1, (n + m) ** 2)
+    uniq, inverse = np.unique(flat, axis=0, return_inverse=True)
+    e = expm(uniq.reshape(-1, n + m, n + m))[inverse.reshape(-1)].reshape(aug.shape)
     return e[..., :n, :n], e[..., :n, n:]

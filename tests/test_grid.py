@@ -9,7 +9,7 @@ from cosim.collector import collector_of
 from cosim_base.errors import ConfigError
 from simulators.fleet import Fleet
 from simulators.fleet_sim import FleetSim
-from simulators.grid import GridModel
+from simulators.grid import TOLERANCE_MVA, GridModel
 from simulators.grid_sim import GridSim
 from simulators.networks import bus_table, ieee33, load_sites, lv_feeder
 
@@ -80,7 +80,7 @@ def test_injections_sent_through_mosaik_arrive_at_their_buses():
     vm = col.frame("vm_pu")
     for t, scale in ((0, 1.0), (STEP_S, 0.5)):
         ref.load["scaling"] = scale
-        pp.runpp(ref)
+        pp.runpp(ref, tolerance_mva=TOLERANCE_MVA)
         np.testing.assert_allclose(vm.loc[t, [f"Bus_{b}" for b in ref.bus.index]], ref.res_bus.vm_pu,
                                    atol=1e-8)
         assert col.frame("p_loss_mw").loc[t].iloc[0] == pytest.approx(ref.res_line.pl_mw.sum(), abs=1e-9)
@@ -133,6 +133,33 @@ def test_recycled_steps_equal_full_power_flows():
         for key in ("vm_pu", "va_degree", "loading_percent", "i_ka", "trafo_loading_percent"):
             np.testing.assert_allclose(a[key], b[key], atol=1e-8, err_msg=key)
         assert a["p_loss_mw"] == pytest.approx(b["p_loss_mw"], abs=1e-10)
+
+
+@pytest.mark.parametrize("make, scale, steps", [(ieee33, 1.0, 200), (lv_feeder, 0.02, 50)])
+def test_the_direct_lightsim2grid_path_equals_pandapowers_to_1e_9(make, scale, steps):
+    """Random steps with taps, capacitor steps and SVC moves: every output of the direct path
+    (pandapower's case, lightsim2grid's Newton-Raphson, pandapower's result formulas) equals the
+    pandapower path's (loadings compared as fractions)."""
+    direct, ref = GridModel(make()), GridModel(make(), direct=False)
+    rng = np.random.default_rng(3)
+    n_direct = 0
+    for k in range(steps):
+        kw = {"p_mw": scale * rng.uniform(-0.05, 0.25, ref.n_bus), "q_mvar": scale * rng.uniform(-0.02, 0.08, ref.n_bus)}
+        if len(ref.tap_min) and k % 37 == 5:
+            kw["tap_pos"] = rng.integers(ref.tap_min, ref.tap_max + 1)
+        if len(ref.cap_max_step) and k % 23 == 7:
+            kw["cap_step"] = rng.integers(0, ref.cap_max_step + 1)
+        if len(ref.svc_min_q_mvar) and k % 3 == 1:
+            kw["svc_q_mvar"] = rng.uniform(ref.svc_min_q_mvar, ref.svc_max_q_mvar)
+        n_direct += direct._case is not None and "tap_pos" not in kw and "cap_step" not in kw
+        a, b = direct.step(**kw), ref.step(**kw)
+        assert a["converged"] and b["converged"]
+        for key in a:
+            x, y = np.asarray(a[key], float), np.asarray(b[key], float)
+            if key.endswith("loading_percent"):
+                x, y = x / 100, y / 100
+            np.testing.assert_allclose(x, y, rtol=0, atol=1e-9, err_msg=f"{make.__name__} step {k}: {key}")
+    assert n_direct >= 0.9 * steps  # the direct path did the work
 
 
 def test_lv_feeder_households_as_injections_equal_the_nets_own_loads():

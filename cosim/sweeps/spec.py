@@ -30,8 +30,10 @@ RUN_FIELDS = ("run_id", "replicate", "seed", "hash", "status", "path", "error", 
 #: run's mosaik and cvxpy stacks are kept for an hour (distributed.worker.profile) and grew a
 #: worker by about 2 MB per run (benchmarks/bench_sweep.py); without it the RSS stays flat. A run
 #: whose worker process dies is run again on a fresh worker once; a second death fails that run
-#: (KilledWorker), never the sweep.
-CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.scheduler.allowed-failures": 1}
+#: (KilledWorker), never the sweep. A worker holds one run at a time (worker-saturation 1.0), so a
+#: death is charged to the run that caused it only, and runs queue at the scheduler.
+CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.scheduler.allowed-failures": 1,
+                  "distributed.scheduler.worker-saturation": 1.0}
 _MEASURED = ("wall_s", "rss_mb", "finished_unix_s")  # numeric RUN_FIELDS a task reports
 _OWNED = ("seed", "output")  # scenario keys the sweep sets itself
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
