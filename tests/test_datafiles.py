@@ -202,3 +202,70 @@ def test_epw_missing_value_marker_names_its_line(tmp_path):
     path = write(tmp_path, "bad.epw", epw_text(rows, ghi_row=(100, 9999)))
     with pytest.raises(DataError, match=r"bad\.epw: column 'ghi_w_m2', row 100 \(line 109\): 9999 is outside"):
         data.weather(pd.Timestamp("2021-01-16"), 3600, 600, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# EV sessions on the fleet, and scenarios naming files
+# ---------------------------------------------------------------------------------------------
+
+def test_file_sessions_become_units_trips_and_clipped_arrivals(tmp_path):
+    from simulators.ev import file_sessions
+    text = ("arrival,departure,energy_kwh\n"
+            "2024-01-15 13:00,2024-01-15 18:00,5\n"     # row 0: EV 0 is free again after row 2
+            "2024-01-14 22:00,2024-01-15 07:00,9\n"     # row 1: under way at the start: no trip
+            "2024-01-15 08:00,2024-01-15 12:00,10\n"    # row 2: EV 0 (away since 07:00)
+            "2024-01-15 09:00,2024-01-15 10:00,2.5\n"   # row 3: EV 1
+            "2024-01-16 09:00,2024-01-16 10:00,1\n")    # row 4: after the run
+    s = datafiles.read_sessions(write(tmp_path, "s.csv", text), BERLIN)
+    start = pd.Timestamp("2024-01-15", tz=BERLIN)
+    got = file_sessions(s, start, 86400, 2)
+    assert got.to_dict("list") == {"ev": [0, 0, 1, 0], "arrival_s": [0, 28800, 32400, 46800],
+                                   "departure_s": [25200, 43200, 36000, 64800],
+                                   "trip_kwh": [0.0, 10.0, 2.5, 5.0]}
+    with pytest.raises(DataError, match=r"s\.csv: column 'arrival', row 3 \(line 5\): all 1 EVs are plugged in"):
+        file_sessions(s, start, 86400, 1)
+
+
+def test_scenario_reads_files_next_to_it_and_builds_the_plant(tmp_path):
+    from cosim.plant import default_devices
+    from cosim.scenario import Scenario
+    from cosim.world import tariff
+    (tmp_path / "in").mkdir()
+    write(tmp_path / "in", "w.csv", hourly_weather("2024-01-14 23:00", 30))
+    write(tmp_path / "in", "p.csv", "timestamp,buy_per_mwh\n" + "".join(
+        f"2024-01-15T{h:02d}:00+01:00,{80 + h}\n" for h in range(24)))
+    write(tmp_path / "in", "l.csv", "time,a,b\n" + "".join(
+        f"2024-01-15 {h:02d}:00,{h},{2 * h}\n" for h in range(24)))
+    write(tmp_path / "in", "s.csv", "arrival,departure,energy_kwh,ev\n2024-01-15 02:00,2024-01-15 03:00,4,x\n")
+    toml = write(tmp_path, "mine.toml", """name = "mine"
+start = "2024-01-15 00:00"
+duration_h = 3
+step_s = 900
+device_preset = "none"
+[data]
+weather = "in/w.csv"
+prices = "in/p.csv"
+load_profile = "in/l.csv"
+load_unit = "kw"
+ev_sessions = "in/s.csv"
+tz = "Europe/Berlin"
+[control]
+stages = []
+[[devices.Load]]
+bus = [3, 5]
+[[devices.EV]]
+bus = [3]
+""")
+    sc = Scenario.from_toml(toml)
+    assert sc.data.prices == str(tmp_path / "in" / "p.csv")
+    tab = tariff(sc)
+    np.testing.assert_allclose(tab.buy_per_mwh.iloc[[0, 4, 12]], [80, 81, 83])
+    np.testing.assert_allclose(tab.sell_per_mwh, tab.buy_per_mwh)  # export_price_ratio 1
+    _, dev = default_devices(sc.plant_spec(), sc.devices, sc.device_preset)
+    loads = dev.fleets["Load"]
+    np.testing.assert_allclose(loads.p_peak_kw, [1, 1])
+    np.testing.assert_allclose(loads.mean_kw(3600, 3600, 1)[:, 0], [1, 2])  # kW of 01:00-02:00
+    ev = dev.fleets["EV"]
+    assert ev.schedule(0, 3600, 3)["avail"].tolist() == [[0, 0, 1]]
+    with pytest.raises(DataError, match=r"p\.csv: column 'timestamp', row 23 .*the run needs"):
+        sc.updated({"duration_h": 24})  # prices end at 24:00, the day-ahead lookahead needs more
