@@ -5,7 +5,9 @@ Every series is indexed by integer seconds since the scenario start (``t_s``) on
 timestamp maps ``t_s`` to calendar time; each source's year is treated as periodic and the run is
 mapped onto it once, from the start date, and then continues in one piece (no jumps inside a run).
 
-Sources (all shipped with installed packages, nothing is downloaded):
+Sources (all shipped with installed packages, nothing is downloaded), or the user's files
+(:mod:`simulators.datafiles`: weather, prices, load profiles; calendar-stamped files must cover
+the run, they do not wrap):
 
 - Weather: TMY3 files in ``pvlib/data`` (Wilcox & Marion 2008, "Users manual for TMY3 data sets",
   NREL/TP-581-43156), read with :func:`pvlib.iotools.read_tmy3`. A typical meteorological year
