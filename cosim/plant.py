@@ -20,9 +20,9 @@ import pandas as pd
 from cosim_base.errors import ConfigError, check
 from cosim_base.seeds import stream
 from devices import fleet_kinds
-from devices.ev import sampled_fleet
+from devices.ev import ev_fleet
 from devices.heat_hub import heat_demand
-from devices.load import scaled_profiles
+from devices.load import base_profiles, scaled_profiles
 from simulators import data, networks
 from simulators.building import BuildingFleet
 from simulators.ev import EVFleet
@@ -47,7 +47,10 @@ class PlantSpec:
     """What plant to run: network, calendar window, plant step, seed and data sources.
 
     lookahead_s: data (weather, profiles) is made for duration_s + lookahead_s so that forecasts
-    can look past the end of the run; the plant itself only runs duration_s.
+    can look past the end of the run; the plant itself only runs duration_s. Data sources (see
+    cosim.scenario.DataConfig): ``weather`` (a TMY3 key or a weather file), ``load_profile`` (a
+    SimBench kind or a load file in ``load_unit``), ``ev_sessions`` (a session file, "" = sampled)
+    and ``tz`` (the zone of the start and of files' naive stamps; "" = the weather site's).
     """
 
     network: str = "ieee33"
@@ -58,6 +61,9 @@ class PlantSpec:
     lookahead_s: int = 0
     weather: str = "tmy3-greensboro"
     load_profile: str = "mv_semiurb"
+    load_unit: str = "pu"
+    ev_sessions: str = ""
+    tz: str = ""
     t_out_offset_k: float = 0.0
 
     def __post_init__(self):
@@ -78,10 +84,16 @@ class PlantSpec:
         """Length of the data series: the run plus the forecast lookahead."""
         return self.duration_s + self.lookahead_s
 
+    @property
+    def start_at(self) -> pd.Timestamp:
+        """The start as an absolute time (data.run_start): wall-clock time in ``tz``, or in the
+        weather site's zone."""
+        return data.run_start(self.start, self.weather, self.tz)
+
     def weather_data(self) -> data.Weather:
         """The run's weather (data.weather over data_s), outdoor temperature shifted by
         ``t_out_offset_k`` (a temperature scenario: a colder or warmer day of the same shape)."""
-        w = data.weather(self.start, self.data_s, self.step_s, self.weather)
+        w = data.weather(self.start_at, self.data_s, self.step_s, self.weather, tz=self.tz)
         w.frame["t_out_c"] += self.t_out_offset_k
         return w
 
@@ -103,7 +115,8 @@ def _ieee33_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
 
     Base loads: SimBench's aggregated ``mv_semiurb`` profile (each bus a different real week, see
     data.load_profiles) scaled so that each bus's peak over the run's days equals its case load
-    (the usual daily load curve of IEEE 33 studies), at the case's power factors. Heat-pump
+    (the usual daily load curve of IEEE 33 studies), at the case's power factors; or the
+    scenario's load file (devices.load.base_profiles). Heat-pump
     houses: 5 per load bus (160, 3 kW el.). TSEH clusters: 25 houses
     each at buses 8, 14, 24, 30 (8 kW charging, 50 kWh, 6 kW release, 6 kW direct heating).
     EVs: 3 per load bus (96, 7.4 kW, 60 kWh). PV: 8 x 200 kWp; wind: 2 x 500 kW at buses 13 and
@@ -114,11 +127,11 @@ def _ieee33_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     w = spec.weather_data()
     sites = networks.load_sites(net)
     n_b = len(sites)
-    profile = scaled_profiles(spec, [spec.load_profile] * n_b)  # case load = peak on the run's days
+    # SimBench: case load = peak on the run's days
+    p_peak_kw, profile = base_profiles(spec, [spec.load_profile] * n_b, sites.p_mw.to_numpy() * 1e3)
     s = np.hypot(sites.p_mw, sites.q_mvar)
     dev = Devices()
-    dev.add("Load", BaseLoadFleet(n_b, sites.p_mw.to_numpy() * 1e3, pf=(sites.p_mw / s).to_numpy(),
-                                  profile_pu=profile), sites.pos)
+    dev.add("Load", BaseLoadFleet(n_b, p_peak_kw, pf=(sites.p_mw / s).to_numpy(), profile_pu=profile), sites.pos)
     hp_pos = np.repeat(sites.pos.to_numpy(), 5)
     tseh_pos = np.repeat([8, 14, 24, 30], 25)
     n_hp, n_ts = len(hp_pos), len(tseh_pos)
@@ -132,7 +145,7 @@ def _ieee33_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
         p_eh_max_kw=np.r_[np.zeros(n_hp), np.full(n_ts, 6.0)],
         t_in0_c=rng.uniform(20.5, 21.5, n_hp + n_ts)), np.r_[hp_pos, tseh_pos])
     ev_pos = np.repeat(sites.pos.to_numpy(), 3)
-    dev.add("EV", sampled_fleet(spec, rng, len(ev_pos), capacity_kwh=60.0, p_charge_max_kw=7.4), ev_pos)
+    dev.add("EV", ev_fleet(spec, rng, len(ev_pos), capacity_kwh=60.0, p_charge_max_kw=7.4), ev_pos)
     pv_pos = [5, 9, 13, 17, 21, 24, 28, 31]
     dev.add("PV", PVFleet(len(pv_pos), w, p_dc0_kw=200.0), pv_pos)
     dev.add("Wind", WindFleet(2, w, p_rated_kw=500.0), [13, 29])
@@ -155,7 +168,7 @@ def _lv_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     dev.add("Building", BuildingFleet(n, w.frame, start=spec.start,
                                       t_in0_c=rng.uniform(20.5, 21.5, n)), sites.pos)
     ev_pos = sites.pos.to_numpy()[::2]
-    dev.add("EV", sampled_fleet(spec, rng, len(ev_pos), p_charge_max_kw=11.0), ev_pos)
+    dev.add("EV", ev_fleet(spec, rng, len(ev_pos), p_charge_max_kw=11.0), ev_pos)
     pv = networks.load_sites(net, "sgen")
     dev.add("PV", PVFleet(len(pv), w, p_dc0_kw=pv.p_mw.to_numpy() * 1e3), pv.pos)
     return dev
@@ -240,7 +253,7 @@ def _area_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
                                       **AREA_BUILDING), sites.pos)
     lot = networks.bus_table(net).query("name == 'EV lot'").index[0]
     ev = dict(AREA_EVS)
-    dev.add("EV", sampled_fleet(spec, rng, ev.pop("n"), **ev), np.full(AREA_EVS["n"], lot))
+    dev.add("EV", ev_fleet(spec, rng, ev.pop("n"), **ev), np.full(AREA_EVS["n"], lot))
     return dev
 
 

@@ -92,9 +92,16 @@ class Parts:
 
 
 def tariff(sc: Scenario) -> pd.DataFrame:
-    """Buy and sell price per MWh at the plant step over the run and its lookahead, indexed by t_s."""
+    """Buy and sell price per MWh at the plant step over the run and its lookahead, indexed by t_s:
+    the scenario's price file (sell from its sell column, else buy x export_price_ratio) or the
+    time-of-use table."""
     spec = sc.plant_spec()
-    tab = data.tou_price(sc.start, spec.data_s, spec.step_s, dict(sc.data.prices_per_mwh))
+    if sc.data.is_file("prices"):
+        tab = data.file_price(spec.start_at, spec.data_s, spec.step_s, sc.data.prices, sc.data.tz)
+        if "sell_per_mwh" in tab:
+            return tab
+    else:
+        tab = data.tou_price(sc.start, spec.data_s, spec.step_s, dict(sc.data.prices_per_mwh))
     tab["sell_per_mwh"] = tab.buy_per_mwh * sc.control.export_price_ratio
     return tab
 

@@ -14,7 +14,8 @@ import pandas as pd
 
 from controllers.opf.ev import EVBlock
 from devices.kind import DeviceKind, Signal, series_last, series_sum
-from simulators.ev import EVFleet, sample_sessions
+from simulators.datafiles import read_sessions
+from simulators.ev import EVFleet, file_sessions, sample_sessions
 
 #: EV session targets are planned this fraction of capacity below soc_max: "full" is approached
 #: asymptotically under the CC-CV taper.
@@ -24,13 +25,17 @@ TAPER_TOL = 0.01
 EV_SHORT_KWH = 0.5
 
 
-def sampled_fleet(spec, rng: np.random.Generator, n: int, **params) -> EVFleet:
-    """``n`` EVs with sessions sampled for the run (those that begin inside it) and a random
-    initial SOC in 0.3-0.8."""
-    start = pd.Timestamp(spec.start)
-    n_days = int(np.ceil(spec.duration_s / 86400))
-    sessions = sample_sessions(n, n_days, rng, start.hour + start.minute / 60)
-    sessions = sessions[sessions.arrival_s < spec.duration_s].reset_index(drop=True)
+def ev_fleet(spec, rng: np.random.Generator, n: int, **params) -> EVFleet:
+    """``n`` EVs with a random initial SOC in 0.3-0.8 and the sessions of the scenario's session
+    file (``spec.ev_sessions``, simulators.ev.file_sessions), or else sessions sampled for the
+    run (those that begin inside it)."""
+    if spec.ev_sessions:
+        sessions = file_sessions(read_sessions(spec.ev_sessions, spec.tz), spec.start_at, spec.duration_s, n)
+    else:
+        start = pd.Timestamp(spec.start)
+        n_days = int(np.ceil(spec.duration_s / 86400))
+        sessions = sample_sessions(n, n_days, rng, start.hour + start.minute / 60)
+        sessions = sessions[sessions.arrival_s < spec.duration_s].reset_index(drop=True)
     return EVFleet(n, sessions, soc_init=rng.uniform(0.3, 0.8, n), horizon_s=spec.duration_s, **params)
 
 
@@ -106,7 +111,7 @@ class EV(DeviceKind):
     mismatch_keys = ("eta_charge",)
 
     def make_fleet(self, spec, n, params, rng):
-        return sampled_fleet(spec, rng, n, **params)
+        return ev_fleet(spec, rng, n, **params)
 
     def initial(self, fleet):
         return fleet.initial_outputs()

@@ -1,4 +1,4 @@
-"""Base loads (households, aggregated feeders): SimBench profiles at a constant power factor.
+"""Base loads (households, aggregated feeders): SimBench or users' profiles at a constant power factor.
 
 Plant: simulators.loads.BaseLoadFleet (model ``BaseLoad``). The controller measures and sets
 nothing; it forecasts the signal ``load`` (kW per unit) and models the units as fixed loads.
@@ -44,10 +44,37 @@ def scaled_profiles(spec, kinds) -> pd.DataFrame:
     return profile / profile[profile.index < d].max(axis=0)
 
 
+def base_profiles(spec, kinds, p_peak_kw) -> tuple[np.ndarray, pd.DataFrame]:
+    """``(p_peak_kw, profile_pu)`` of units following ``kinds`` (one per unit) for BaseLoadFleet.
+
+    A SimBench kind: :func:`scaled_profiles`; ``"constant"``: ones. ``spec.load_profile`` when it
+    is a load file (not a SimBench kind): the file's columns in turn (data.file_profiles), with
+    ``spec.load_unit`` "pu" as p.u. of the unit's ``p_peak_kw`` as given (no rescaling), with "kw"
+    as kW (the unit's ``p_peak_kw`` becomes 1). The profile spans data_s (and, without a file, the
+    run's whole days).
+    """
+    p_peak_kw = np.asarray(p_peak_kw, float).copy()
+    kinds = list(kinds)
+    file = spec.load_profile not in _load_kinds()
+    in_file = np.array([file and k == spec.load_profile for k in kinds])
+    simbench = [i for i, k in enumerate(kinds) if k != "constant" and not in_file[i]]
+    profile = scaled_profiles(spec, [kinds[i] for i in simbench]) if simbench else None
+    t_s = data.time_grid(spec.data_s, spec.step_s) if file or profile is None else profile.index
+    values = np.ones((len(t_s), len(kinds)))
+    if simbench:
+        values[:, simbench] = profile.loc[t_s].to_numpy()
+    if in_file.any():
+        values[:, in_file] = data.file_profiles(spec.start_at, spec.data_s, spec.step_s, spec.load_profile,
+                                                int(in_file.sum()), spec.load_unit, spec.tz).to_numpy()
+        if spec.load_unit == "kw":
+            p_peak_kw[in_file] = 1.0
+    return p_peak_kw, pd.DataFrame(values, index=pd.Index(t_s, name="t_s"))
+
+
 class Load(DeviceKind):
     """Group parameters: ``p_peak_kw`` (default: the case load of the bus), ``pf`` (default: the
-    case's) and ``profile`` (a SimBench kind, default the scenario's ``data.load_profile``, or
-    "constant")."""
+    case's) and ``profile`` (a SimBench kind, default the scenario's ``data.load_profile``: a
+    kind or a load file, see :func:`base_profiles`; or "constant")."""
 
     name, model, fleet_cls = "Load", "BaseLoad", BaseLoadFleet
     text_params = ("profile",)
@@ -66,12 +93,10 @@ class Load(DeviceKind):
 
     def make_fleet(self, spec, n, params, rng):
         profiles = [spec.load_profile if p is None else p for p in params.pop("profile")]
-        const = np.array([p == "constant" for p in profiles])
-        if const.all():
+        if all(p == "constant" for p in profiles):
             return BaseLoadFleet(n, params["p_peak_kw"], pf=params["pf"])
-        profile = scaled_profiles(spec, [spec.load_profile if c else p for p, c in zip(profiles, const)])
-        profile.iloc[:, np.flatnonzero(const)] = 1.0
-        return BaseLoadFleet(n, params["p_peak_kw"], pf=params["pf"], profile_pu=profile)
+        p_peak_kw, profile = base_profiles(spec, profiles, params["p_peak_kw"])
+        return BaseLoadFleet(n, p_peak_kw, pf=params["pf"], profile_pu=profile)
 
     def truth(self, fleet):
         return {"load": (fleet.mean_kw, None)}

@@ -5,7 +5,9 @@ Every series is indexed by integer seconds since the scenario start (``t_s``) on
 timestamp maps ``t_s`` to calendar time; each source's year is treated as periodic and the run is
 mapped onto it once, from the start date, and then continues in one piece (no jumps inside a run).
 
-Sources (all shipped with installed packages, nothing is downloaded):
+Sources (all shipped with installed packages, nothing is downloaded), or the user's files
+(:mod:`simulators.datafiles`: weather, prices, load profiles; calendar-stamped files must cover
+the run, they do not wrap):
 
 - Weather: TMY3 files in ``pvlib/data`` (Wilcox & Marion 2008, "Users manual for TMY3 data sets",
   NREL/TP-581-43156), read with :func:`pvlib.iotools.read_tmy3`. A typical meteorological year
@@ -28,10 +30,11 @@ import numpy as np
 import pandas as pd
 
 from cosim_base.errors import ConfigError, DataError, check
+from simulators import datafiles
+from simulators.datafiles import WEATHER_COLUMNS
 
 DAY_S = 86400
 HOUR_S = 3600
-WEATHER_COLUMNS = ("t_out_c", "ghi_w_m2", "dni_w_m2", "dhi_w_m2", "wind_ms")
 
 
 def time_grid(duration_s, step_s) -> np.ndarray:
@@ -73,10 +76,8 @@ def _periodic_interval_mean(values: np.ndarray, res_s: int, x0_s: np.ndarray,
 # ---------------------------------------------------------------------------------------------
 
 TMY3_FILES = {"tmy3-greensboro": "723170TYA.CSV", "tmy3-sand-point": "703165TY.csv"}
-_TMY3_VARS = {"t_out_c": "temp_air", "ghi_w_m2": "ghi", "dni_w_m2": "dni", "dhi_w_m2": "dhi",
-              "wind_ms": "wind_speed"}
-# TMY3 irradiance is the total over the hour ending at the stamp -> placed mid-hour; temperature
-# and wind are readings at the stamp (Wilcox & Marion 2008, section 3).
+# TMY3 and EPW irradiance is the total over the hour ending at the stamp -> placed mid-hour;
+# temperature and wind are readings at the stamp (Wilcox & Marion 2008, section 3; EPW likewise).
 _TMY3_PHASE_S = {"t_out_c": HOUR_S, "ghi_w_m2": HOUR_S / 2, "dni_w_m2": HOUR_S / 2,
                  "dhi_w_m2": HOUR_S / 2, "wind_ms": HOUR_S}
 
@@ -102,11 +103,6 @@ class Weather:
         return self.start + pd.to_timedelta(self.frame.index, unit="s")
 
 
-def _fixed_tz(utc_offset_h: float) -> str:
-    """IANA name of a fixed offset without daylight saving (note the inverted Etc/GMT sign)."""
-    return f"Etc/GMT{-int(utc_offset_h):+d}"
-
-
 def _local_start(start, tz: str) -> pd.Timestamp:
     """``start`` in ``tz``; a naive timestamp is read as local (standard) time there."""
     start = pd.Timestamp(start)
@@ -119,43 +115,76 @@ def _seconds_into_typical_year(start: pd.Timestamp) -> float:
     return (doy - 1) * DAY_S + start.hour * HOUR_S + start.minute * 60 + start.second
 
 
-def read_tmy3(source: str = "tmy3-greensboro") -> tuple[pd.DataFrame, dict]:
-    """The raw 8760 hourly rows (our column names) and metadata of a TMY3 file shipped by pvlib."""
-    import pvlib
+def weather_source(source: str = "tmy3-greensboro", tz: str = "") -> datafiles.WeatherFile:
+    """The weather file of ``source``: a key of :data:`TMY3_FILES` (pvlib's TMY3 files) or the
+    path of a file (datafiles.read_weather: EPW, TMY3 or CSV; ``tz`` for a CSV's naive stamps)."""
+    if not isinstance(source, (str, os.PathLike)):
+        raise ConfigError(f"source = {source!r} is not one of {sorted(TMY3_FILES)}, a path or a DataFrame")
+    if source in TMY3_FILES:
+        import pvlib
 
-    if source not in TMY3_FILES:
-        raise ConfigError(f"source = {source!r} is not one of {sorted(TMY3_FILES)} or a DataFrame")
-    path = os.path.join(os.path.dirname(pvlib.__file__), "data", TMY3_FILES[source])
-    raw, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
-    df = pd.DataFrame({ours: raw[theirs].to_numpy(float) for ours, theirs in _TMY3_VARS.items()})
-    return df, meta
+        source = os.path.join(os.path.dirname(pvlib.__file__), "data", TMY3_FILES[source])
+    elif not os.path.isfile(source):
+        raise ConfigError(f"source = {source!r} is not one of {sorted(TMY3_FILES)} nor a readable file")
+    return datafiles.read_weather(source, tz)
+
+
+def run_start(start, weather: str = "tmy3-greensboro", tz: str = "") -> pd.Timestamp:
+    """The run's start as an absolute time: a naive ``start`` is wall-clock time in ``tz`` if
+    given, else in the weather site's zone (local standard time for TMY3 and EPW files)."""
+    return _local_start(start, tz or weather_source(weather, tz).tz)
+
+
+def weather_window(start, duration_s, source="tmy3-greensboro", tz: str = "") -> datafiles.WeatherFile:
+    """The weather file of ``source`` (:func:`weather_source`) after checking it can serve
+    ``[start, start + duration_s]``: a typical year at most 365 days, a calendar-stamped file
+    (CSV) must cover the window (no wrapping), else a DataError names the file, column and row."""
+    wf = weather_source(source, tz)
+    if wf.typical:
+        _check_duration(duration_s, 365 * DAY_S, f"the typical year of {source}")
+        return wf
+    start = _local_start(start, wf.tz)
+    times = wf.frame.index
+    if times[0] > start or times[-1] < start + pd.Timedelta(seconds=duration_s):
+        row = 0 if times[0] > start else len(times) - 1
+        raise wf.fail("time", row, f"the file covers {times[0]} to {times[-1]} (UTC), the run needs "
+                                   f"{start.tz_convert('UTC')} to "
+                                   f"{(start + pd.Timedelta(seconds=duration_s)).tz_convert('UTC')}")
+    return wf
 
 
 def weather(start, duration_s, step_s, source="tmy3-greensboro", *, latitude=None,
             longitude=None, tz=None, altitude_m=0.0) -> Weather:
     """Weather for ``[0, duration_s]`` at ``step_s``, linearly interpolated.
 
-    ``source`` is a key of :data:`TMY3_FILES` or a user DataFrame indexed by t_s (ascending
-    seconds since ``start``) with the columns :data:`WEATHER_COLUMNS`; a DataFrame also needs
-    ``latitude``, ``longitude`` (degrees, east positive) and ``tz``. For a TMY3 file the start's
-    month, day and time of day (local standard time) are located in the typical year, and the run
-    continues from there, wrapping from Dec 31 to Jan 1 (at most 365 days); irradiance is
-    zero while the sun is below the horizon.
+    ``source`` is a key of :data:`TMY3_FILES`, the path of a weather file
+    (:func:`simulators.datafiles.read_weather`: EPW, TMY3 or the CSV layout; ``tz`` is then the
+    zone of a CSV's naive stamps and of its site when the file has no ``# tz:`` line) or a user
+    DataFrame indexed by t_s (ascending seconds since ``start``) with the columns
+    :data:`WEATHER_COLUMNS`; a DataFrame also needs ``latitude``, ``longitude`` (degrees, east
+    positive) and ``tz`` (the site's zone). Units: degC, W/m2, m/s. A naive ``start`` is local
+    time of the site. For a typical year (TMY3, EPW) the start's month, day and time of day (local
+    standard time) are located in the year, and the run continues from there, wrapping from
+    Dec 31 to Jan 1 (at most 365 days); irradiance is zero while the sun is below the horizon.
+    A calendar-stamped CSV must cover the run (:func:`weather_window`); its values are
+    interpolated as given.
     """
     t_s = time_grid(duration_s, step_s)
     if isinstance(source, pd.DataFrame):
         return _user_weather(start, t_s, int(step_s), source, latitude, longitude, tz, altitude_m)
-    hourly, meta = read_tmy3(source)
-    _check_duration(duration_s, 365 * DAY_S, f"the typical year of {source}")
-    tz = _fixed_tz(meta["TZ"])
-    start = _local_start(start, tz)
+    wf = weather_window(start, duration_s, source, tz or "")
+    start = _local_start(start, wf.tz)
+    if not wf.typical:
+        x_s = (wf.frame.index - start).total_seconds()
+        return _user_weather(start, t_s, int(step_s), wf.frame.set_axis(x_s), wf.latitude,
+                             wf.longitude, wf.tz, wf.altitude_m, str(source))
+    hourly = wf.frame
     x_s = _seconds_into_typical_year(start) + t_s
     period = len(hourly) * HOUR_S
     xp = np.arange(len(hourly)) * HOUR_S
     frame = pd.DataFrame({c: np.interp(x_s, xp + _TMY3_PHASE_S[c], hourly[c], period=period)
                           for c in WEATHER_COLUMNS}, index=pd.Index(t_s, name="t_s"))
-    w = Weather(frame, start, float(meta["latitude"]), float(meta["longitude"]), tz,
-                float(meta["altitude"]), source, int(step_s))
+    w = Weather(frame, start, wf.latitude, wf.longitude, wf.tz, wf.altitude_m, str(source), int(step_s))
     # Interpolating hour means would spill light before sunrise and after sunset.
     frame.loc[sun_elevation_deg(w) <= 0, ["ghi_w_m2", "dni_w_m2", "dhi_w_m2"]] = 0.0
     return w
@@ -170,7 +199,7 @@ def sun_elevation_deg(w: Weather) -> np.ndarray:
     return sun["apparent_elevation"].to_numpy()
 
 
-def _user_weather(start, t_s, step_s, df, latitude, longitude, tz, altitude_m) -> Weather:
+def _user_weather(start, t_s, step_s, df, latitude, longitude, tz, altitude_m, source="user") -> Weather:
     for field, value in (("latitude", latitude), ("longitude", longitude), ("tz", tz)):
         if value is None:
             raise ConfigError(f"{field} is required when the weather source is a DataFrame")
@@ -188,7 +217,7 @@ def _user_weather(start, t_s, step_s, df, latitude, longitude, tz, altitude_m) -
     frame = pd.DataFrame({c: np.interp(t_s, x, df[c].to_numpy(float)) for c in WEATHER_COLUMNS},
                          index=pd.Index(t_s, name="t_s"))
     return Weather(frame, _local_start(start, tz), float(latitude), float(longitude), tz,
-                   float(altitude_m), "user", step_s)
+                   float(altitude_m), source, step_s)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -338,3 +367,32 @@ def tou_price(start, duration_s, step_s, prices_per_mwh: dict | None = None,
         check("export_per_mwh", export_per_mwh)))
     return pd.DataFrame({"buy_per_mwh": buy, "sell_per_mwh": sell},
                         index=pd.Index(t_s, name="t_s"))
+
+
+def file_price(start, duration_s, step_s, path, tz: str = "") -> pd.DataFrame:
+    """Grid price per MWh from a price file (datafiles.read_prices): ``buy_per_mwh`` and, if the
+    file has it, ``sell_per_mwh``, indexed by t_s. ``start`` is tz-aware (:func:`run_start`);
+    ``tz`` is the zone of the file's naive stamps. The value at t_s is the mean over
+    ``[t_s, t_s + step_s)``, the file's rows holding over their own interval; stamps are absolute,
+    so a run across a daylight-saving change sees every hour once."""
+    return datafiles.series_interval_mean(datafiles.read_prices(path, tz), _aware(start),
+                                          time_grid(duration_s, step_s), int(step_s))
+
+
+def file_profiles(start, duration_s, step_s, path, n: int, unit: str = "pu",
+                  tz: str = "") -> pd.DataFrame:
+    """Base-load profiles of ``n`` units from a load file (datafiles.read_loads): unit j takes
+    the file's profile column j mod k (one column per unit, or k < n columns in turn), values in
+    ``unit`` ("pu" of the unit's p_peak_kw, or "kw"), each the mean over ``[t_s, t_s + step_s)``.
+    ``start`` is tz-aware (:func:`run_start`). Columns are named after the file's."""
+    means = datafiles.series_interval_mean(datafiles.read_loads(path, unit, tz), _aware(start),
+                                           time_grid(duration_s, step_s), int(step_s))
+    return means.iloc[:, np.arange(int(check("n", n, 1))) % means.shape[1]]
+
+
+def _aware(start) -> pd.Timestamp:
+    start = pd.Timestamp(start)
+    if start.tzinfo is None:
+        raise ConfigError(f"start = {start} must be tz-aware for calendar-stamped files "
+                          "(simulators.data.run_start)")
+    return start

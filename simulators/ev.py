@@ -1,7 +1,8 @@
 """Electric vehicles at home chargers: smart charging and V2G (seeds 002, 003), stepped as arrays.
 
 Availability comes from a sessions table, one row per plug-in session (see
-:func:`validate_sessions`), given as data or drawn by :func:`sample_sessions`. A row's trip
+:func:`validate_sessions`), given as data, read from a file (:func:`file_sessions`) or drawn by
+:func:`sample_sessions`. A row's trip
 (``trip_kwh``, or ``trip_km`` times the EV's consumption) is the driving done while away *before*
 that arrival; its energy leaves the battery spread evenly over the away interval (seed 003 eq. 17:
 P_discharge = E_discharge / dt_drive while unavailable), integrated exactly over each step.
@@ -22,6 +23,7 @@ import pandas as pd
 from scipy.stats import truncnorm
 
 from cosim_base.errors import ConfigError, check
+from simulators.datafiles import Sessions
 from simulators.fleet import Fleet
 from cosim_base.errors import per_unit
 from simulators.fleet import or_local, tan_phi
@@ -82,6 +84,55 @@ def sample_sessions(n_ev: int, n_days: int, rng: np.random.Generator, start_hour
         "departure_s": dep_s[keep].astype(np.int64),
         "trip_km": (km * in_run)[keep],
     })
+
+
+def file_sessions(sessions: Sessions, start: pd.Timestamp, duration_s: float, n_ev: int | None) -> pd.DataFrame:
+    """The sessions of a file (simulators.datafiles.read_sessions) that overlap the run
+    ``[start, start + duration_s)`` (``start`` tz-aware), as a table for :func:`validate_sessions`.
+
+    Units: with an ``ev`` column each distinct id is one EV, numbered in order of first arrival
+    (at most ``n_ev`` ids); without it a session goes to the lowest-numbered EV that is away
+    (its previous departure before this arrival); ``n_ev`` None: as many EVs as the file needs
+    (a check of the file alone). ``energy_kwh`` becomes the trip before the
+    arrival (``trip_kwh``): the EV arrives that much below the level it left with, so uncontrolled
+    charging to the target (full) delivers about ``energy_kwh`` again, as recorded. A session under
+    way at the start gets arrival_s = 0 and no trip (the EV starts at its initial SOC). Times are
+    rounded to whole seconds. A session the fleet cannot take fails naming file, column and row.
+    """
+    f = sessions.file
+    df = sessions.frame
+    arr = np.round((df.arrival - start).dt.total_seconds().to_numpy())
+    dep = np.round((df.departure - start).dt.total_seconds().to_numpy())
+    keep = np.flatnonzero((dep > 0) & (arr < duration_s))
+    if not keep.size:
+        raise f.fail("arrival", 0, f"no session overlaps the run from {start} for {duration_s} s")
+    keep = keep[np.argsort(arr[keep], kind="stable")]
+    ids = df.ev.to_numpy() if df.ev.notna().all() else None
+    unit_of: dict = {}
+    last_dep: list[float] = []  # per EV so far
+    last_row: list[int] = []
+    ev = np.empty(len(keep), dtype=np.int64)
+    for j, i in enumerate(keep):
+        row = int(df.row[i])
+        if ids is None:
+            k = next((k for k, d in enumerate(last_dep) if d < arr[i]), len(last_dep))
+        else:
+            k = unit_of.setdefault(ids[i], len(unit_of))
+            if k < len(last_dep) and arr[i] <= last_dep[k]:
+                raise f.fail("arrival", row, f"ev {ids[i]!r} arrives before its session of row "
+                                             f"{last_row[k]} departs")
+        if k == len(last_dep):
+            if n_ev is not None and k == n_ev:
+                raise (f.fail("arrival", row, f"all {n_ev} EVs are plugged in: the file has more "
+                                              "simultaneous sessions than the fleet has EVs")
+                       if ids is None else
+                       f.fail("ev", row, f"{ids[i]!r} is id number {k + 1}; the fleet has {n_ev} EVs"))
+            last_dep.append(0.0)
+            last_row.append(0)
+        ev[j], last_dep[k], last_row[k] = k, dep[i], row
+    return pd.DataFrame({"ev": ev, "arrival_s": np.maximum(arr[keep], 0).astype(np.int64),
+                         "departure_s": dep[keep].astype(np.int64),
+                         "trip_kwh": np.where(arr[keep] > 0, df.energy_kwh.to_numpy()[keep], 0.0)})
 
 
 def validate_sessions(sessions, n_ev: int, horizon_s: float | None = None) -> pd.DataFrame:

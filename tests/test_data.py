@@ -43,7 +43,7 @@ def test_weather_winter_day_is_plausible_and_on_the_grid(jan_weather):
 
 
 def test_weather_maps_month_day_time_onto_the_tmy3_rows(jan_weather):
-    raw, _ = data.read_tmy3()
+    raw = data.weather_source().frame
     first = 15 * 24  # raw row i holds the hour ending at (i+1):00 of the typical year
     f = jan_weather.frame
     # temperature is read at the hour stamp, irradiance belongs to the middle of its hour

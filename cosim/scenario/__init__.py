@@ -49,6 +49,8 @@ from cosim.scenario.data import DataConfig
 from cosim.scenario.devices import DEVICE_PARAMS, KINDS, DeviceGroup, _device_groups
 from cosim.scenario.forecast import DEFAULT_ERRORS, ERROR_DISTS, ERROR_KINDS, SIGNALS, ErrorConfig, ForecastConfig
 from cosim_base.errors import ConfigError
+from simulators import data, datafiles
+from simulators.ev import file_sessions
 
 DEVICE_PRESETS = ("default", "none")
 MAX_DURATION_S = 365 * 86400  # the TMY3 typical year (simulators.data.weather)
@@ -117,6 +119,23 @@ class Scenario:
             raise ConfigError(f"duration_s = {self.duration_s} plus the forecast lookahead "
                               f"{self.lookahead_s()} s exceeds the {MAX_DURATION_S} s of the "
                               "TMY3 weather year")
+        self._check_data_window()
+
+    def _check_data_window(self) -> None:
+        """The data files cover the run and its forecast lookahead (the readers' DataErrors name
+        file, column and row); EV sessions are assigned to the fleet when the plant is built."""
+        d = self.data
+        if not any(d.is_file(k) for k in ("weather", "prices", "load_profile", "ev_sessions")):
+            return
+        spec = self.plant_spec()
+        start = spec.start_at
+        data.weather_window(start, spec.data_s, d.weather, d.tz)
+        if d.is_file("prices"):
+            data.file_price(start, spec.data_s, spec.step_s, d.prices, d.tz)
+        if d.is_file("load_profile"):
+            data.file_profiles(start, spec.data_s, spec.step_s, d.load_profile, 1, d.load_unit, d.tz)
+        if d.is_file("ev_sessions"):
+            file_sessions(datafiles.read_sessions(d.ev_sessions, d.tz), start, self.duration_s, None)
 
     def _check_start(self) -> None:
         start = self.start
@@ -158,8 +177,9 @@ class Scenario:
     # -- conversions ------------------------------------------------------------------------
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> Scenario:
-        """A scenario from a TOML-shaped dict (missing keys take their defaults)."""
+    def from_dict(cls, d: Mapping, base_dir: str | None = None) -> Scenario:
+        """A scenario from a TOML-shaped dict (missing keys take their defaults); relative data
+        file paths are looked up in ``base_dir`` first (DataConfig)."""
         scalars = ("name", "network", "start", "duration_s", "step_s", "seed", "output",
                    "device_preset")
         _check_keys("", d, (*scalars[:3], "duration_h", *scalars[3:], "data", "control",
@@ -173,8 +193,7 @@ class Scenario:
                 raise ConfigError(f"duration_h = {d['duration_h']!r} is not a whole number of seconds")
             kw["duration_s"] = round(seconds)
         if "data" in d:
-            _check_keys("data", d["data"], _names(DataConfig))
-            kw["data"] = DataConfig(**d["data"])
+            kw["data"] = DataConfig._from_table(d["data"], base_dir)
         if "control" in d:
             kw["control"] = ControlConfig._from_table(d["control"])
         if "forecast" in d:
@@ -194,11 +213,12 @@ class Scenario:
     @classmethod
     def from_toml(cls, path_or_text: str | os.PathLike) -> Scenario:
         """A scenario from a TOML file (a path, or a str naming an existing file) or TOML text."""
-        source = "scenario text"
+        source, base_dir = "scenario text", None
         if isinstance(path_or_text, os.PathLike) or (
                 isinstance(path_or_text, str) and "\n" not in path_or_text
                 and (os.path.isfile(path_or_text) or path_or_text.endswith(".toml"))):
             source = os.fspath(path_or_text)
+            base_dir = os.path.dirname(os.path.abspath(source))
             try:
                 text = pathlib.Path(source).read_text(encoding="utf-8")
             except OSError as exc:
@@ -209,7 +229,7 @@ class Scenario:
             d = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{source} is not valid TOML: {exc}") from None
-        return cls.from_dict(d)
+        return cls.from_dict(d, base_dir)
 
     def to_toml(self) -> str:
         """The scenario as TOML text (every key written out)."""
@@ -250,7 +270,8 @@ class Scenario:
         return PlantSpec(network=self.network, start=self.start, duration_s=self.duration_s,
                          step_s=self.step_s, seed=self.seed, lookahead_s=self.lookahead_s(),
                          weather=self.data.weather, load_profile=self.data.load_profile,
-                         t_out_offset_k=self.data.t_out_offset_k)
+                         load_unit=self.data.load_unit, ev_sessions=self.data.ev_sessions,
+                         tz=self.data.tz, t_out_offset_k=self.data.t_out_offset_k)
 
 
 def load(path_or_text: str | os.PathLike) -> Scenario:
