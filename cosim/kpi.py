@@ -145,7 +145,7 @@ from cosim_base.errors import DataError
 from cosim.record import Record, read
 from cosim.scenario import STAGE_ORDER, Scenario
 from devices import REGISTRY
-from devices.kind import series_last, series_sum
+from devices.kind import series_sum
 from simulators import transformer
 #: Transformer ambient (degC) when no outdoor temperature is recorded: IEEE C57.91's reference
 #: average ambient of 30 degC.

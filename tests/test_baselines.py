@@ -27,6 +27,7 @@ def test_regret_split_adds_up():
     assert baselines.regret({"actual": 1.0}) == {}
 
 
+@pytest.mark.slow
 def test_coordination_is_not_worse_than_none_over_a_day(tmp_path):
     """Same seed (same truth): the three-stage controller's day costs no more than local control."""
     sc = Scenario().updated({**SMALL, "duration_s": 86400, "step_s": 300, "output": str(tmp_path / "day.h5")})

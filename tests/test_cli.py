@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import pandas as pd
 import pytest
 
 from cosim import cli
@@ -64,3 +65,6 @@ def test_ctrl_c_stops_a_run_and_keeps_a_partial_record(tmp_path):
     assert f"partial record is kept at {kept}" in err and not out.exists()
     rec = read(kept)
     assert not rec.complete and "plant/Bus" in rec.groups()
+    p = rec.series("plant/Grid", "p_ext_mw")  # every step up to the interrupt, none torn
+    assert 1 <= len(p) < 120 and not p.isna().any().any()
+    assert list(p.index) == list(pd.date_range("2024-01-15", periods=len(p), freq="60s"))

@@ -1,9 +1,4 @@
 """The closed loop end to end: a small IEEE 33 scenario with all three stages, run in mosaik into HDF5."""
-import os
-import signal
-import subprocess
-import sys
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -12,7 +7,7 @@ import pytest
 from controllers.multistage import FutureInformationError, Stage
 from devices.ev import TAPER_TOL
 from cosim import kpi, world
-from cosim.record import partial_paths, read
+from cosim.record import read
 from cosim.scenario import Scenario
 from tests.small import small
 
@@ -85,13 +80,10 @@ def test_summary_matches_the_record(run):
     assert 0.94 <= s["v_min_pu"] <= s["v_max_pu"] <= 1.07
 
 
-def test_same_seed_same_record_other_seed_differs(run, tmp_path):
+def test_other_seed_differs(run, tmp_path):
+    """(The same seed gives a bit-identical record: tests/test_sweep.py, a plain run against a Dask worker's.)"""
     sc, rec = run
-    again = read(world.run(replace(sc, output=str(tmp_path / "again.h5"))))
     other = read(world.run(replace(sc, seed=1, output=str(tmp_path / "other.h5"))))
-    for group, attr in (("plant/Bus", "vm_pu"), ("plant/EV", "e_kwh"), ("plant/Building", "t_in_c")):
-        assert np.array_equal(rec.series(group, attr).to_numpy(), again.series(group, attr).to_numpy())
-    assert np.array_equal(rec.array("control/rt", "plan.ev.p_kw")[1], again.array("control/rt", "plan.ev.p_kw")[1])
     assert not np.array_equal(rec.array("control/rt", "forecast.load")[1], other.array("control/rt", "forecast.load")[1])
     assert not np.array_equal(rec.series("plant/Bus", "vm_pu").to_numpy(), other.series("plant/Bus", "vm_pu").to_numpy())
 
@@ -140,31 +132,6 @@ def test_shift_fallback_keeps_the_last_feasible_plan(tmp_path):
     kept = ctl.setpoints(300)  # column 1 of the plan made at 0
     assert np.allclose(kept["EV"]["p_set_kw"], ctl.plans["rt"].x["ev.p_kw"][:, 1])
     assert set(kept) == set(good)
-
-
-def test_killed_run_leaves_a_readable_record(tmp_path):
-    sc = small(tmp_path, name="killed", duration_s=4 * 3600)
-    toml = tmp_path / "killed.toml"
-    toml.write_text(sc.to_toml())
-    proc = subprocess.Popen([sys.executable, "-m", "cosim.cli", "run", str(toml), "--quiet"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=os.getcwd())
-    rows, deadline = 0, time.monotonic() + 240
-    try:
-        while rows < 20 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(1.0)
-            try:
-                path, = partial_paths(sc.output_path(), proc.pid)
-                rows = read(path).series("plant/Grid", "p_ext_mw").shape[0]
-            except (OSError, RuntimeError, KeyError, ValueError):
-                rows = 0
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    rec = read(path)
-    p = rec.series("plant/Grid", "p_ext_mw")
-    assert 20 <= p.shape[0] < 240 and not p.isna().any().any()
-    assert not rec.complete and not sc.output_path().exists()  # the partial file, never moved into place
-    assert len(rec.events("control/da")) == 1
 
 
 def test_passive_blocks_stay_under_local_control(tmp_path):

@@ -13,7 +13,7 @@ import pandas as pd
 
 from cosim.scenario import Scenario
 from cosim.sweeps.results import plot, run_table, summary
-from cosim.sweeps.spec import _MEASURED, CLUSTER_CONFIG, SUMMARY_KPIS, Run, Sweep, load
+from cosim.sweeps.spec import _MEASURED, CLUSTER_CONFIG, SUMMARY_KPIS, Run, load
 from cosim_base.errors import ConfigError
 
 
