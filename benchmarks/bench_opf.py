@@ -18,6 +18,13 @@ Clarabel 0.11's solve_time includes the one-off setup of its solver object (meas
 +1.0 ms at T = 3, +7.4 ms at T = 24 over the wall time of the ``solve()`` call itself), so the
 ratio is against a slightly generous denominator; over_ms is the absolute overhead.
 Targets: re-solve <= 1.2 x Clarabel at every horizon; build <= 0.5 s at T = 96 on IEEE 33.
+
+``--scale HOUSES EVS`` instead runs the controller's own day-ahead problem of the default scenario
+(IEEE 33, T = 96 at 15 min) with that many heat-pump houses and EVs spread over the load buses, in a
+child process per size: the build (fleets, forecaster, DPP compile of the day-ahead stage), the
+first solve (Clarabel's setup and solve) and the child's peak resident memory; e.g.
+``--scale 250 125 500 250 1000 500`` shows how the time grows with the units (target for 1000 +
+500: <= 30 s and <= 4 GB).
 """
 from __future__ import annotations
 
@@ -100,12 +107,49 @@ def measure(case, T: int, repeats: int, dpp: bool = True, direct: bool = True):
         float(np.median(walls - own)), max(gaps)
 
 
+SCALE_CHILD = """
+import resource, sys, time
+from cosim import world
+from cosim.scenario import Scenario
+houses, evs = int(sys.argv[1]), int(sys.argv[2])
+loads = 32  # load buses of IEEE 33
+sc = Scenario().updated({"control.stages": ["da"], "duration_s": 86400, "control.da.dt_s": 900,
+                         "devices.Building": [{"bus": "loads", "per_bus": max(1, houses // loads)}],
+                         "devices.EV": [{"bus": "loads", "per_bus": max(1, evs // loads)}]})
+t0 = time.perf_counter()
+parts = world.build_parts(sc)
+build = time.perf_counter() - t0
+ctl = parts.controller
+t1 = time.perf_counter()
+dec = ctl.decide("da", 0, world.initial_measurements(parts), parts.forecaster.forecast("da", 0))
+solve = time.perf_counter() - t1
+n = {k: f.n for k, f in parts.devices.fleets.items() if k in ("Building", "EV")}
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+print(f"{n['Building']:6d} {n['EV']:5d} {ctl.probs['da'].T:3d} {build:8.1f} {ctl.probs['da'].build_time_s:9.1f} "
+      f"{solve:8.1f} {dec.result.iterations:5d} {dec.status:>10s} {rss:7.2f}")
+"""
+
+
+def scale(sizes: list[int]) -> None:
+    import subprocess
+    import sys
+    print(f"{'houses':>6s} {'EVs':>5s} {'T':>3s} {'build_s':>8s} {'compile_s':>9s} {'solve_s':>8s} {'iters':>5s} "
+          f"{'status':>10s} {'peak_GB':>7s}")
+    for houses, evs in zip(sizes[::2], sizes[1::2]):
+        out = subprocess.run([sys.executable, "-c", SCALE_CHILD, str(houses), str(evs)], capture_output=True, text=True)
+        print(out.stdout.strip() or f"{houses:6d} {evs:5d} failed: {out.stderr.strip().splitlines()[-1:]}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=int, nargs="+", metavar="N",
+                    help="pairs HOUSES EVS: the default scenario's day-ahead problem at that size")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--horizons", type=int, nargs="+", default=[3, 16, 24, 96])
     ap.add_argument("--cvxpy", action="store_true", help="re-solve through cvxpy (OPFConfig(direct=False))")
     args = ap.parse_args()
+    if args.scale:
+        return scale(args.scale)
     met = []
     print(f"{'case':8s} {'T':>3s} {'build_s':>8s} {'resolve_s':>9s} {'clarabel_s':>10s} {'ratio':>6s} "
           f"{'over_ms':>7s} {'rebuild_s':>9s} {'gap_rel':>8s}")

@@ -204,7 +204,7 @@ def test_ctrl_c_stops_a_sweep_cleanly_and_a_rerun_resumes(scheduler, tmp_path):
     toml = tmp_path / "t-int.toml"
     toml.write_text(tomli_w.dumps(spec))
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "cosim.cli", "sweep", str(toml), "--workers", "1", "--out",
+    proc = subprocess.Popen([sys.executable, "-m", "cosim.cli", "sweep", str(toml), "--scheduler", scheduler, "--out",
                              str(out), "--quiet"], cwd=pathlib.Path(__file__).resolve().parents[1],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
