@@ -244,12 +244,9 @@ def _area_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     return dev
 
 
-NETWORKS = {
-    "ieee33": (lambda: networks.ieee33(transformer=True), _ieee33_devices),
-    "lv": (networks.lv_feeder, _lv_devices),
-    "area": (networks.area, _area_devices),
-    "home": (networks.home, _home_devices),
-}
+#: Network name (simulators.networks.NAMED) -> (net builder, its shipped device set).
+NETWORKS = {name: (networks.NAMED[name], build) for name, build in (
+    ("ieee33", _ieee33_devices), ("lv", _lv_devices), ("area", _area_devices), ("home", _home_devices))}
 
 
 def default_devices(spec: PlantSpec, groups=(), preset: str = "default"):
