@@ -26,12 +26,12 @@ EV_SHORT_KWH = 0.5
 
 def sampled_fleet(spec, rng: np.random.Generator, n: int, **params) -> EVFleet:
     """``n`` EVs with sessions sampled for the run (those that begin inside it) and a random
-    initial SOC in 0.3-0.8."""
+    initial SOC in 0.3-0.8 unless ``params`` give ``soc_init``."""
     start = pd.Timestamp(spec.start)
     n_days = int(np.ceil(spec.duration_s / 86400))
     sessions = sample_sessions(n, n_days, rng, start.hour + start.minute / 60)
     sessions = sessions[sessions.arrival_s < spec.duration_s].reset_index(drop=True)
-    return EVFleet(n, sessions, soc_init=rng.uniform(0.3, 0.8, n), horizon_s=spec.duration_s, **params)
+    return EVFleet(n, sessions, **{"soc_init": rng.uniform(0.3, 0.8, n), **params}, horizon_s=spec.duration_s)
 
 
 def end_need(f, idx, rows, target, t_dep, d) -> np.ndarray:

@@ -68,10 +68,10 @@ class Load(DeviceKind):
         profiles = [spec.load_profile if p is None else p for p in params.pop("profile")]
         const = np.array([p == "constant" for p in profiles])
         if const.all():
-            return BaseLoadFleet(n, params["p_peak_kw"], pf=params["pf"])
+            return BaseLoadFleet(n, **params)
         profile = scaled_profiles(spec, [spec.load_profile if c else p for p, c in zip(profiles, const)])
         profile.iloc[:, np.flatnonzero(const)] = 1.0
-        return BaseLoadFleet(n, params["p_peak_kw"], pf=params["pf"], profile_pu=profile)
+        return BaseLoadFleet(n, **params, profile_pu=profile)
 
     def truth(self, fleet):
         return {"load": (fleet.mean_kw, None)}
