@@ -131,7 +131,8 @@ def _simbench(code: str) -> pp.pandapowerNet:
 
 
 def lv_feeder(code: str = "1-LV-rural3--0-sw") -> pp.pandapowerNet:
-    """A SimBench LV grid (Meinecke et al. 2020, package ``simbench``, data shipped offline).
+    """A SimBench grid by its code, an LV feeder by default (Meinecke et al. 2020, package
+    ``simbench``, data shipped offline).
 
     The default ``1-LV-rural3--0-sw`` has 128 LV buses (0.4 kV) plus its 20 kV MV bus (index 384,
     last in bus order) with the ext_grid (1.025 p.u.), a 0.4 MVA 20/0.4 kV transformer
