@@ -26,9 +26,9 @@ EV_SHORT_KWH = 0.5
 
 
 def ev_fleet(spec, rng: np.random.Generator, n: int, **params) -> EVFleet:
-    """``n`` EVs with a random initial SOC in 0.3-0.8 and the sessions of the scenario's session
-    file (``spec.ev_sessions``, simulators.ev.file_sessions), or else sessions sampled for the
-    run (those that begin inside it)."""
+    """``n`` EVs with a random initial SOC in 0.3-0.8 unless ``params`` give ``soc_init``, and the
+    sessions of the scenario's session file (``spec.ev_sessions``, simulators.ev.file_sessions),
+    or else sessions sampled for the run (those that begin inside it)."""
     if spec.ev_sessions:
         sessions = file_sessions(read_sessions(spec.ev_sessions, spec.tz), spec.start_at, spec.duration_s, n)
     else:
@@ -36,7 +36,7 @@ def ev_fleet(spec, rng: np.random.Generator, n: int, **params) -> EVFleet:
         n_days = int(np.ceil(spec.duration_s / 86400))
         sessions = sample_sessions(n, n_days, rng, start.hour + start.minute / 60)
         sessions = sessions[sessions.arrival_s < spec.duration_s].reset_index(drop=True)
-    return EVFleet(n, sessions, soc_init=rng.uniform(0.3, 0.8, n), horizon_s=spec.duration_s, **params)
+    return EVFleet(n, sessions, **{"soc_init": rng.uniform(0.3, 0.8, n), **params}, horizon_s=spec.duration_s)
 
 
 def end_need(f, idx, rows, target, t_dep, d) -> np.ndarray:

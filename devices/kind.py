@@ -144,7 +144,7 @@ class DeviceKind:
 
     def make_fleet(self, spec, n: int, params: dict, rng: np.random.Generator):
         """The fleet of ``n`` units with per-unit ``params`` for the run ``spec``
-        (cosim.plant.PlantSpec: start, duration_s, data_s, step_s, weather_data(), ...)."""
+        (simulators.spec.PlantSpec: start, duration_s, data_s, step_s, weather_data(), ...)."""
         return self.fleet_cls(n, **params)
 
     # ---------------------------------------------------------------- controller

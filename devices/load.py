@@ -93,10 +93,11 @@ class Load(DeviceKind):
 
     def make_fleet(self, spec, n, params, rng):
         profiles = [spec.load_profile if p is None else p for p in params.pop("profile")]
+        kw = {"pf": params["pf"]} if "pf" in params else {}  # pf may be left out (devices.sim)
         if all(p == "constant" for p in profiles):
-            return BaseLoadFleet(n, params["p_peak_kw"], pf=params["pf"])
+            return BaseLoadFleet(n, params["p_peak_kw"], **kw)
         p_peak_kw, profile = base_profiles(spec, profiles, params["p_peak_kw"])
-        return BaseLoadFleet(n, p_peak_kw, pf=params["pf"], profile_pu=profile)
+        return BaseLoadFleet(n, p_peak_kw, **kw, profile_pu=profile)
 
     def truth(self, fleet):
         return {"load": (fleet.mean_kw, None)}

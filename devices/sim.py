@@ -1,15 +1,38 @@
 """The mosaik adapter of every fleet kind of the registry (one entity per unit, no equations).
 
 ``world.start(<name>, step_size=60, kind="Building")`` starts a simulator whose model is the
-kind's ``model`` (e.g. ``Building``, ``BaseLoad``) with the fleet's inputs and outputs as attrs;
-``sim.<model>.create(n, fleet=...)`` takes a ready fleet (in-process), or builds
-``fleet_cls(n=num, **params)`` from parameters. See simulators.fleet_sim.FleetSim.
+kind's ``model`` (e.g. ``Building``, ``BaseLoad``) with the fleet's inputs and outputs as attrs.
+``sim.<model>.create(n, fleet=...)`` takes a ready fleet (in-process); without ``fleet`` the
+kind makes it (``DeviceKind.make_fleet``, as for a scenario's device group) from plain, JSON-able
+create parameters, so the simulator also runs as a process of its own
+(``python -m devices.sim HOST:PORT``)::
+
+    sim_config = {"Buildings": {"cmd": "%(python)s -m devices.sim %(addr)s"}}
+    houses = world.start("Buildings", step_size=60, kind="Building").Building.create(
+        10, start="2024-01-15 06:00", duration_s=7200, p_hp_max_kw=[2.0] * 5 + [3.0] * 5)
+
+Create parameters: the kind's group parameters (``DeviceKind.group_params``: a scalar for every
+unit or a list of one value per unit; text parameters such as a Load's ``profile`` a string or
+a list of strings) and the run data of :data:`SPEC_PARAMS` (simulators.spec.PlantSpec: calendar
+``start``, data horizon ``duration_s``, ``seed`` of sampled data such as EV sessions, ``weather``
+(a TMY3 name or a weather file), default ``load_profile`` (a SimBench kind or a load file) and its
+``load_unit``, an ``ev_sessions`` file, ``tz``, ``t_out_offset_k``; files as in the README's "Your
+own data", paths absolute or relative to the simulator's working directory). The plant step is the
+simulator's ``step_size``; stepping past ``duration_s`` is a ConfigError.
 """
 from __future__ import annotations
 
+import mosaik_api_v3
+
 from cosim_base.errors import ConfigError
+from cosim_base.seeds import stream
 from devices import fleet_kinds
 from simulators.fleet_sim import FleetSim, fleet_meta
+from simulators.spec import PlantSpec
+
+#: Create parameters that describe the run's data, not the units (simulators.spec.PlantSpec).
+SPEC_PARAMS = ("start", "duration_s", "seed", "weather", "load_profile", "load_unit", "ev_sessions", "tz",
+               "t_out_offset_k")
 
 
 class DeviceSim(FleetSim):
@@ -19,6 +42,55 @@ class DeviceSim(FleetSim):
         kinds = fleet_kinds()
         if kind not in kinds:
             raise ConfigError(f"DeviceSim: kind = {kind!r} must be one of {sorted(kinds)}")
-        self.model, self.fleet_cls = kinds[kind].model, kinds[kind].fleet_cls
+        self.kind = kinds[kind]
+        self.model, self.fleet_cls = self.kind.model, self.kind.fleet_cls
         self.meta = fleet_meta(self.model, self.fleet_cls)
+        self.meta["models"][self.model]["params"] = ["fleet", *SPEC_PARAMS, *self.kind.group_params()]
+        self.spec = None
         return super().init(sid, time_resolution=time_resolution, step_size=step_size, **sim_params)
+
+    def create(self, num, model, fleet=None, **params):
+        if fleet is None:
+            fleet = self.make_fleet(num, params)
+        elif params:
+            raise ConfigError(f"{self.model}: with a ready fleet, no other create parameters ({sorted(params)})")
+        return super().create(num, model, fleet=fleet)
+
+    def make_fleet(self, num: int, params: dict):
+        """The kind's fleet of ``num`` units from plain create parameters (see the module docstring)."""
+        k = self.kind
+        allowed = k.group_params()
+        unknown = sorted(set(params) - set(allowed) - set(SPEC_PARAMS))
+        if unknown:
+            raise ConfigError(f"{self.model}: unknown create parameter(s) {unknown}; allowed: "
+                              f"{sorted(allowed)} and {list(SPEC_PARAMS)}")
+        missing = sorted(p for p in allowed if p not in params and p not in k.defaults() and p not in k.text_params)
+        if missing:
+            raise ConfigError(f"{self.model}: create parameter(s) {missing} have no default: give them")
+        self.spec = PlantSpec(step_s=int(round(self.step_size * self.time_resolution)),
+                              **{p: params.pop(p) for p in SPEC_PARAMS if p in params})
+        vals = {}
+        for p, v in params.items():
+            parsed = k.parse_param(p, v) if p not in k.text_params else NotImplemented
+            vals[p] = v if parsed is NotImplemented else parsed
+        for p in k.text_params:  # one value per unit, None: the kind's default
+            v = vals.get(p)
+            vals[p] = [k.parse_param(p, x) if x is not None else None
+                       for x in (v if isinstance(v, (list, tuple)) else [v] * num)]
+        return k.make_fleet(self.spec, num, vals, stream(self.spec.seed, "plant", "devices", k.name))
+
+    def step(self, time, inputs, max_advance):
+        end_s = int(round(time * self.time_resolution)) + self.step_size * self.time_resolution
+        if self.spec is not None and end_s > self.spec.duration_s:
+            raise ConfigError(f"{self.model}: the step to {end_s:g} s runs past duration_s = "
+                              f"{self.spec.duration_s} (the data horizon given to create)")
+        return super().step(time, inputs, max_advance)
+
+
+def main():
+    """Serve DeviceSim over mosaik's TCP API: ``python -m devices.sim HOST:PORT``."""
+    mosaik_api_v3.start_simulation(DeviceSim(), "cosim device fleet simulator")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,9 +1,12 @@
 """Thin mosaik-api-v3 adapter of :class:`simulators.grid.GridModel` (time-based, ``step_size``).
 
-The world runs it in-process and passes the pandapower net as a create parameter::
+The net is named (``network``: see :func:`simulators.networks.network`: ``"ieee33"``, ``"lv"``,
+``"area"``, ``"home"``, a SimBench code such as ``"1-LV-rural1--0-sw"`` or a pandapower JSON
+file), so the simulator also runs as a process of its own (``python -m simulators.grid_sim
+HOST:PORT``); in-process, a ready pandapower net may be passed as ``net`` instead::
 
-    world = mosaik.World({"Grid": {"python": "simulators.grid_sim:GridSim"}, ...})
-    grid = world.start("Grid", step_size=60).Grid(net=ieee33(), keep_net_loads=False)
+    world = mosaik.World({"Grid": {"cmd": "%(python)s -m simulators.grid_sim %(addr)s"}, ...})
+    grid = world.start("Grid", step_size=60).Grid(network="ieee33", keep_net_loads=False)
     buses = {e.eid: e for e in grid.children if e.type == "Bus"}    # "Bus_17" is bus index 17
     world.connect(house, buses["Bus_17"], "p_mw", "q_mvar")
 
@@ -33,7 +36,7 @@ import numpy as np
 from cosim_base.errors import ConfigError
 from simulators.fleet_sim import HeldInputs, checked_step_size
 from simulators.grid import GridModel
-from simulators.networks import devices
+from simulators.networks import devices, network as named_network
 
 #: entity type -> (input attributes, output attributes)
 MODELS = {
@@ -58,7 +61,7 @@ META = {
     "models": {
         model: {
             "public": model == "Grid",
-            "params": ["net", "keep_net_loads", "backend", "recycle"] if model == "Grid" else [],
+            "params": ["network", "net", "keep_net_loads", "backend", "recycle"] if model == "Grid" else [],
             "attrs": sorted(set(ins) | set(outs)),
             "any_inputs": False,
         }
@@ -82,12 +85,15 @@ class GridSim(mosaik_api_v3.Simulator):
         self.step_size = checked_step_size("Grid", step_size)
         return self.meta
 
-    def create(self, num, model, net=None, keep_net_loads=False, backend="lightsim2grid",
-               recycle=True):
+    def create(self, num, model, network=None, net=None, keep_net_loads=False,
+               backend="lightsim2grid", recycle=True):
         if self.model is not None or num != 1:
             raise ConfigError(f"Grid: create one entity once per simulator instance (num = {num})")
+        if (network is None) == (net is None):
+            raise ConfigError("Grid: give one of the create parameters network (a name, SimBench "
+                              "code or JSON path) and net (a pandapower net, in-process)")
         if net is None:
-            raise ConfigError("Grid: create parameter net (a pandapower net) is missing")
+            net = named_network(network)
         self.model = GridModel(net, keep_net_loads=keep_net_loads, backend=backend, recycle=recycle)
         self.held = self.model.default_inputs()
         dev = devices(net)
@@ -124,3 +130,12 @@ class GridSim(mosaik_api_v3.Simulator):
         if key in self.out:
             return float(self.out[key][pos])
         return float(self.held[INPUT_KEY[(kind, attr)]][pos])
+
+
+def main():
+    """Serve GridSim over mosaik's TCP API: ``python -m simulators.grid_sim HOST:PORT``."""
+    mosaik_api_v3.start_simulation(GridSim(), "cosim grid simulator (pandapower)")
+
+
+if __name__ == "__main__":
+    main()

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
+import re
 
 import numpy as np
 import pandapower as pp
@@ -125,11 +127,12 @@ def _simbench(code: str) -> pp.pandapowerNet:
     try:
         return simbench.get_simbench_net(code)
     except Exception as exc:  # simbench raises bare errors for unknown codes
-        raise ConfigError(f"lv_feeder code = {code!r} is not a SimBench grid code: {exc}") from exc
+        raise ConfigError(f"code = {code!r} is not a SimBench grid code: {exc}") from exc
 
 
 def lv_feeder(code: str = "1-LV-rural3--0-sw") -> pp.pandapowerNet:
-    """A SimBench LV grid (Meinecke et al. 2020, package ``simbench``, data shipped offline).
+    """A SimBench grid by its code, an LV feeder by default (Meinecke et al. 2020, package
+    ``simbench``, data shipped offline).
 
     The default ``1-LV-rural3--0-sw`` has 128 LV buses (0.4 kV) plus its 20 kV MV bus (index 384,
     last in bus order) with the ext_grid (1.025 p.u.), a 0.4 MVA 20/0.4 kV transformer
@@ -210,6 +213,32 @@ def home() -> pp.pandapowerNet:
     p_mw = float(peak_kw_from_annual_energy(HOME_KWH_PER_YEAR, "H0-A")) / 1000.0
     pp.create_load(net, house, p_mw=p_mw, q_mvar=p_mw * np.tan(np.arccos(0.97)), name="household")
     return net
+
+
+#: Networks by name: the case studies' nets (a scenario's ``network``, ``Grid(network=...)``).
+NAMED = {"ieee33": ieee33, "lv": lv_feeder, "area": area, "home": home}
+#: What a SimBench grid code looks like, e.g. "1-LV-rural1--0-sw", "1-MV-urban--2-no_sw".
+SIMBENCH_CODE = re.compile(r"1-[A-Za-z_]+-[a-z0-9]+-[a-z0-9]*-[0-2]-(sw|no_sw)")
+
+
+def network(name: str) -> pp.pandapowerNet:
+    """The net ``name`` names: a key of :data:`NAMED` (the default build of each), a SimBench
+    grid code (:data:`SIMBENCH_CODE`, e.g. ``"1-LV-rural1--0-sw"``) or the path of a pandapower
+    JSON file (``*.json``, ``pandapower.to_json``). Anything else is a ConfigError naming
+    ``network`` and what it may be."""
+    if isinstance(name, str) and name in NAMED:
+        return NAMED[name]()
+    if isinstance(name, str) and SIMBENCH_CODE.fullmatch(name):
+        return lv_feeder(name)
+    if isinstance(name, (str, os.PathLike)) and str(name).endswith(".json"):
+        if not os.path.isfile(name):
+            raise ConfigError(f"network = {str(name)!r}: no such pandapower JSON file")
+        try:
+            return pp.from_json(name)
+        except Exception as exc:  # pandapower raises bare errors for unreadable files
+            raise ConfigError(f"network = {str(name)!r} is not a pandapower JSON net: {exc}") from exc
+    raise ConfigError(f"network = {name!r} must be one of {sorted(NAMED)}, a SimBench grid code "
+                      f"(e.g. '1-LV-rural1--0-sw') or the path of a pandapower JSON file (*.json)")
 
 
 def bus_table(net: pp.pandapowerNet) -> pd.DataFrame:

@@ -195,8 +195,22 @@ def test_bad_grid_parameters_raise_config_error():
     sim = GridSim()
     with pytest.raises(ConfigError, match="step_size"):
         sim.init("Grid-0", step_size=0)
-    with pytest.raises(ConfigError, match="net"):
+    with pytest.raises(ConfigError, match="one of the create parameters network .* and net"):
         sim.create(1, "Grid")
+    with pytest.raises(ConfigError, match="one of the create parameters network .* and net"):
+        sim.create(1, "Grid", network="ieee33", net=ieee33())
+    with pytest.raises(ConfigError, match="network = 'ieee34'"):
+        sim.create(1, "Grid", network="ieee34")
+
+
+def test_grid_sim_builds_a_named_network():
+    sim = GridSim()
+    sim.init("Grid-0", step_size=STEP_S)
+    (grid,) = sim.create(1, "Grid", network="ieee33", keep_net_loads=True)
+    assert sum(c["type"] == "Bus" for c in grid["children"]) == 34
+    sim.step(0, {}, 0)
+    out = sim.get_data({"Grid": ["converged", "p_loss_mw"]})["Grid"]
+    assert out["converged"] == 1.0 and 0.19 < out["p_loss_mw"] < 0.26  # the base case's losses (+ transformer)
 
 
 def test_adapter_holds_each_source_until_it_sends_again():

@@ -5,7 +5,7 @@ import pandapower.networks as pn
 import pytest
 
 from cosim_base.errors import ConfigError
-from simulators.networks import (ACSR_10KV_MAX_I_KA, bus_positions, bus_table, devices, ieee33,
+from simulators.networks import (ACSR_10KV_MAX_I_KA, network, bus_positions, bus_table, devices, ieee33,
                                  load_sites, lv_feeder)
 
 
@@ -70,3 +70,19 @@ def test_bad_network_arguments_name_the_field():
         lv_feeder("no-such-grid")
     with pytest.raises(ConfigError, match="element"):
         load_sites(ieee33(), "line")
+
+
+def test_network_by_name_simbench_code_or_json_file(tmp_path):
+    path = tmp_path / "feeder.json"
+    pp.to_json(ieee33(transformer=False), str(path))
+    assert len(network("ieee33").bus) == 34 and len(network("home").bus) == 2
+    assert len(network(str(path)).bus) == 33 and len(network(path).line) == 37
+    with pytest.raises(ConfigError, match="network = 'ieee34' must be one of .*SimBench.*json"):
+        network("ieee34")
+    with pytest.raises(ConfigError, match="network = .*no such pandapower JSON file"):
+        network(str(tmp_path / "missing.json"))
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ConfigError, match="network = .*not a pandapower JSON net"):
+        network(str(tmp_path / "bad.json"))
+    with pytest.raises(ConfigError, match="code = '1-LV-nowhere--0-sw' is not a SimBench grid code"):
+        network("1-LV-nowhere--0-sw")

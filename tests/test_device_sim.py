@@ -1,0 +1,71 @@
+"""devices.sim.DeviceSim builds every fleet kind from plain, JSON-able create parameters (as a
+separate process receives them from mosaik) and names what is wrong with them."""
+import json
+
+import numpy as np
+import pytest
+
+from cosim_base.errors import ConfigError
+from devices import fleet_kinds
+from devices.sim import DeviceSim
+from simulators.spec import PlantSpec
+
+START = "2024-01-15 06:00"
+#: Per-kind parameters without a default (lists: one value per unit).
+REQUIRED = {"Load": {"p_peak_kw": [3.0, 5.0]}, "PV": {"p_dc0_kw": 10.0}, "Wind": {"p_rated_kw": [500.0, 800.0]}}
+
+
+def started(kind: str) -> DeviceSim:
+    sim = DeviceSim()
+    sim.init(f"{kind}-0", step_size=60, kind=kind)
+    return sim
+
+
+def test_every_fleet_kind_builds_from_json_create_parameters():
+    for name, k in fleet_kinds().items():
+        sim = started(name)
+        params = json.loads(json.dumps({"start": START, "duration_s": 3600, **REQUIRED.get(name, {})}))
+        ents = sim.create(2, k.model, **params)
+        sim.step(0, {}, None)
+        out = sim.get_data({e["eid"]: list(k.fleet_cls.OUTPUTS) for e in ents})
+        values = np.array([v for d in json.loads(json.dumps(out)).values() for v in d.values()])
+        assert len(values) == 2 * len(k.fleet_cls.OUTPUTS) and np.isfinite(values).all(), name
+    assert sim.get_data({"WaterHeater_1": ["e_kwh"]})["WaterHeater_1"]["e_kwh"] > 0
+
+
+def test_building_fleet_from_parameters_reads_the_named_weather_and_per_unit_lists():
+    sim = started("Building")
+    sim.create(3, "Building", start=START, duration_s=7200, weather="tmy3-greensboro",
+               t_in0_c=[19.0, 21.0, 23.0], p_hp_max_kw=2.0)
+    t_out = PlantSpec(start=START, duration_s=7200).weather_data().frame.t_out_c
+    for t in range(0, 7200, 60):
+        sim.step(t, {}, None)
+        out = sim.get_data({f"Building_{i}": ["t_in_c", "t_out_c", "p_hp_kw"] for i in range(3)})
+        assert out["Building_0"]["t_out_c"] == pytest.approx(t_out.loc[t])
+        assert max(d["p_hp_kw"] for d in out.values()) <= 2.0
+    assert out["Building_0"]["t_in_c"] > 19.0 and out["Building_2"]["t_in_c"] < 23.0  # thermostats at work
+
+
+def test_ev_soc_init_from_parameters_replaces_the_sampled_one():
+    sim = started("EV")
+    sim.create(2, "EV", start=START, duration_s=3600, soc_init=[0.2, 0.9])
+    sim.step(0, {}, None)
+    assert [sim.get_data({f"EV_{i}": ["soc"]})[f"EV_{i}"]["soc"] for i in range(2)] == pytest.approx([0.2, 0.9], abs=0.01)
+
+
+def test_bad_create_parameters_name_the_parameter():
+    with pytest.raises(ConfigError, match=r"unknown create parameter\(s\) \['p_hp_kw_max'\]"):
+        started("Building").create(1, "Building", p_hp_kw_max=3.0)
+    with pytest.raises(ConfigError, match=r"\['p_peak_kw'\] have no default"):
+        started("Load").create(1, "BaseLoad", profile="H0-A")
+    with pytest.raises(ConfigError, match="profile = 'H0-Z'"):
+        started("Load").create(2, "BaseLoad", p_peak_kw=3.0, profile=["H0-A", "H0-Z"])
+    with pytest.raises(ConfigError, match="t_in0_c has shape"):
+        started("Building").create(2, "Building", t_in0_c=[20.0, 21.0, 22.0])
+    with pytest.raises(ConfigError, match="duration_s = 90 must be a multiple of step_s = 60"):
+        started("Battery").create(1, "Battery", duration_s=90)
+    sim = started("Battery")
+    sim.create(1, "Battery", duration_s=120)
+    sim.step(60, {}, None)
+    with pytest.raises(ConfigError, match="runs past duration_s = 120"):
+        sim.step(120, {}, None)
