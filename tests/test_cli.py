@@ -53,7 +53,8 @@ def test_ctrl_c_stops_a_run_and_keeps_a_partial_record(tmp_path):
     toml.write_text(small(tmp_path).to_toml())
     out = tmp_path / "x.h5"
     proc = subprocess.Popen([sys.executable, "-m", "cosim.cli", "run", str(toml), "--out", str(out), "--quiet"],
-                            cwd=os.path.dirname(os.path.dirname(__file__)), stderr=subprocess.PIPE, text=True)
+                            cwd=os.path.dirname(os.path.dirname(__file__)), stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # a background CI job ignores SIGINT
     deadline = time.monotonic() + 60
     while not partial_paths(out) and time.monotonic() < deadline:
         time.sleep(0.2)

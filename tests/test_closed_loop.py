@@ -106,13 +106,13 @@ def test_future_forecast_is_refused(tmp_path):
 
 def test_infeasible_solves_fall_back_and_the_run_completes(tmp_path):
     """A voltage band no dispatch can meet: every solve fails, devices go back to local control."""
-    sc = small(tmp_path, **{"duration_s": 1800, "control.v_min_pu": 0.999, "control.v_max_pu": 1.0,
+    sc = small(tmp_path, **{"duration_s": 900, "control.v_min_pu": 0.999, "control.v_max_pu": 1.0,
                             **{f"control.{s}.v_margin_pu": 0.0 for s in ("id", "rt")}})
     rec = read(world.run(sc))
     rt = rec.events("control/rt")
-    assert len(rt) == 6 and (rt.status == "infeasible").all() and (rt.fallback == "local").all()
+    assert len(rt) == 3 and (rt.status == "infeasible").all() and (rt.fallback == "local").all()
     assert rt.diagnosis.str.contains("voltage_band").all()
-    assert rec.series("plant/Bus", "vm_pu").shape[0] == 30
+    assert rec.series("plant/Bus", "vm_pu").shape[0] == 15
     # local control: heat pumps run their thermostats (full power or off)
     p_hp = rec.series("plant/Building", "p_hp_kw").to_numpy()[:, :8]
     assert np.isin(np.round(p_hp, 9), [0.0, 3.0]).all()

@@ -206,7 +206,8 @@ def test_ctrl_c_stops_a_sweep_cleanly_and_a_rerun_resumes(scheduler, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "cosim.cli", "sweep", str(toml), "--scheduler", scheduler, "--out",
                              str(out), "--quiet"], cwd=pathlib.Path(__file__).resolve().parents[1],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # a background CI job ignores SIGINT
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         if len(read_manifest(out / "manifest.jsonl")) and \
