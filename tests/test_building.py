@@ -130,8 +130,8 @@ def test_building_adapter_in_a_mosaik_world():
 def test_building_adapter_builds_the_fleet_from_mosaik_params():
     world = mosaik.World({"B": {"python": "devices.sim:DeviceSim"},
                           "Collector": {"python": "cosim.collector:Collector"}})
-    bldgs = world.start("B", step_size=300, kind="Building").Building.create(
-        2, weather=flat_weather(-5.0), t_in0_c=[20.5, 21.5], p_hp_max_kw=4.0)
+    bldgs = world.start("B", step_size=300, kind="Building").Building.create(  # the kind's parameters, JSON only
+        2, start="2024-01-15 00:00", duration_s=600, t_in0_c=[20.5, 21.5], p_hp_max_kw=4.0)
     mon = world.start("Collector", step_size=300).Monitor()
     world.connect(bldgs[1], mon, "t_in_c")
     world.run(until=600)

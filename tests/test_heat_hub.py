@@ -74,8 +74,8 @@ def test_heat_hub_adapter_in_a_mosaik_world():
     world = mosaik.World({"H": {"python": "devices.sim:DeviceSim"},
                           "Collector": {"python": "cosim.collector:Collector"}},
                          skip_greetings=True, configure_logging=False)
-    hubs = world.start("H", step_size=900, kind="HeatHub").HeatHub.create(2, heat_demand=demand(4.0, n=2),
-                                                          e_tank0_kwh=[2.0, 18.0])
+    fleet = HeatHubFleet(2, heat_demand=demand(4.0, n=2), e_tank0_kwh=[2.0, 18.0])
+    hubs = world.start("H", step_size=900, kind="HeatHub").HeatHub.create(2, fleet=fleet)  # in-process: a ready fleet
     mon = world.start("Collector", step_size=900).Monitor()
     world.connect(hubs[0], mon, "e_tank_kwh", "p_mw")
     world.run(until=3600)

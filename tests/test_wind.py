@@ -80,8 +80,8 @@ def test_bad_parameters_name_the_field(kwargs, field):
 def test_mosaik_world_reports_generation():
     world = mosaik.World({"Wind": {"python": "devices.sim:DeviceSim"},
                           "Collector": {"python": "cosim.collector:Collector"}})
-    units = world.start("Wind", step_size=60, kind="Wind").Wind.create(  # constructor params via mosaik
-        2, weather=const_wind(8.0), p_rated_kw=[100.0, 300.0], hub_height_m=10.0)
+    fleet = WindFleet(2, weather=const_wind(8.0), p_rated_kw=[100.0, 300.0], hub_height_m=10.0)
+    units = world.start("Wind", step_size=60, kind="Wind").Wind.create(2, fleet=fleet)  # in-process: a ready fleet
     mon = world.start("Collector", step_size=60).Monitor()
     for u in units:
         world.connect(u, mon, "p_mw")
