@@ -27,6 +27,7 @@ import mosaik_api_v3
 import numpy as np
 
 from cosim_base.errors import ConfigError, DataError
+from cosim_base.interrupt import check_stop
 from cosim.record import RecordWriter
 from simulators.fleet_sim import checked_step_size
 
@@ -98,6 +99,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
         return [{"eid": self.eid, "type": model}]
 
     def step(self, time, inputs, max_advance):
+        check_stop()  # a Ctrl-C that Python swallowed elsewhere stops the run here
         t_s = int(round(time * self.time_resolution))
         data = inputs.get(self.eid, {})
         for src in sorted(data.get(LOG, {})):

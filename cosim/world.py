@@ -39,6 +39,7 @@ from devices import REGISTRY, grid_kinds
 from controllers.model import CostParams, mismatch_factors
 from controllers.multistage import MultiStageController, Stage
 from cosim_base.errors import ConfigError, CosimError
+from cosim_base.interrupt import stop_on_sigint
 from cosim.plant import SIMULATORS, Plant, build_plant, default_devices
 from cosim.record import partial_paths, refuse_existing
 from cosim.scenario import Scenario, load
@@ -284,8 +285,9 @@ def run_parts(parts: Parts, progress: bool = False, overwrite: bool = False) -> 
     world = mosaik.World(sim_config(), skip_greetings=True, configure_logging=False)
     interrupted = False
     try:
-        assemble(world, parts, path, overwrite=overwrite)
-        world.run(until=parts.scenario.duration_s, print_progress=progress)
+        with stop_on_sigint():
+            assemble(world, parts, path, overwrite=overwrite)
+            world.run(until=parts.scenario.duration_s, print_progress=progress)
     except KeyboardInterrupt:
         interrupted = True
     finally:

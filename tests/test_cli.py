@@ -69,3 +69,22 @@ def test_ctrl_c_stops_a_run_and_keeps_a_partial_record(tmp_path):
     p = rec.series("plant/Grid", "p_ext_mw")  # every step up to the interrupt, none torn
     assert 1 <= len(p) < 120 and not p.isna().any().any()
     assert list(p.index) == list(pd.date_range("2024-01-15", periods=len(p), freq="60s"))
+
+
+def test_a_swallowed_ctrl_c_still_stops_at_the_next_check():
+    """Python prints and drops a KeyboardInterrupt raised inside a weakref callback; the flag set by
+    the handler makes the next check_stop (every recorder step) raise it again."""
+    from cosim_base.interrupt import check_stop, stop_on_sigint
+
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)  # a background CI job ignores SIGINT
+    with stop_on_sigint():
+        check_stop()  # nothing pending
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)  # the handler runs here
+        except KeyboardInterrupt:
+            pass  # as if swallowed
+        with pytest.raises(KeyboardInterrupt, match="stop requested"):
+            check_stop()
+    check_stop()  # cleared on exit
+    assert signal.signal(signal.SIGINT, outer) is signal.default_int_handler  # restored on exit

@@ -3,7 +3,7 @@ no cycle. Imports are read from the source (ast), function-level ones included f
 
 Layers, bottom up (README "Layout and layers"):
 
-0. cosim_base: errors and seed streams;
+0. cosim_base: errors, seed streams and the Ctrl-C stop flag;
 1. plant models (simulators, not the mosaik adapters), the OPF core (controllers.opf) and the
    record file format (cosim.record, plain h5py);
 2. the device registry (devices, not its mosaik adapter);

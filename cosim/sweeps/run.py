@@ -15,6 +15,7 @@ from cosim.scenario import Scenario
 from cosim.sweeps.results import plot, run_table, summary
 from cosim.sweeps.spec import _MEASURED, CLUSTER_CONFIG, SUMMARY_KPIS, Run, load
 from cosim_base.errors import ConfigError
+from cosim_base.interrupt import check_stop, stop_on_sigint
 
 
 def execute(scenario: Scenario) -> dict:
@@ -183,11 +184,12 @@ def run_sweep(spec, out=None, *, workers: int | None = None, scheduler: str | No
                        "axes": [a.name for a in sweep.axes], "started_unix_s": time.time()},
             *(entries[run.run_id] for run in todo))
     if todo:
-        with client(workers, scheduler, jobqueue, jobs, job_options) as c:
+        with client(workers, scheduler, jobqueue, jobs, job_options) as c, stop_on_sigint():
             futures = {c.submit(execute, run.scenario, pure=False): run for run in todo}
             try:
                 for fut in tqdm(as_completed(futures), total=len(todo), desc=sweep.name, unit="run",
                                 disable=not progress):
+                    check_stop()
                     try:
                         result = fut.result()
                     except Exception as exc:  # the worker died more than allowed (KilledWorker)
