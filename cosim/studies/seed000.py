@@ -163,9 +163,10 @@ def rows(k: pd.DataFrame, forms: pd.DataFrame) -> list[Row]:
 
 
 def run(out_dir, hours: float | None = None, seed: int | None = None,
-        changes: Mapping[str, object] | None = None, overwrite: bool = False) -> pd.DataFrame:
-    """Run both cases into ``out_dir``, compare the formulations and return the results table;
-    ``changes``: dotted overrides of the base scenario for every case."""
+        changes: Mapping[str, object] | None = None, overwrite: bool = False,
+        repeats: int = REPEATS) -> pd.DataFrame:
+    """Run both cases into ``out_dir``, compare the formulations (``repeats`` timed re-solves each)
+    and return the results table; ``changes``: dotted overrides of the base scenario for every case."""
     base = scenario(SCENARIO, hours=hours, seed=seed, changes=changes)
     k = kpis(run_cases(base, CASES, out_dir, overwrite=overwrite))
-    return table(rows(k, formulations(base)))
+    return table(rows(k, formulations(base, repeats)))
