@@ -269,3 +269,28 @@ bus = [3]
     assert ev.schedule(0, 3600, 3)["avail"].tolist() == [[0, 0, 1]]
     with pytest.raises(DataError, match=r"p\.csv: column 'timestamp', row 23 .*the run needs"):
         sc.updated({"duration_h": 24})  # prices end at 24:00, the day-ahead lookahead needs more
+
+
+def test_a_closed_loop_run_across_a_month_end_and_the_spring_dst_change(tmp_path):
+    """Berlin, 2024-03-31 00:00 -> 04-01 02:00 (26 h, no controller): the weather file crosses the
+    month boundary, the price file (stamps with offsets) the DST change at 02:00 CET. The record's
+    tariff and outdoor temperature follow the files hour by hour in absolute time."""
+    from cosim import world
+    from cosim.record import read
+    from cosim.scenario import Scenario
+
+    hours = pd.date_range("2024-03-30 22:00", periods=34, freq="h", tz=BERLIN)  # t_out_c = row, stamps with offsets
+    write(tmp_path, "w.csv", WEATHER_HEAD + "".join(
+        f"{t.isoformat()},{i},{10 * i},{2 * i},{i},{1 + i / 10}\n" for i, t in enumerate(hours)))
+    stamps = pd.date_range("2024-03-31 00:00", periods=30, freq="h", tz=BERLIN)  # 29 h of absolute time
+    write(tmp_path, "p.csv", "timestamp,buy_per_mwh\n" + "".join(
+        f"{t.isoformat()},{100 + i}\n" for i, t in enumerate(stamps)))
+    sc = Scenario().updated({"start": "2024-03-31 00:00", "duration_h": 26, "step_s": 900, "control.stages": [],
+                             "data.weather": str(tmp_path / "w.csv"), "data.prices": str(tmp_path / "p.csv"),
+                             "data.tz": BERLIN, "output": str(tmp_path / "dst.h5")})
+    rec = read(world.run(sc))
+    buy = rec.series("data/Tariff", "buy_per_mwh").iloc[:, 0].to_numpy()
+    np.testing.assert_allclose(buy[::4], 100 + np.arange(26))  # hourly in absolute time, no hour lost
+    t_out = rec.series("plant/Building", "t_out_c").iloc[:, 0].to_numpy()
+    np.testing.assert_allclose(t_out[::4], 2 + np.arange(26))  # row 2 is 00:00 CET on Mar 31
+    assert rec.complete and rec.meta["duration_s"] == 26 * 3600
