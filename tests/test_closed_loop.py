@@ -107,9 +107,10 @@ def test_future_forecast_is_refused(tmp_path):
 def test_infeasible_solves_fall_back_and_the_run_completes(tmp_path):
     """A voltage band no dispatch can meet: every solve fails, devices go back to local control."""
     sc = small(tmp_path, **{"duration_s": 900, "control.v_min_pu": 0.999, "control.v_max_pu": 1.0,
-                            **{f"control.{s}.v_margin_pu": 0.0 for s in ("id", "rt")}})
+                            "control.stages": ["da"],  # one small stage deciding every 5 min, like rt
+                            "control.da": {"every_s": 300, "dt_s": 300, "horizon_s": 900, "v_margin_pu": 0.0}})
     rec = read(world.run(sc))
-    rt = rec.events("control/rt")
+    rt = rec.events("control/da")
     assert len(rt) == 3 and (rt.status == "infeasible").all() and (rt.fallback == "local").all()
     assert rt.diagnosis.str.contains("voltage_band").all()
     assert rec.series("plant/Bus", "vm_pu").shape[0] == 15
