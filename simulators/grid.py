@@ -147,8 +147,9 @@ class GridModel:
         if not full and self._case is not None:
             return self._direct_step()
         net = self.net
-        net.trafo["tap_pos"] = held["tap_pos"]
-        net.shunt["step"] = held["cap_step"]
+        if full:  # a recycled run keeps the taps and steps of the last full one
+            net.trafo["tap_pos"] = held["tap_pos"]
+            net.shunt["step"] = held["cap_step"]
         net.sgen.loc[self._svc, "q_mvar"] = -held["svc_q_mvar"]
         net.load.loc[self._inj, "p_mw"] = p
         net.load.loc[self._inj, "q_mvar"] = q
@@ -256,9 +257,13 @@ class _Case:
         c.svc_bus = lookup[net.sgen.bus.loc[model._svc].to_numpy()]
         branch = it["branch"]
         c.f, c.t = branch[:, F_BUS].real.astype(np.int64), branch[:, T_BUS].real.astype(np.int64)
-        c.base_kv = it["bus"][:, BASE_KV].real
         c.on = np.flatnonzero(it["branch_is"])  # ppc branch row of every in-service branch
         c.n_branch = len(it["branch_is"])
+        base_kv = it["bus"][:, BASE_KV].real
+        # end buses and their base kV per ppc branch row (bus 0 for an out-of-service one: no flow)
+        c.ends = np.zeros((c.n_branch, 2), np.int64)
+        c.ends[c.on] = np.column_stack([c.f, c.t])
+        c.ends_kv = base_kv[c.ends]
         lk = net._pd2ppc_lookups["branch"]
         c.lines = slice(*lk["line"]) if "line" in lk else slice(0, 0)
         c.trafos = slice(*lk["trafo"]) if "trafo" in lk else slice(0, 0)
@@ -280,10 +285,7 @@ class _Case:
         st = np.zeros(self.n_branch, complex)
         sf[self.on] = v[self.f] * np.conj(self.yf @ v) * base
         st[self.on] = v[self.t] * np.conj(self.yt @ v) * base
-        f, t = np.zeros(self.n_branch, np.int64), np.zeros(self.n_branch, np.int64)
-        f[self.on], t[self.on] = self.f, self.t
-        i_ft = np.abs(np.column_stack([sf, st])) / (np.column_stack([vm[f] * self.base_kv[f],
-                                                                     vm[t] * self.base_kv[t]])) / np.sqrt(3)
+        i_ft = np.abs(np.column_stack([sf, st])) / (vm[self.ends] * self.ends_kv) / np.sqrt(3)
         ln, tr = self.lines, self.trafos
         i_ka = i_ft[ln].max(axis=1)
         loss = sf + st
