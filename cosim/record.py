@@ -91,13 +91,14 @@ UNIT_SUFFIXES = {"_mw": "MW", "_mvar": "Mvar", "_kw": "kW", "_kvar": "kvar", "_m
                  "_kwh_el": "kW h", "_pu": "1", "_c": "degC", "_k": "K", "_kh": "K h", "_percent": "percent",
                  "_ka": "kA", "_degree": "degree", "_s": "s", "_h": "h", "_ms": "m s-1", "_w_m2": "W m-2",
                  "_kw_m2": "kW m-2", "_per_mwh": "currency MW-1 h-1", "_per_kwh": "currency kW-1 h-1"}
+_LONGEST_FIRST = sorted(UNIT_SUFFIXES, key=len, reverse=True)  # a longer suffix wins: "_kw_m2" over "_kw"
 
 
 def units_of(name: str) -> str:
     """The unit of a recorded quantity from its name's suffix (``vm_pu`` -> ``"1"``, ``p_mw`` ->
     ``"MW"``, ``t_in_c`` -> ``"degC"``); ``"1"`` (dimensionless: counts, flags, states) otherwise."""
     tail = name.rsplit(".", 1)[-1]
-    for suffix in sorted(UNIT_SUFFIXES, key=len, reverse=True):
+    for suffix in _LONGEST_FIRST:
         if tail.endswith(suffix):
             return UNIT_SUFFIXES[suffix]
     return "1"

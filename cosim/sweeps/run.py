@@ -37,6 +37,12 @@ def execute(scenario: Scenario) -> dict:
     return out
 
 
+def _count(field: str, value, what: str = "") -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{field} = {value!r} must be a whole number >= 1{what}")
+    return value
+
+
 #: Batch systems of :func:`jobqueue_cluster` -> dask_jobqueue class.
 JOBQUEUES = {"slurm": "SLURMCluster", "pbs": "PBSCluster"}
 
@@ -76,19 +82,18 @@ def client(workers: int | None = None, scheduler: str | None = None, jobqueue: s
             yield c
         return
     if jobqueue is not None:
-        if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
-            raise ConfigError(f"jobs = {jobs!r} must be a whole number >= 1 (batch jobs, one worker each)")
-        with dask.config.set(CLUSTER_CONFIG), jobqueue_cluster(jobqueue, **(job_options or {})) as cluster, \
-                Client(cluster) as c:
-            cluster.scale(jobs)
-            yield c
-        return
-    n = (os.cpu_count() or 1) if workers is None else workers
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ConfigError(f"workers = {workers!r} must be a whole number >= 1")
-    with dask.config.set(CLUSTER_CONFIG), \
-            LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
-            Client(cluster) as c:
+        _count("jobs", jobs, " (batch jobs, one worker each)")
+
+        def cluster():
+            return jobqueue_cluster(jobqueue, **(job_options or {}))
+    else:
+        n = _count("workers", (os.cpu_count() or 1) if workers is None else workers)
+
+        def cluster():
+            return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+    with dask.config.set(CLUSTER_CONFIG), cluster() as made, Client(made) as c:
+        if jobqueue is not None:
+            made.scale(jobs)
         yield c
 
 
