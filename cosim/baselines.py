@@ -74,18 +74,10 @@ def variant(sc: Scenario, name: str) -> Scenario:
 def run_variants(sc: Scenario, names=VARIANTS, runner: Callable[[Scenario], Path] | None = None,
                  overwrite: bool = False) -> dict[str, Path]:
     """Run the variants one after another (``runner`` defaults to cosim.world.run); name -> record.
-    No existing record is replaced unless ``overwrite`` (checked for all before the first run)."""
-    from cosim.record import refuse_existing
+    No existing record is replaced unless ``overwrite`` (cosim.world.run_all)."""
+    from cosim.world import run_all
 
-    if runner is None:
-        from cosim.world import run
-
-        def runner(s):
-            return run(s, overwrite=overwrite)
-    scs = {name: variant(sc, name) for name in names}
-    for s in scs.values():
-        refuse_existing(s.output_path(), overwrite)
-    return {name: runner(s) for name, s in scs.items()}
+    return run_all({name: variant(sc, name) for name in names}, runner, overwrite)
 
 
 def regret(costs: dict[str, float]) -> dict[str, float]:

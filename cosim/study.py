@@ -57,20 +57,13 @@ def run_cases(base: Scenario, cases: Mapping[str, Mapping[str, object]], out_dir
               runner: Callable[[Scenario], Path] | None = None, overwrite: bool = False) -> dict[str, Path]:
     """Run ``base.updated(changes)`` for every case (name -> dotted overrides) into
     ``out_dir/<name>.h5``, one after another; name -> record. All cases are validated first, and
-    no existing record is replaced unless ``overwrite`` (checked for all before the first run)."""
-    from cosim.record import refuse_existing
+    no existing record is replaced unless ``overwrite`` (cosim.world.run_all)."""
+    from cosim.world import run_all
 
-    if runner is None:
-        from cosim.world import run
-
-        def runner(sc):
-            return run(sc, overwrite=overwrite)
     out_dir = Path(out_dir)
     scs = {name: base.updated({**changes, "output": str(out_dir / f"{name}.h5")}) for name, changes in cases.items()}
-    for sc in scs.values():
-        refuse_existing(sc.output_path(), overwrite)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return {name: runner(sc) for name, sc in scs.items()}
+    return run_all(scs, runner, overwrite)
 
 
 def kpis(paths: Mapping[str, Path]) -> pd.DataFrame:

@@ -26,6 +26,7 @@ import shlex
 import sys
 import importlib.metadata as md
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -276,6 +277,18 @@ def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None
     sc = sc.updated(changes) if changes else sc
     refuse_existing(sc.output_path(), overwrite)
     return run_parts(build_parts(sc), progress=progress, overwrite=overwrite)
+
+
+def run_all(scenarios: Mapping[str, Scenario], runner: Callable[[Scenario], Path] | None = None,
+            overwrite: bool = False) -> dict[str, Path]:
+    """Run named scenarios one after another (``runner`` defaults to :func:`run`); name -> record.
+    No existing record is replaced unless ``overwrite``, checked for all before the first run."""
+    for sc in scenarios.values():
+        refuse_existing(sc.output_path(), overwrite)
+    if runner is None:
+        def runner(sc):
+            return run(sc, overwrite=overwrite)
+    return {name: runner(sc) for name, sc in scenarios.items()}
 
 
 def run_parts(parts: Parts, progress: bool = False, overwrite: bool = False) -> Path:
