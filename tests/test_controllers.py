@@ -11,6 +11,7 @@ import cosim
 from controllers.contract import FutureInformationError, LocalControl, signals
 from controllers.controller_sim import ControllerSim
 from cosim import cli, kpi, world
+from cosim.record import partial_paths
 from cosim.scenario import Scenario
 from cosim_base.errors import ConfigError
 from simulators.forecast import Forecast
@@ -171,3 +172,15 @@ def test_a_controller_in_a_separate_process_drives_the_same_plant(tmp_path, user
     assert (c.series("plant/Battery", "p_mw").to_numpy() > 0).all()
     with pytest.raises(ConfigError, match="control.process = 'remote'"):
         Scenario().updated({"control.process": "remote"})
+
+
+def test_a_controller_failing_in_its_own_process_leaves_a_partial_record(tmp_path):
+    """mosaik logs a remote simulator's error and returns normally: the run still says it is
+    incomplete and keeps its record partial, never published as complete."""
+    out = tmp_path / "fail.h5"
+    sc = Scenario().updated({**SHORT, "duration_s": 600, "control.controller": "tests.dying_controller:Fails",
+                             "control.params": {"step_s": 300}, "control.process": "separate", "output": str(out)})
+    with pytest.raises(world.RunIncomplete, match="partial record is kept at"):
+        cosim.run(sc)
+    kept, = partial_paths(out)
+    assert not out.exists() and not cosim.read(kept).complete

@@ -30,6 +30,8 @@ def test_every_step_balances_device_power_losses_and_substation_exchange(ieee33_
         rec.series("plant/Grid", "p_loss_mw").iloc[:, 0].to_numpy() - devices_mw
     assert len(balance) == 120
     np.testing.assert_allclose(balance, 0.0, atol=1e-6)
+    bus_mw = rec.series("plant/Bus", "p_mw").sum(axis=1).to_numpy()  # each bus's net draw, recorded
+    np.testing.assert_allclose(bus_mw, devices_mw, atol=1e-9)
     assert (rec.series("plant/Grid", "converged").to_numpy() == 1).all()
     assert "control/rt" not in rec.groups()
 
