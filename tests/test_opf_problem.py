@@ -362,3 +362,22 @@ def test_tracking_that_rewards_fictitious_losses_is_re_solved_exact(rn33):
     assert float(res.diagnosis[-1].split("gap_rel ")[1].split(")")[0]) > 0.5  # the first solve was not exact
     assert np.allclose(res.network["p_grid_mw"], 3.9177, atol=1e-3)  # true load plus true losses
     assert np.allclose(prob.ctx.params["price_loss"].value, prob.ctx.params["price_loss"].value[0])  # restored
+
+
+def test_binding_upper_voltage_bound_keeps_the_relaxation_exact(net33, rn33):
+    """Reverse flow from 2 x 3 MW of PV at the feeder ends against a 1.03 p.u. bound, export paid:
+    with the bound on v the relaxation burnt fictitious losses to 'lower' the voltages and exported
+    all PV (gap_rel 0.98, AC voltages far above the bound); on the lossless voltage (Gan et al. 2015)
+    it is exact and curtails, and the AC power flow of its plan stays in the band."""
+    fl = FixedLoads.from_network(rn33)
+    prob = OPFProblem(rn33, [fl, Renewables(rn33.bus_index([17, 32]), s_rated_mva=3.0, name="pv")], T=2, dt_h=0.25,
+                      config=OPFConfig(v_min_pu=0.85, v_max_pu=1.03))
+    prob.set_data(price_import=[50.0, 50.0], price_export=[50.0, 50.0],
+                  blocks={"load": {"p_mw": 0.3 * fl._p0[:, None].repeat(2, 1), "q_mvar": 0.3 * fl._q0[:, None].repeat(2, 1)},
+                          "pv": {"p_avail_mw": np.full((2, 2), 3.0)}})
+    res = prob.solve()
+    assert res.ok and res.gap_rel <= 1e-5 and not res.diagnosis
+    assert res.plan["pv"]["p_gen_mw"].sum(axis=0)[0] < 2.0  # curtailed (the inexact plan exported 6 MW)
+    v_ac, loss_ac = _ac_voltages(net33, rn33, res, 0)
+    assert v_ac.max() <= 1.03 + 1e-6 and res.network["v_pu"][1:].max() > 1.02  # in the band, close to it
+    assert abs(res.network["loss_mw"][0] - loss_ac) < 1e-4
