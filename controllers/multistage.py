@@ -127,7 +127,7 @@ class Decision:
         return {"group": f"control/{self.stage}", "t_s": int(self.t_s), "scalars": scalars, "arrays": arrays}
 
 
-NETWORK_KEYS = ("p_grid_mw", "q_grid_mvar", "tap_pos", "v_pu", "loss_mw")
+NETWORK_KEYS = ("p_grid_mw", "q_grid_mvar", "tap_pos", "v_pu", "loss_mw", "v_violation_pu")
 
 
 class MultiStageController(Controller):

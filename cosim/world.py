@@ -183,7 +183,7 @@ def build_parts(sc: Scenario) -> Parts:
     ctl = MultiStageController(
         copy.deepcopy(net), devices.fleets, devices.bus_pos, stages, price,
         costs=CostParams(c.discomfort_cost_per_kh, c.ess_cost_per_mwh, c.ev_comp_per_mwh),
-        opf=dict(v_min_pu=c.v_min_pu, v_max_pu=c.v_max_pu, formulation=c.formulation,
+        opf=dict(v_min_pu=c.v_min_pu, v_max_pu=c.v_max_pu, v_violation_cost=c.v_violation_cost, formulation=c.formulation,
                  weights={"peak": c.peak_weight}),
         fallback=c.fallback, loss_price_per_mwh=c.loss_price_per_mwh, passive=c.passive,
         mismatch=mismatch_factors(devices.fleets, c.mismatch_rel, stream(sc.seed, "control", "mismatch"))

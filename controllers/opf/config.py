@@ -19,6 +19,9 @@ class OPFConfig:
     weights: term -> weight; terms "grid", "loss", "peak", "track" and block names; missing terms
     weigh 1 except "peak" (0). track: "grid.p_mw" or "<block>.<attr>" -> weight (currency per
     MW^2 h); its reference is a Parameter set with ``set_data(ref={...})``.
+    v_violation_cost: currency per p.u. (of |V|) and hour per bus outside [v_min_pu, v_max_pu]; inf
+    (the default) makes the band a hard constraint, a finite value a soft one (a forecast or a fixed
+    tap that leaves no feasible voltage then gives the least violation instead of "infeasible").
     direct: re-solve the DPP problem by calling Clarabel on cvxpy's cached parametric tensors
     (controllers.opf.direct) instead of through cvxpy; False (or dpp=False) keeps cvxpy's path.
     """
@@ -33,6 +36,7 @@ class OPFConfig:
     weights: dict = field(default_factory=dict)
     track: dict = field(default_factory=dict)
     loss_price_margin: float = 1.0
+    v_violation_cost: float = np.inf
     dpp: bool = True
     direct: bool = True
     solver_opts: dict = field(default_factory=dict)
@@ -43,6 +47,7 @@ class OPFConfig:
         check("v_min_pu", self.v_min_pu, 0.5, 1.0)
         check("v_max_pu", self.v_max_pu, 1.0, 1.5)
         check("loss_price_margin", self.loss_price_margin, 0.0)
+        check("v_violation_cost", self.v_violation_cost, 0.0, lo_open=True, finite=False)
         for k, w in {**self.weights, **self.track}.items():
             check(f"weights[{k!r}]", w, 0.0)
         if self.p_grid_min_mw > self.p_grid_max_mw:
@@ -67,7 +72,9 @@ class OPFResult:
     "relaxed-kept" (see OPFProblem._round_and_fix) or "milp-highs". plan: block name -> block.plan();
     network: v_pu (n_bus, T; row 0 the slack), v_tap_pu (T,) behind the OLTC, p_mw / q_mvar / i_ka
     (n_br, T) at the sending end, loss_mw (series r l plus shunt g v; LinDistFlow: shunts only), p_grid_mw, q_grid_mvar (T,), tap_pos (T,) if an OLTC,
-    p_bus_mw / q_bus_mvar (n_bus, T) the blocks' net consumption per bus (shunts excluded).
+    p_bus_mw / q_bus_mvar (n_bus, T) the blocks' net consumption per bus (shunts excluded),
+    v_violation_pu (n_bus, T) how far the plan leaves the band (soft band only; the upper side on the
+    lossless voltage).
     setpoints: block name -> {key: plan[key][:, 0]}. costs: term -> value. diagnosis: constraint
     families whose removal makes an infeasible problem feasible, and other notes.
     """

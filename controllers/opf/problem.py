@@ -51,6 +51,8 @@ Objective (currency over the horizon), each term times its weight in ``OPFConfig
   grid   sum_t dt (c_imp p_imp - c_exp p_exp), p_grid = p_imp - p_exp  (needs c_exp <= c_imp)
   loss   sum_t dt c_loss sum_k r_k l_k S_base  (seed 001 eq. "C_Loss")
   peak   sum_t dt p_grid^2                     (seed 003, currency per MW^2 h)
+  voltage  sum_t dt v_violation_cost sum_buses (slack of v = |V|^2) / 2 (soft band only: about
+           v_violation_cost per p.u. of |V| outside the band, per bus and hour)
   track  sum_t dt (x - x_ref)^2 for each entry of ``OPFConfig.track`` ("grid.p_mw", "<block>.<attr>")
   <block name>  the block's own cost (MT fuel, ESS dispatch, comfort, EV compensation, ...)
 The SOCP relaxation is exact when the objective increases with losses; the loss price is kept at
@@ -155,7 +157,12 @@ class OPFProblem:
         if self.l is not None:
             self.v_lin = self._linear_voltage(ptot, qtot)
             v_upper = self.v_lin[1:]
-        self.families["voltage_band"] = [self.v[1:] >= cfg.v_min_pu**2, v_upper <= cfg.v_max_pu**2]
+        self.v_slack = None
+        lo, hi = cfg.v_min_pu**2, cfg.v_max_pu**2
+        if np.isfinite(cfg.v_violation_cost):
+            self.v_slack = [cp.Variable((n.n_bus - 1, T), nonneg=True, name=f"v_slack_{s}_pu2") for s in ("lo", "hi")]
+            lo, hi = lo - self.v_slack[0], hi + self.v_slack[1]
+        self.families["voltage_band"] = [self.v[1:] >= lo, v_upper <= hi]
         self.families["line_limits"] = self._line_limits()
         root = n.root_branches()
         self.p_grid = cp.Variable(T, name="p_grid_pu")  # import at the slack bus
@@ -269,6 +276,8 @@ class OPFProblem:
             self.terms["grid"] = dt * (p["price_import"] @ self.p_imp - p["price_export"] @ self.p_exp)
         if cfg.weight("loss") and self.l is not None:
             self.terms["loss"] = dt * s * (p["price_loss"] @ (self.net.r_pu @ self.l))
+        if self.v_slack is not None:  # slack in v = |V|^2 is about 2 dV near 1 p.u.: c/2 per unit of it
+            self.terms["voltage"] = dt * cfg.v_violation_cost / 2 * sum(cp.sum(x) for x in self.v_slack)
         if cfg.weight("peak"):
             self.terms["peak"] = dt * cp.sum_squares(p_grid_mw)
         track = []
@@ -585,7 +594,7 @@ class OPFProblem:
 
     # ---------------------------------------------------------------- results
     def _collect(self, res: OPFResult) -> None:
-        n, s = self.net, self.net.s_base_mva
+        n, s, T = self.net, self.net.s_base_mva, self.T
         v, P, Q = self.v.value, self.P.value, self.Q.value
         net = dict(v_pu=np.sqrt(np.maximum(v, 0)), p_mw=P * s, q_mvar=Q * s,
                    p_grid_mw=self.p_grid.value * s, q_grid_mvar=self.q_grid.value * s,
@@ -614,6 +623,15 @@ class OPFProblem:
         else:
             net["i_ka"] = np.sqrt((P**2 + Q**2) / np.maximum(v[n.parent], 1e-6)) * i_base
             net["loss_mw"] = n.g_pu @ v * s
+        if self.v_slack is not None:
+            lo, hi = self.cfg.v_min_pu, self.cfg.v_max_pu  # slacks in |V|^2 back to p.u. of |V|
+            viol = (lo - np.sqrt(np.maximum(lo**2 - self.v_slack[0].value, 0.0))
+                    + np.sqrt(hi**2 + self.v_slack[1].value) - hi)
+            net["v_violation_pu"] = np.vstack([np.zeros(T), viol])
+            if viol.max() > 1e-6:
+                k, t = np.unravel_index(viol.argmax(), viol.shape)
+                res.diagnosis.append(f"no plan keeps the voltage band: least violation {viol.max():.2g} p.u. "
+                                     f"(bus {n.bus_ids[k + 1]}, period {t}; soft band)")
         res.network = net
         res.plan = {name: b.plan() for name, b in self.blocks.items()}
         res.setpoints = {name: {k: np.asarray(a)[:, 0] for k, a in pl.items() if np.ndim(a) == 2 and np.shape(a)[1] == self.T}
