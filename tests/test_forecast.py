@@ -1,11 +1,12 @@
-"""Forecast errors (nesting, spreads, AR(1), Laplace, spatial share, streams), Forecaster, mosaik adapter."""
+"""Forecast errors (nesting, spreads, AR(1), Laplace, spatial share, streams, lead-time growth, BOPTEST
+levels), Forecaster, mosaik adapter."""
 import mosaik_api_v3
 import numpy as np
 import pytest
 
 from cosim_base.errors import ConfigError, DataError
-from simulators.forecast import (DEFAULT_ERRORS, STAGES, ErrorSpec, Forecast, Forecaster,
-                                 ForecastErrors, StageGrid, Truth)
+from simulators.forecast import (BOPTEST_LEVELS, DEFAULT_ERRORS, GROWTHS, STAGES, ErrorSpec, Forecast,
+                                 Forecaster, ForecastErrors, StageGrid, Truth, boptest_errors)
 from simulators.forecast_sim import ForecastSim
 
 RES = 300
@@ -36,9 +37,11 @@ def grid_truth(values):
     return fn
 
 
-def test_nested_spreads_and_ar1():
+@pytest.mark.parametrize("growth", GROWTHS)
+def test_nested_spreads_and_ar1(growth):
+    """Target time: every window; lead time: one forecast 69 days long, past its first hours."""
     spec = ErrorSpec((0.20, 0.05, 0.02), "capacity", tau_h=2.0)
-    _, e = long_errors(spec)
+    _, e = long_errors(spec, growth=growth)
     s_da, s_id, s_rt = np.array(spec.half_width) / 1.96
     for st, s in zip(STAGES, (s_da, s_id, s_rt)):
         assert np.std(e[st]) == pytest.approx(s, rel=0.04)
@@ -54,8 +57,8 @@ def test_nested_spreads_and_ar1():
 
 def test_laplace_same_std_heavier_tails():
     tau_white = 0.001  # phi = exp(-83): independent draws, the marginal is Laplace itself
-    _, en = long_errors(ErrorSpec((0.2, 0.1, 0.05), tau_h=tau_white), K=50000)
-    _, el = long_errors(ErrorSpec((0.2, 0.1, 0.05), tau_h=tau_white, dist="laplace"), K=50000)
+    _, en = long_errors(ErrorSpec((0.2, 0.1, 0.05), tau_h=tau_white), K=50000, growth="target_time")
+    _, el = long_errors(ErrorSpec((0.2, 0.1, 0.05), tau_h=tau_white, dist="laplace"), K=50000, growth="target_time")
     for st in STAGES:
         assert np.std(el[st]) == pytest.approx(np.std(en[st]), rel=0.02)
     assert kurtosis(en["rt"]) == pytest.approx(3.0, abs=0.1)
@@ -63,13 +66,14 @@ def test_laplace_same_std_heavier_tails():
     # with correlation the AR(1) marginal's kurtosis is 3 + 3 (1 - phi^2) / (1 + phi^2)
     phi = 0.5
     _, e = long_errors(ErrorSpec((0.2, 0.1, 0.05), tau_h=RES / 3600 / np.log(1 / phi), dist="laplace"),
-                       K=50000)
+                       K=50000, growth="target_time")
     assert kurtosis(e["rt"]) == pytest.approx(3 + 3 * (1 - phi ** 2) / (1 + phi ** 2), abs=0.25)
 
 
-def test_common_share_is_cross_unit_correlation():
+@pytest.mark.parametrize("growth", GROWTHS)
+def test_common_share_is_cross_unit_correlation(growth):
     for c in (0.0, 0.5, 0.9):
-        _, e = long_errors(ErrorSpec((0.2, 0.1, 0.05), tau_h=0.25, common=c), n=10)
+        _, e = long_errors(ErrorSpec((0.2, 0.1, 0.05), tau_h=0.25, common=c), n=10, growth=growth)
         for st in ("rt", "da"):
             r = np.corrcoef(e[st])[np.triu_indices(10, 1)].mean()
             assert r == pytest.approx(c, abs=0.06), (c, st)
@@ -94,6 +98,106 @@ def test_seeds_and_independent_streams():
         assert np.array_equal(ea, only.error("load", st, 0, 900, 96))
         assert np.array_equal(ea, changed.error("load", st, 0, 900, 96))
     assert not np.allclose(a.error("wind", "da", 0, 900, 96), changed.error("wind", "da", 0, 900, 96)[:3])
+
+
+def lead_profile(spec, k):
+    """Standard deviation factor of the lead-time AR(1) at lead k res_s: sqrt(1 - (1 - r^2) phi^(2k))."""
+    phi = np.exp(-RES / (3600 * spec.tau_h))
+    return np.sqrt(1 - (1 - spec.nowcast ** 2) * phi ** (2 * np.asarray(k)))
+
+
+def test_spread_grows_with_lead_time():
+    """An error made at issue time: small at lead 0 (nowcast share), the full half-width at long lead."""
+    spec = ErrorSpec((0.2, 0.1, 0.05), "absolute", tau_h=2.0, nowcast=0.3)
+    n, T = 4000, 288  # units, leads of 5 min: 24 h
+    k = np.arange(T)
+    lead = ForecastErrors({"x": spec}, {"x": n}, 2 * 86400, seed=11)
+    target = ForecastErrors({"x": spec}, {"x": n}, 2 * 86400, seed=11, growth="target_time")
+    for st, s in zip(STAGES, spec.sigma()):
+        sd = lead.error("x", st, 3600, RES, T).std(axis=0)  # issued at 1 h, over units
+        np.testing.assert_allclose(sd, s * lead_profile(spec, k), rtol=0.06)
+        assert sd[0] < 0.4 * sd[-1] and sd[:12].mean() < 0.7 * sd[-12:].mean()
+        hourly = lead.error("x", st, 3600, 3600, 24).std(axis=0)  # what a day-ahead stage sees
+        assert hourly[0] < 0.6 * hourly[-1]
+        # target-time errors: the same spread at every lead
+        np.testing.assert_allclose(target.error("x", st, 3600, RES, T).std(axis=0), s, rtol=0.06)
+
+
+def test_lead_time_errors_are_nested_across_stages():
+    spec = ErrorSpec((0.2, 0.1, 0.05), "absolute", tau_h=2.0, nowcast=0.2)
+    n, T = 4000, 48
+    fe = ForecastErrors({"x": spec}, {"x": n}, 86400, seed=12)
+    s_da, s_id, s_rt = spec.sigma()
+    prof = lead_profile(spec, np.arange(T))
+    e = {st: fe.error("x", st, 7200, RES, T) for st in STAGES}  # all issued at 2 h
+    # same issue time: each later stage's error is a component of the earlier one's
+    np.testing.assert_allclose((e["da"] - e["id"]).std(axis=0), np.sqrt(s_da ** 2 - s_id ** 2) * prof, rtol=0.06)
+    np.testing.assert_allclose((e["id"] - e["rt"]).std(axis=0), np.sqrt(s_id ** 2 - s_rt ** 2) * prof, rtol=0.06)
+    for a, b in (("da", "id"), ("id", "rt")):
+        assert abs(np.corrcoef((e[a] - e[b]).ravel(), e[b].ravel())[0, 1]) < 0.02
+    mae = [np.abs(e[st]).mean(axis=0) for st in STAGES]
+    assert (mae[0] > mae[1]).all() and (mae[1] > mae[2]).all()
+    # issued later: a shorter lead at the same targets, so a smaller spread
+    later_id = fe.error("x", "id", 7200 + 3600, RES, T - 12)
+    assert (later_id.std(axis=0) < e["id"][:, 12:].std(axis=0)).all()
+    assert (later_id.std(axis=0) < e["da"][:, 12:].std(axis=0)).all()
+    # equal half-widths: every stage issued at t0 carries the same error (a shorter horizon is a prefix)
+    flat = ForecastErrors({"x": ErrorSpec((0.1, 0.1, 0.1), nowcast=0.5)}, {"x": 3}, 2 * 86400, seed=12)
+    da = flat.error("x", "da", 600, RES, 288)
+    assert np.array_equal(flat.error("x", "id", 600, RES, 48), da[:, :48])
+    assert np.array_equal(flat.error("x", "rt", 600, RES, 3), da[:, :3])
+
+
+def test_lead_time_errors_are_drawn_per_issue_time_and_seed():
+    spec = ErrorSpec((0.2, 0.1, 0.05), tau_h=3.0, nowcast=0.5, common=0.3)
+    n = {"x": 500, "y": 2}
+    a = ForecastErrors({"x": spec, "y": spec}, n, 2 * 86400, seed=13)
+    b = ForecastErrors({"x": spec}, n, 2 * 86400, seed=13)
+    c = ForecastErrors({"x": spec}, n, 2 * 86400, seed=14)
+    first = a.error("x", "da", 3600, 900, 96)
+    a.error("x", "id", 0, 900, 16)  # another forecast in between changes nothing: no state
+    assert np.array_equal(first, a.error("x", "da", 3600, 900, 96))
+    assert np.array_equal(first, b.error("x", "da", 3600, 900, 96))  # same seed, another signal present
+    assert not np.allclose(first, c.error("x", "da", 3600, 900, 96))
+    # re-issued an hour later: drawn anew, uncorrelated at the same targets
+    again = a.error("x", "da", 7200, 900, 92)
+    assert abs(np.corrcoef(first[:, 4:].ravel(), again.ravel())[0, 1]) < 0.05
+
+
+def test_bias_follows_the_lead_time_mean_path():
+    spec = ErrorSpec((0.2, 0.2, 0.2), "absolute", tau_h=1.0, nowcast=0.5, bias=(0.3, -0.1))
+    n, T = 10000, 36
+    phi = np.exp(-RES / 3600)
+    m = ForecastErrors({"x": spec}, {"x": n}, 86400, seed=15).error("x", "rt", 0, RES, T).mean(axis=0)
+    np.testing.assert_allclose(m, -0.1 + 0.4 * phi ** np.arange(T), atol=0.004)
+    tt = ForecastErrors({"x": spec}, {"x": n}, 86400, seed=15, growth="target_time").error("x", "da", 0, RES, T)
+    np.testing.assert_allclose(tt.mean(axis=0), -0.1, atol=0.004)
+
+
+@pytest.mark.parametrize("level", list(BOPTEST_LEVELS))
+def test_boptest_levels_reproduce_boptest_hourly_spread_and_mean(level):
+    """BOPTEST's recursion (hour k): mean m_k+1 = F m_k + mu, variance v_k+1 = F^2 v_k + K^2 (e = truth -
+    forecast; Laplace(a, b) has variance 2 b^2); ours runs at 5 min and must agree at every hour."""
+    specs = boptest_errors(level)
+    t, g = BOPTEST_LEVELS[level]["temperature"], BOPTEST_LEVELS[level]["solar"]
+    ref = {"t_out_c": (t["F"], t["F0"], t["K0"] ** 2, t["mu"], t["K"] ** 2, 1.0),
+           "ghi_kw_m2": (g["phi"], g["ag0"], 2 * g["bg0"] ** 2, g["ag"], 2 * g["bg"] ** 2, 1e-3)}
+    n, hours = 20000, 24
+    fe = ForecastErrors(specs, {"t_out_c": n, "ghi_kw_m2": n}, 2 * 86400, seed=16)
+    for sig, (F, m, v, mu, var, unit) in ref.items():
+        assert specs[sig].half_width[0] == specs[sig].half_width[2]  # one forecast quality, stages differ by lead
+        e = fe.error(sig, "da", 0, RES, hours * 12)[:, ::12] / unit  # ours, at whole hours
+        for k in range(hours):
+            assert e[:, k].std() == pytest.approx(np.sqrt(v), rel=0.03), (sig, k)
+            assert e[:, k].mean() == pytest.approx(-m, abs=0.03 * np.sqrt(v)), (sig, k)
+            m, v = F * m + mu, F * F * v + var
+    truth = np.array([[0.0, 0.1, 0.5, 0.8]])
+    f = ForecastErrors({"g": specs["ghi_kw_m2"]}, {"g": 1}, 2 * 86400, seed=1)
+    for t0 in range(0, 86400, 3600):
+        fc = f.apply("g", "da", truth, t0, 3600)
+        assert fc[0, 0] == 0.0 and (fc >= 0.2 * truth).all() and (fc <= 2 * truth).all()
+    with pytest.raises(ConfigError, match="'extreme' is not one of low, medium, high"):
+        boptest_errors("extreme")
 
 
 def test_perfect_mode_is_exact():
@@ -152,7 +256,10 @@ def test_config_errors_name_the_field():
            (ErrorSpec((0.03, 0.01, 0.005), dist="cauchy"), "forecast.load.dist"),
            (ErrorSpec((0.03, 0.01, 0.005), tau_h=0.0), "forecast.load.tau_h"),
            (ErrorSpec((0.03, 0.01, 0.005), common=1.5), r"forecast.load.common = .*1\.5.*\[0, 1\]"),
-           (ErrorSpec((0.03, 0.01, 0.005), common=-0.1), "forecast.load.common")]
+           (ErrorSpec((0.03, 0.01, 0.005), common=-0.1), "forecast.load.common"),
+           (ErrorSpec((0.03, 0.01, 0.005), nowcast=-0.1), r"forecast.load.nowcast = .*-0\.1"),
+           (ErrorSpec((0.03, 0.01, 0.005), bias=(0.1,)), "forecast.load.bias = .* must be 2 values"),
+           (ErrorSpec((0.03, 0.01, 0.005), bias=(0.1, np.nan)), r"forecast.load.bias\[1\]")]
     for spec, msg in bad:
         with pytest.raises(ConfigError, match=msg):
             ForecastErrors({"load": spec}, {"load": 2}, 3600)
@@ -160,6 +267,8 @@ def test_config_errors_name_the_field():
         ForecastErrors({"load": DEFAULT_ERRORS["load"]}, {}, 3600)
     with pytest.raises(ConfigError, match="res_s"):
         ForecastErrors({}, {}, 3600, res_s=0)
+    with pytest.raises(ConfigError, match="forecast.growth = 'issue_time' is not one of lead_time, target_time"):
+        ForecastErrors({}, {}, 3600, growth="issue_time")
 
 
 def recording_truth(n, windows):

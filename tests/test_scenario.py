@@ -9,6 +9,7 @@ from cosim import plant
 from cosim_base.errors import ConfigError
 from cosim.scenario import (DEVICE_PARAMS, KINDS, ControlConfig, DeviceGroup, ErrorConfig,
                             ForecastConfig, Scenario, StageConfig, load)
+from simulators.forecast import boptest_errors
 from simulators.storage import BatteryFleet
 
 DEFAULT_TOML = pathlib.Path(__file__).parents[1] / "scenarios" / "default.toml"
@@ -81,12 +82,33 @@ def test_partial_tables_override_only_their_keys():
     assert ForecastConfig(errors={"pv": ErrorConfig((0.1, 0.1, 0.1))}).errors["load"] == s.forecast.errors["load"]
 
 
+def test_forecast_presets_set_boptest_levels_for_weather_only():
+    s = Scenario.from_toml('[forecast]\npreset = "boptest-medium"\n')
+    medium = {k: ErrorConfig(**dataclasses.asdict(e)) for k, e in boptest_errors("medium").items()}
+    assert {k: s.forecast.errors[k] for k in ("t_out_c", "ghi_kw_m2")} == medium
+    assert medium["t_out_c"] != Scenario().forecast.errors["t_out_c"]
+    for sig in ("load", "wind", "pv"):  # BOPTEST has no errors for these: as configured
+        assert s.forecast.errors[sig] == Scenario().forecast.errors[sig]
+    assert Scenario.from_toml(s.to_toml()) == s and ForecastConfig(preset="boptest-medium") == s.forecast
+    # [forecast.errors.<signal>] keys apply on top of the preset
+    o = Scenario.from_toml('[forecast]\npreset = "boptest-medium"\n[forecast.errors.t_out_c]\nnowcast = 0.0\n')
+    assert o.forecast.errors["t_out_c"] == dataclasses.replace(medium["t_out_c"], nowcast=0.0)
+    # updated() of the preset (what a sweep does) resets the errors it sets, also back to "none"
+    assert Scenario().updated({"forecast.preset": "boptest-medium"}) == s
+    assert s.updated({"forecast.preset": "none"}) == Scenario()
+    low = s.updated({"forecast.errors.t_out_c.common": 0.5, "forecast.preset": "boptest-low"}).forecast.errors
+    assert low["t_out_c"] == ErrorConfig(**{**dataclasses.asdict(boptest_errors("low")["t_out_c"]), "common": 0.5})
+    assert Scenario().forecast.growth == "lead_time"
+    assert Scenario().updated({"forecast.growth": "target_time"}).forecast.growth == "target_time"
+
+
 @pytest.mark.parametrize("toml, key, allowed", [
     ("colour = 1", "colour", "name, network, start, duration_h, duration_s"),
     ("[control]\nstage = []", "control.stage", "stages, da, id, rt"),
     ("[control.rt]\ndt = 60", "control.rt.dt", "every_s, dt_s, horizon_s, offset_s, track_weight"),
-    ("[forecast]\nres = 60", "forecast.res", "perfect, res_s, error_scale, errors"),
-    ("[forecast.errors.wind]\ntau = 1", "forecast.errors.wind.tau", "half_width, kind, tau_h, dist, common"),
+    ("[forecast]\nres = 60", "forecast.res", "perfect, growth, preset, res_s, error_scale, errors"),
+    ("[forecast.errors.wind]\ntau = 1", "forecast.errors.wind.tau",
+     "half_width, kind, tau_h, dist, common, nowcast, bias"),
     ("[forecast.errors.sun]\ntau_h = 1", "forecast.errors.sun", "load, wind, pv, t_out_c, ghi_kw_m2"),
     ("[data]\nweather_file = 'x'", "data.weather_file", "weather, prices, prices_per_mwh, load_profile"),
     ("[data.prices_per_mwh]\nshoulder = 1", "data.prices_per_mwh.shoulder", "valley, flat, peak"),
@@ -124,6 +146,14 @@ def test_unknown_keys_name_the_dotted_key_and_the_allowed_ones(toml, key, allowe
     ({"name": "my run"}, r"^name = 'my run' must be"),
     ({"output": "out/{nme}.h5"}, r"^output = 'out/\{nme\}\.h5': only \{name\} and \{seed\}"),
     ({"forecast.res_s": 120}, r"^forecast\.res_s = 120 must divide 300"),
+    ({"forecast.preset": "boptest-extreme"},
+     r"^forecast\.preset = 'boptest-extreme' must be one of 'none', 'boptest-low', 'boptest-medium', 'boptest-high'"),
+    ({"forecast.growth": "issue_time"}, r"^forecast\.growth = 'issue_time' must be one of 'lead_time', 'target_time'"),
+    ({"forecast.errors.t_out_c.nowcast": -0.5},
+     r"^forecast\.errors\.t_out_c\.nowcast = -0\.5 is outside the allowed range \[0, inf\]"),
+    ({"forecast.errors.t_out_c.bias": [0.1]}, r"^forecast\.errors\.t_out_c\.bias = \[0\.1\] must be 2 numbers"),
+    ({"forecast.errors.ghi_kw_m2.kind": "clipped"},
+     r"^forecast\.errors\.ghi_kw_m2\.kind = 'clipped' must be one of 'relative', 'capacity', 'absolute', 'bounded'"),
     ({"device_preset": "all"}, r"^device_preset = 'all' must be one of 'default', 'none'"),
 ])
 def test_range_errors_name_key_value_and_range(changes, message):

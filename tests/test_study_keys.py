@@ -1,4 +1,7 @@
-"""Scenario keys for studies and sweeps: noise level, model mismatch, peak weight, temperature offset."""
+"""Scenario keys for studies and sweeps: noise level, forecast growth and preset, model mismatch, peak weight,
+temperature offset."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -6,6 +9,7 @@ from controllers.model import mismatch_factors, mismatch_keys
 from cosim import world
 from cosim_base.errors import ConfigError
 from cosim.scenario import Scenario
+from simulators.forecast import boptest_errors
 from tests.small import small
 
 
@@ -22,16 +26,27 @@ def test_new_keys_are_validated(key, value, msg):
 
 
 def test_error_scale_multiplies_the_forecast_errors(tmp_path):
-    """Absolute errors (outdoor temperature) scale exactly; 0 gives the truth."""
+    """Absolute errors (outdoor temperature, BOPTEST's high level: with a bias) scale exactly; 0 gives the truth."""
     errs = {}
     for scale in (0.0, 1.0, 2.0):
-        parts = world.build_parts(small(tmp_path, duration_s=1800, **{"forecast.error_scale": scale}))
+        parts = world.build_parts(small(tmp_path, duration_s=1800, **{
+            "forecast.error_scale": scale, "forecast.preset": "boptest-high", "control.stages": ["da"]}))
         fc = parts.forecaster.forecast("da", 0).values["t_out_c"]
         truth = parts.forecaster.truth.signals["t_out_c"](0, 3600, fc.shape[1])
         errs[scale] = fc - truth
     assert np.abs(errs[1.0]).max() > 0.1
     np.testing.assert_allclose(errs[0.0], 0.0, atol=1e-12)
     np.testing.assert_allclose(errs[2.0], 2 * errs[1.0], rtol=1e-9, atol=1e-12)
+
+
+def test_forecast_growth_and_preset_reach_the_forecaster(tmp_path):
+    for growth, preset in (("lead_time", "none"), ("target_time", "boptest-low")):
+        parts = world.build_parts(small(tmp_path, duration_s=1800, **{
+            "forecast.growth": growth, "forecast.preset": preset, "control.stages": ["da"]}))
+        errors = parts.forecaster.errors
+        assert errors.growth == growth
+        expected = boptest_errors("low")["t_out_c"] if preset != "none" else Scenario().forecast.errors["t_out_c"]
+        assert dataclasses.asdict(errors.specs["t_out_c"]) == dataclasses.asdict(expected)
 
 
 def test_mismatch_perturbs_the_controllers_model_not_the_plant(tmp_path):

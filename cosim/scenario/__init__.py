@@ -47,7 +47,8 @@ from cosim.scenario.control import (EV_SCHEDULES, FALLBACKS, FORMULATIONS, PASSI
                                     ControlConfig, StageConfig)
 from cosim.scenario.data import DataConfig
 from cosim.scenario.devices import DEVICE_PARAMS, KINDS, DeviceGroup, _device_groups
-from cosim.scenario.forecast import DEFAULT_ERRORS, ERROR_DISTS, ERROR_KINDS, SIGNALS, ErrorConfig, ForecastConfig
+from cosim.scenario.forecast import (DEFAULT_ERRORS, ERROR_DISTS, ERROR_KINDS, PRESET_SIGNALS, SIGNALS, ErrorConfig,
+                                     ForecastConfig)
 from cosim_base.errors import ConfigError
 from simulators import data, datafiles
 from simulators.ev import file_sessions
@@ -238,8 +239,12 @@ class Scenario:
     def updated(self, changes: Mapping[str, object]) -> Scenario:
         """A new validated scenario with dotted keys changed, e.g. ``{"seed": 3,
         "control.stages": ("da",), "forecast.errors.load.half_width": (0.05, 0.02, 0.01)}``.
-        Values may be plain data or config objects; ``duration_h`` replaces ``duration_s``."""
+        Values may be plain data or config objects; ``duration_h`` replaces ``duration_s``;
+        ``forecast.preset`` resets the errors it sets (then the changes' own error keys apply)."""
         d = self.to_dict()
+        if "forecast.preset" in changes:
+            for s in PRESET_SIGNALS:
+                d["forecast"]["errors"].pop(s)
         for key, value in changes.items():
             *parents, leaf = key.split(".")
             node = d
