@@ -73,9 +73,9 @@ class ControlConfig(_Table):
     under its own local control). ``da``, ``id``, ``rt``: their timing (:class:`StageConfig`):
     day-ahead 24 x 1 h once a day, intraday 16 x 15 min every hour, real-time 3 x 5 min every
     5 min (seed 001's stages); the tracking weights 200 and 1000 per MW^2 h are est.; margins:
-    0.3 K of comfort in every stage, 3 mV of voltage in the intraday and real-time stages (est.:
-    without them the default day's plant exceeded 1.06 p.u. by up to 2.1 mV and its plans rode the
-    20 degC floor).
+    0.3 K of comfort and 3 mV of voltage in every stage (est.: without them the default day's plant
+    exceeded 1.06 p.u. by up to 2.1 mV and its plans rode the 20 degC floor; the day-ahead stage
+    needs the voltage margin too, since the later stages keep its taps).
     ``v_min_pu``/``v_max_pu``: voltage band of the OPF (0.94/1.06, seed 001), within the ranges
     of controllers.opf.problem.OPFConfig; ``v_violation_cost``: currency per p.u. h per bus outside
     that band (a soft band: a forecast or a day-ahead tap that leaves no feasible voltage gives the
@@ -105,7 +105,7 @@ class ControlConfig(_Table):
     """
 
     stages: tuple[str, ...] = STAGE_ORDER
-    da: StageConfig = StageConfig(every_s=86400, dt_s=3600, horizon_s=86400, comfort_margin_k=0.3)
+    da: StageConfig = StageConfig(every_s=86400, dt_s=3600, horizon_s=86400, v_margin_pu=0.003, comfort_margin_k=0.3)
     id: StageConfig = StageConfig(every_s=3600, dt_s=900, horizon_s=14400, track_weight=200.0, v_margin_pu=0.003,
                                   comfort_margin_k=0.3)
     rt: StageConfig = StageConfig(every_s=300, dt_s=300, horizon_s=900, track_weight=1000.0, v_margin_pu=0.003,
