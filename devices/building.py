@@ -157,8 +157,8 @@ class Building(DeviceKind):
 
     def kpis(self, get, dt_h, control):
         """``discomfort_kh``: BOPTEST's thermal discomfort (K h) summed over buildings, the last
-        recorded cumulative ``discomfort_kh``; ``heat_energy_kwh``: electricity drawn for heat
-        (``p_mw`` x ``dt_h`` x 1000); ``cost_discomfort`` = discomfort x
+        recorded cumulative ``discomfort_kh``; ``heat_energy_kwh``: electricity drawn for heating
+        and cooling (``p_mw`` x ``dt_h`` x 1000); ``cost_discomfort`` = discomfort x
         ``control.discomfort_cost_per_kh``."""
         kh = series_last(get("discomfort_kh"))
         return {"discomfort_kh": kh, "heat_energy_kwh": series_sum(get("p_mw"), dt_h) * 1000.0,
