@@ -7,7 +7,10 @@ mismatch is a stated difference, never a second implementation. The differences 
   :func:`controllers.opf.thermal.BuildingHPBlock`) fitted by least squares to the plant's Staffell
   curve at the heating-curve supply temperature over -10..15 degC
   (:func:`devices.building.fit_cop_linear`), or
-  the plant's own line where its buildings have one (``cop_0c``, seed 002: then exact);
+  the plant's own line where its buildings have one (``cop_0c``, seed 002: then exact); the
+  cooling COP (EER) likewise, a line fitted to the plant's Cutler curve over 18..40 degC
+  (:func:`devices.building.fit_eer_linear`, within 1.6 % of ``eer_rated``); the comfort band is
+  the measured band in force, held over the horizon (the plant's adaptive band moves at midnight);
 * capacitor banks inject ``q_step N`` at 1 p.u. (the seed's model), the plant ``q_step N V^2``;
 * EVs: only the current session of a plugged-in EV is known (no arrival forecast); the CC-CV
   taper is the block's linear bound at the period's end energy;

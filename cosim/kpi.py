@@ -67,11 +67,12 @@ sign in its ``costs`` enter ``cost_total``; a water heater adds ``hpwh_energy_kw
 ``hpwh_unmet_kwh``, devices.water_heater):
 
 - ``discomfort_kh``: BOPTEST's thermal discomfort, the time integral of the distance of the indoor
-  temperature outside the comfort band (K h), summed over buildings: the sum of the last recorded
+  temperature outside the comfort band in force (K h; the band the plant records as ``t_low_c``,
+  ``t_up_c``: fixed or EN 16798-1 adaptive), summed over buildings: the sum of the last recorded
   plant/Building ``discomfort_kh`` (cumulative, a left Riemann sum at the plant step, so the last
   step's own contribution is not in the record).
-- ``heat_energy_kwh``: electricity drawn for heat, sum of plant/Building ``p_mw`` (heat pump,
-  direct electric heating, storage charging) x ``dt_h`` x 1000.
+- ``heat_energy_kwh``: electricity drawn for heating and cooling, sum of plant/Building ``p_mw``
+  (heat pump in either mode, direct electric heating, storage charging) x ``dt_h`` x 1000.
 - ``ev_energy_delivered_kwh``, ``ev_v2g_kwh``: sums of ``max(p_mw, 0)`` and ``max(-p_mw, 0)`` of
   plant/EV x ``dt_h`` x 1000 (grid side).
 - ``ev_missing_kwh``: energy missing to the owners' targets at departure, the sum of the last

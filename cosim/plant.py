@@ -20,6 +20,7 @@ import pandas as pd
 from cosim_base.errors import ConfigError
 from cosim_base.seeds import stream
 from devices import fleet_kinds
+from devices.building import season_start
 from devices.ev import ev_fleet
 from devices.heat_hub import heat_demand
 from devices.load import base_profiles, scaled_profiles
@@ -88,7 +89,7 @@ def _ieee33_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
         e_st0_kwh=np.r_[np.zeros(n_hp), np.full(n_ts, 15.0)],
         q_rel_max_kw=np.r_[np.zeros(n_hp), np.full(n_ts, 6.0)],
         p_eh_max_kw=np.r_[np.zeros(n_hp), np.full(n_ts, 6.0)],
-        t_in0_c=rng.uniform(20.5, 21.5, n_hp + n_ts)), np.r_[hp_pos, tseh_pos])
+        **season_start(spec, w.frame, rng.uniform(20.5, 21.5, n_hp + n_ts))), np.r_[hp_pos, tseh_pos])
     ev_pos = np.repeat(sites.pos.to_numpy(), 3)
     dev.add("EV", ev_fleet(spec, rng, len(ev_pos), capacity_kwh=60.0, p_charge_max_kw=7.4), ev_pos)
     pv_pos = [5, 9, 13, 17, 21, 24, 28, 31]
@@ -111,7 +112,7 @@ def _lv_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     dev = Devices()
     dev.add("Load", BaseLoadFleet(n, sites.p_mw.to_numpy() * 1e3, pf=0.97, profile_pu=profile), sites.pos)
     dev.add("Building", BuildingFleet(n, w.frame, start=spec.start,
-                                      t_in0_c=rng.uniform(20.5, 21.5, n)), sites.pos)
+                                      **season_start(spec, w.frame, rng.uniform(20.5, 21.5, n))), sites.pos)
     ev_pos = sites.pos.to_numpy()[::2]
     dev.add("EV", ev_fleet(spec, rng, len(ev_pos), p_charge_max_kw=11.0), ev_pos)
     pv = networks.load_sites(net, "sgen")
@@ -194,7 +195,8 @@ def _area_devices(net, spec: PlantSpec, rng: np.random.Generator) -> Devices:
     profile = data.load_profiles(spec.start, spec.data_s, spec.step_s, list(sites.profile))
     dev.add("Load", BaseLoadFleet(n, sites.p_mw.to_numpy() * 1e3, pf=networks.AREA_PF, profile_pu=profile),
             sites.pos)
-    dev.add("Building", BuildingFleet(n, w.frame, start=spec.start, t_in0_c=rng.uniform(20.5, 21.5, n),
+    dev.add("Building", BuildingFleet(n, w.frame, start=spec.start,
+                                      **season_start(spec, w.frame, rng.uniform(20.5, 21.5, n)),
                                       **AREA_BUILDING), sites.pos)
     lot = networks.bus_table(net).query("name == 'EV lot'").index[0]
     ev = dict(AREA_EVS)

@@ -33,7 +33,6 @@ from cosim import kpi
 from cosim_base.errors import DataError
 from cosim.record import Record
 from cosim.scenario import STAGE_ORDER, ControlConfig, Scenario
-from simulators.building import DEFAULTS as BUILDING_DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -272,27 +271,20 @@ def plot_exchange(rec: Record, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def comfort_band_c(sc: Scenario | None) -> tuple[float, float]:
-    """(low, high) comfort band in degC: the widest over the scenario's building groups, each
-    parameter defaulting to simulators.building.DEFAULTS (20-22 degC, physics.md 1)."""
-    groups = [g for g in (sc.devices if sc is not None else ()) if g.kind == "Building"]
-    lows, ups = [BUILDING_DEFAULTS["t_low_c"]], [BUILDING_DEFAULTS["t_up_c"]]
-    if groups:
-        lows, ups = [], []
-        for g in groups:
-            lows.extend(np.ravel(g.params.get("t_low_c", BUILDING_DEFAULTS["t_low_c"])).tolist())
-            ups.extend(np.ravel(g.params.get("t_up_c", BUILDING_DEFAULTS["t_up_c"])).tolist())
-    return float(min(lows)), float(max(ups))
-
-
-def plot_indoor(rec: Record, path: Path, band_c: tuple[float, float]) -> Path | None:
-    """Indoor temperatures over the buildings (median, percentile bands, min/max) vs the comfort band."""
+def plot_indoor(rec: Record, path: Path) -> Path | None:
+    """Indoor temperatures over the buildings (median, percentile bands, min/max) vs the comfort
+    band in force (recorded ``t_low_c``, ``t_up_c``: the widest over the buildings at each step)."""
     t_in = _series(rec, "plant/Building", "t_in_c")
     if t_in is None:
         return None
     fig = Figure(figsize=FIGSIZE_IN, layout="constrained")
     ax = fig.subplots()
-    ax.axhspan(*band_c, color="tab:green", alpha=0.12, label=f"comfort band {band_c[0]:g}-{band_c[1]:g} degC")
+    lo, up = _series(rec, "plant/Building", "t_low_c"), _series(rec, "plant/Building", "t_up_c")
+    if lo is not None and up is not None:
+        t, lo_c = _held(lo.min(axis=1).to_frame(), rec.meta["step_s"])
+        _, up_c = _held(up.max(axis=1).to_frame(), rec.meta["step_s"])
+        ax.fill_between(t, lo_c[:, 0], up_c[:, 0], color="tab:green", alpha=0.12, lw=0, step="post",
+                        label=f"comfort band ({np.nanmin(lo_c):.3g}-{np.nanmax(up_c):.3g} degC)")
     _band_plot(ax, t_in, rec.meta["step_s"], "tab:orange", f"{t_in.shape[1]} buildings")
     ax.set_ylabel("indoor temperature (degC)")
     ax.legend(loc="best", fontsize="small")
@@ -383,7 +375,7 @@ def write_report(path, out_dir) -> dict[str, Path]:
         "voltage": lambda f: plot_voltage(rec, f, control.v_min_pu, control.v_max_pu),
         "trafo": lambda f: plot_trafo(rec, f, kpis),
         "exchange": lambda f: plot_exchange(rec, f),
-        "indoor": lambda f: plot_indoor(rec, f, comfort_band_c(sc)),
+        "indoor": lambda f: plot_indoor(rec, f),
         "ev_soc": lambda f: plot_ev_soc(rec, f),
         "plans": lambda f: plot_plans(rec, f, control),
     }

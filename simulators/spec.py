@@ -9,8 +9,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from cosim_base.errors import ConfigError, check
+from cosim_base.errors import ConfigError, DataError, check
 from simulators import data, networks
+from simulators.thermal import running_means_c
+
+#: Days of weather before the start that make the running-mean outdoor temperature (0.8^30 < 0.2 %).
+T_RM_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -67,3 +71,18 @@ class PlantSpec:
         w = data.weather(self.start_at, self.data_s, self.step_s, self.weather, tz=self.tz)
         w.frame["t_out_c"] += self.t_out_offset_k
         return w
+
+    def t_rm0_c(self) -> float | None:
+        """EN 16798-1 running-mean outdoor temperature at the start (simulators.thermal.running_means_c
+        started at the first day's mean) from the daily means of the :data:`T_RM_DAYS` days before
+        it, ``t_out_offset_k`` included;
+        None where the weather source does not reach back that far (a calendar file starting with
+        the run: BuildingFleet then starts the running mean from the run's first day)."""
+        try:
+            w = data.weather(self.start_at - pd.Timedelta(days=T_RM_DAYS), T_RM_DAYS * 86400, 3600,
+                             self.weather, tz=self.tz)
+        except DataError:
+            return None
+        daily = w.frame["t_out_c"].to_numpy()[:-1].reshape(T_RM_DAYS, 24).mean(axis=1)
+        daily = daily + self.t_out_offset_k
+        return float(running_means_c(daily[0], daily[1:])[-1])

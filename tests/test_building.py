@@ -9,13 +9,14 @@ from cosim.collector import collector_of
 from cosim_base.errors import ConfigError
 from simulators.building import BuildingFleet
 from simulators.rc import discretize_zoh
-from simulators.thermal import (cop_linear, cop_staffell_ashp, rc_3r2c_matrices, storage_step,
-                                ua_kw_per_k)
+from simulators.thermal import (comfort_band_c, cop_linear, cop_staffell_ashp, eer_cutler_ashp, net_mode,
+                                rc_3r2c_matrices, running_means_c, storage_step, ua_kw_per_k)
 
-NAN = {"p_hp_kw": np.nan, "p_eh_kw": np.nan, "p_st_kw": np.nan, "q_rel_kw": np.nan}
+NAN = {"p_hp_kw": np.nan, "p_cool_kw": np.nan, "p_eh_kw": np.nan, "p_st_kw": np.nan, "q_rel_kw": np.nan}
 
 
 def flat_weather(t_out_c=0.0, ghi_w_m2=0.0, hours=48):
+    """Constant weather; ``t_out_c`` may also be an array over the hours (0..hours)."""
     idx = np.arange(0, hours * 3600 + 1, 3600)
     return pd.DataFrame({"t_out_c": t_out_c, "ghi_w_m2": ghi_w_m2}, index=idx)
 
@@ -146,3 +147,97 @@ def test_tseh_local_control_heats_directly_in_the_valley_and_charges():
     for k in range(8 * 60):
         out = fleet.step(k * 60, 60, dict(NAN))
     assert out["discomfort_kh"][0] == 0.0 and out["e_st_kwh"][0] > 40.0
+
+
+def cutler_eir_at(t_out_c):
+    """Cutler et al. 2013's published single-speed cooling EIR-fT curve (degF) at 67 degF indoor
+    wet bulb, evaluated here from its coefficients independently of simulators.thermal."""
+    wb, db = 67.0, np.asarray(t_out_c) * 9 / 5 + 32
+    return (-3.437356399 + 0.136656369 * wb - 0.001049231 * wb**2 - 0.0079378 * db + 0.000185435 * db**2
+            - 0.0001441 * wb * db)
+
+
+def test_cooling_cop_follows_the_published_cutler_curve():
+    t = np.array([20.0, 26.67, 30.0, 35.0, 40.0, 45.0])
+    eer = eer_cutler_ashp(t, 3.4)
+    assert eer[3] == pytest.approx(3.4)  # the rating point (AHRI "A": 35 degC outdoor)
+    assert cutler_eir_at(35.0) == pytest.approx(1.011, abs=1e-3)  # the curve is ~1 at its rating point
+    np.testing.assert_allclose(eer / eer[3], cutler_eir_at(35.0) / cutler_eir_at(t), rtol=1e-9)
+    assert eer[1] / 3.4 == pytest.approx(1.28, abs=0.005) and eer[4] / 3.4 == pytest.approx(0.85, abs=0.005)
+    assert np.all(np.diff(eer) < 0)  # hotter outside: less cooling per kWh
+    assert eer_cutler_ashp(10.0, 3.4) == eer_cutler_ashp(18.0, 3.4)  # clipped to the rating-data range
+
+
+def test_adaptive_band_is_en16798_category_ii():
+    """pythermalcomfort's adaptive_en (EN 16798-1:2019) worked values: T_rm 20 -> T_cmf 25.4, category
+    II 21.4-28.4; T_rm 10 -> 22.1 and 30 -> 28.7; outside 10-30 degC the fixed band holds."""
+    lo, up = comfort_band_c([20.0, 10.0, 30.0, 9.9, 30.1, 20.0], 20.0, 22.0, [True] * 5 + [False])
+    np.testing.assert_allclose(lo, [21.4, 18.1, 24.7, 20.0, 20.0, 20.0])
+    np.testing.assert_allclose(up, [28.4, 25.1, 31.7, 22.0, 22.0, 22.0])
+    t_rm = running_means_c(10.0, [20.0, 20.0, 0.0])  # alpha 0.8: a fifth of the gap per day
+    np.testing.assert_allclose(t_rm, [10.0, 12.0, 13.6, 10.88])
+
+
+def test_plant_band_follows_the_running_mean_day_by_day():
+    """Day 0 at t_rm0_c, then the recursion on the weather's daily means; the band, recorded as
+    t_low_c / t_up_c, is what the discomfort counts; t_in0_c NaN starts mid-band."""
+    t_out = np.r_[np.full(24, 30.0), np.full(24, 20.0), [20.0]]
+    lo0, up0 = comfort_band_c(25.0, 20.0, 22.0, True)
+    fleet = BuildingFleet(2, flat_weather(t_out), t_rm0_c=25.0, adaptive_comfort=[True, False],
+                          t_in0_c=[np.nan, (lo0 + up0) / 2], ci_kwh_per_k=1e6, ce_kwh_per_k=1e6)  # frozen
+    np.testing.assert_allclose(fleet.t_rm_c, [25.0, 26.0, 24.8])
+    np.testing.assert_allclose(fleet.x[:, 0], (lo0 + up0) / 2)
+    out = fleet.step(0, 3600, setpoints(2))
+    np.testing.assert_allclose([out["t_low_c"], out["t_up_c"]], [[lo0, 20.0], [up0, 22.0]])
+    out = fleet.step(86400 + 1800, 3600, setpoints(2))
+    np.testing.assert_allclose(out["t_up_c"], [0.33 * 26.0 + 18.8 + 3, 22.0])
+    np.testing.assert_allclose(out["discomfort_kh"], [0.0, (lo0 + up0) / 2 - 22.0])  # the fixed band's step
+    winter = BuildingFleet(1, flat_weather(-5.0))  # running mean below 10 degC: the fixed band
+    assert winter.band_c(0) == (20.0, 22.0) and winter.x[0, 0] == 21.0
+
+
+def hot_day(hours=48):
+    """A summer day: 26-38 degC with sun up to 800 W/m2."""
+    h = np.arange(hours + 1)
+    return flat_weather(32.0 + 6.0 * np.sin(2 * np.pi * (h - 9) / 24),
+                        np.clip(800.0 * np.sin(np.pi * ((h % 24) - 6) / 14), 0, None), hours)
+
+
+def test_local_cooling_keeps_the_adaptive_band_on_a_hot_day_and_none_does_not():
+    fleet = BuildingFleet(2, hot_day(), t_rm0_c=28.0, can_cool=[True, False])
+    lo, up = fleet.band_c(0)
+    peak = np.zeros(2)
+    for k in range(24 * 60):
+        out = fleet.step(k * 60, 60, dict(NAN))
+        peak = np.maximum(peak, out["t_in_c"])
+    assert out["discomfort_kh"][0] == 0.0 and peak[0] <= up[0]
+    assert out["discomfort_kh"][1] > 5.0 and peak[1] > up[1] + 2.0  # no cooling: far above the band
+    assert out["p_cool_kw"][1] == 0.0 and out["p_hp_kw"][1] == 0.0
+
+
+def test_a_heat_pump_runs_one_mode_and_cooling_removes_heat():
+    fleet = BuildingFleet(3, flat_weather(30.0), t_rm0_c=25.0, ci_kwh_per_k=1e6, ce_kwh_per_k=1e6)
+    cop, eer = fleet.cop(30.0), fleet.eer(30.0)
+    out = fleet.step(0, 900, setpoints(3, p_hp_kw=[1.0, 2.0, 0.0], p_cool_kw=[2.0, 0.5, 5.0]))
+    np.testing.assert_allclose(out["p_hp_kw"], [0.0, (2.0 * cop[1] - 0.5 * eer[1]) / cop[1], 0.0])
+    np.testing.assert_allclose(out["p_cool_kw"], [(2.0 * eer[0] - cop[0]) / eer[0], 0.0, 3.0])  # limit p_hp_max_kw
+    np.testing.assert_allclose(out["q_cool_kw"], eer * out["p_cool_kw"])
+    np.testing.assert_allclose(out["p_mw"], (out["p_hp_kw"] + out["p_cool_kw"]) / 1000)
+    p_heat, p_cool = net_mode(np.array([1.0, 0.0]), 4.0, np.array([0.0, 2.0]), 3.0)
+    assert list(p_heat) == [1.0, 0.0] and list(p_cool) == [0.0, 2.0]  # one mode asked: unchanged
+
+
+def test_dispatch_sends_one_mode_and_nan_without_a_plan():
+    """A plan that heats and cools a unit at once (never cheaper while energy costs) is sent as its
+    net heat in one mode; no plan in force: NaN, the units' thermostats."""
+    from controllers.multistage import Plan
+    from devices import REGISTRY
+    x = {"hp.p_hp_kw": np.array([[1.0], [2.0], [0.0]]), "hp.cop": np.full((3, 1), 4.0),
+         "hp.p_cool_kw": np.array([[2.0], [1.0], [1.5]]), "hp.eer": np.full((3, 1), 3.0)}
+    sent = {}
+    REGISTRY["Building"].dispatch("hp", Plan(0, 3600, 1, x), 0, sent.__setitem__)
+    np.testing.assert_allclose(sent["p_hp_kw"], [0.0, 5.0 / 4.0, 0.0])
+    np.testing.assert_allclose(sent["p_cool_kw"], [2.0 / 3.0, 0.0, 1.5])
+    assert sent["p_eh_kw"] == 0.0  # a heat-pump house has no TSEH
+    REGISTRY["Building"].dispatch("hp", None, None, sent.__setitem__)
+    assert np.isnan(sent["p_hp_kw"]) and np.isnan(sent["p_cool_kw"])

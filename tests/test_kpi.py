@@ -146,6 +146,22 @@ def test_discomfort_of_a_known_trajectory(tmp_path):
     assert np.isnan(k["time_rat"])  # no controller in this record
 
 
+def test_discomfort_counts_the_recorded_adaptive_band(tmp_path):
+    """A hot day without cooling: the KPI is the distance above the band in force (recorded
+    t_up_c, EN 16798-1 adaptive), not above the fixed 22 degC."""
+    n_steps, dt = 240, 60
+    weather = pd.DataFrame({"t_out_c": 38.0, "ghi_w_m2": 600.0}, index=np.arange(0, (n_steps + 1) * dt, dt))
+    fleet = BuildingFleet(1, weather, t_rm0_c=28.0, can_cool=False, t_in0_c=30.0)
+    rows = [fleet.step(i * dt, dt, {k: np.full(1, np.nan) for k in fleet.INPUTS}) for i in range(n_steps)]
+    t_in, up = (np.array([r[k] for r in rows]) for k in ("t_in_c", "t_up_c"))
+    assert np.all(up == 0.33 * 28.0 + 18.8 + 3.0) and t_in[-1, 0] > up[-1, 0] + 1.0
+    path = write(tmp_path / "a.h5", n_steps, series={"plant/Building": (["B_0"], {
+        "t_in_c": t_in, "t_up_c": up, "discomfort_kh": np.array([r["discomfort_kh"] for r in rows])})})
+    by_hand = np.clip(t_in[:-1] - up[:-1], 0, None).sum() * dt / 3600
+    assert kpi.compute(path)["discomfort_kh"] == pytest.approx(by_hand, rel=1e-12)
+    assert by_hand < np.clip(t_in[:-1] - 22.0, 0, None).sum() * dt / 3600 / 5
+
+
 def test_boptest_names_and_the_controller_time_ratio(tmp_path):
     """60 steps of 1 min importing 2 MW for 15 min then 1 MW; decisions of 3 s and 6 s every 30 min."""
     p = np.r_[np.full(15, 2.0), np.full(45, 1.0)]

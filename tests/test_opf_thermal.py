@@ -7,6 +7,7 @@ import pytest
 from controllers.opf.block import Context
 from controllers.opf.thermal import BuildingHPBlock, HeatHubBlock, TSEHBlock, chp_linear_fit
 from cosim_base.errors import ConfigError
+from devices.building import fit_eer_linear
 from simulators.building import BuildingFleet
 from simulators.rc import discretize_zoh, first_order_zoh
 from simulators.thermal import chp_operating_point, rc_3r2c_matrices, storage_step
@@ -93,6 +94,30 @@ def test_too_small_heat_pump_reports_discomfort_instead_of_failing():
     np.testing.assert_allclose(p["discomfort_kh"], p["dev_low_k"].sum(axis=1), rtol=1e-6)
 
 
+def test_hot_day_is_planned_with_cooling_in_one_mode():
+    """A 26-38 degC sunny day, band 23-26 degC: the plan cools (heat removed = eer x p_cool), keeps
+    the band, never heats at the same time; without cooling capacity the same day ends outside."""
+    hot = 32.0 + 6.0 * np.sin(2 * np.pi * (HOURS - 9) / 24)
+    data = dict(t_in0_c=[25.0], t_env0_c=[25.0], phi_int_kw=0.3, t_low_c=23.0, t_up_c=26.0)
+    plans = []
+    for p_cool_max in (3.0, 0.0):
+        b = BuildingHPBlock([1], p_cool_max_kw=p_cool_max)
+        ctx, prob = standalone([b])
+        assert prob.is_dcp(dpp=True)
+        ctx.params["t_out_c"].value = hot
+        ctx.params["ghi_kw_m2"].value = 2 * GHI
+        b.set_data(**data)
+        solve(prob)
+        plans.append(b.plan())
+    p, none = plans
+    assert p["discomfort_kh"][0] < 1e-6 and p["p_cool_kw"].sum() > 5.0
+    assert np.all(np.minimum(p["p_hp_kw"], p["p_cool_kw"]) < 1e-6)
+    np.testing.assert_allclose(p["eer"][0], 7.394 - 0.1136 * hot)  # the default line:
+    np.testing.assert_allclose(fit_eer_linear(3.4), (7.394, -0.1136), atol=1e-3)  # the plant's EER fitted
+    np.testing.assert_allclose(p["phi_heat_kw"], p["q_hp_kw"] - p["eer"] * p["p_cool_kw"], atol=1e-9)
+    assert none["discomfort_kh"][0] > 5.0 and np.all(none["p_cool_kw"] == 0.0)
+
+
 def simulate_rc(params, t_in0, t_env0, phi_int_kw, phi_heat_kw, dt_h):
     """Reference plant step (simulators.thermal + simulators.rc), one period at a time."""
     a, b = rc_3r2c_matrices(**params)
@@ -156,7 +181,8 @@ def test_tseh_rules_after_rounding_and_plan_equals_the_building_plant():
                           e_st0_kwh=[5.0, 8.0], **TSEH)
     clean = {k: np.where(p[k] > 1e-7, p[k], 0.0) for k in ("p_eh_kw", "p_st_kw", "q_rel_kw")}
     for k in range(T):
-        out = fleet.step(k * 3600, 3600, {"p_hp_kw": np.zeros(2), **{n: v[:, k] for n, v in clean.items()}})
+        out = fleet.step(k * 3600, 3600, {"p_hp_kw": np.zeros(2), "p_cool_kw": np.zeros(2),
+                                          **{n: v[:, k] for n, v in clean.items()}})
         np.testing.assert_allclose(out["t_in_c"], p["t_in_c"][:, k], atol=1e-6)
         np.testing.assert_allclose(out["e_st_kwh"], e[:, k], atol=1e-6)
     np.testing.assert_allclose(fleet.x[:, 0], p["t_in_c"][:, T], atol=1e-6)

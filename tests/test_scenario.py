@@ -42,6 +42,11 @@ def test_default_file_is_the_default_scenario():
     assert [s.control.da.T, s.control.id.T, s.control.rt.T] == [24, 16, 3]
 
 
+def test_summer_file_is_the_default_scenario_on_a_summer_day():
+    s = load(DEFAULT_TOML.with_name("summer.toml"))
+    assert s == Scenario().updated({"name": "ieee33-summer-day", "start": "2024-07-16 00:00"})
+
+
 def test_toml_round_trip_and_dict_inverse():
     s = Scenario().updated({"name": "x", "seed": 7, "control.stages": ["da", "id"],
                             "forecast.perfect": True, "control.rt.dt_s": 60,

@@ -4,7 +4,7 @@ Each block mirrors a plant model in layer 1 with the controller's own parameter 
 shared physics (simulators.thermal, simulators.rc), so a plan/plant difference is a parameter or
 forecast difference, never a second implementation:
 
-- :class:`BuildingHPBlock` -- simulators.building.BuildingFleet with its air-source heat pump;
+- :class:`BuildingHPBlock` -- simulators.building.BuildingFleet with its reversible air-source heat pump;
 - :class:`TSEHBlock` -- the same building heated by a thermal storage electric heater (seed 001);
 - :class:`HeatHubBlock` -- simulators.heat_hub.HeatHubFleet (seed 003).
 
@@ -99,32 +99,40 @@ def _sizes_and_efficiencies(owner: str, n: int, sizes: dict, efficiencies: dict)
 
 
 class BuildingHPBlock(Block):
-    """3R2C buildings (Bacher & Madsen 2011; physics.md section 1) heated by air-source heat pumps.
+    """3R2C buildings (Bacher & Madsen 2011; physics.md section 1) with reversible air-source heat pumps.
 
     States t_in_c, t_env_c (n, T+1) follow the exact ZOH step of simulators.rc.discretize_zoh
     applied to simulators.thermal.rc_3r2c_matrices with this block's parameters, inputs in the
     order of RC_INPUTS: the shared forecasts ``t_out_c`` and ``ghi_kw_m2`` (Context, (T,)), the
-    internal gains ``phi_int_kw`` and the heat to the air node ``cop * p_hp_kw`` (+ subclass heat).
-    COP is the linear curve cop_0c + cop_slope_per_k * t_out_c of simulators.thermal.cop_linear
-    (seed 002), an affine expression of the shared forecast Parameter, so ``cop * p_hp_kw`` is DPP.
+    internal gains ``phi_int_kw`` and the heat to the air node ``cop * p_hp_kw - eer * p_cool_kw``
+    (+ subclass heat). COP is the linear curve cop_0c + cop_slope_per_k * t_out_c of
+    simulators.thermal.cop_linear (seed 002) and the cooling COP (EER) the line eer_0c +
+    eer_slope_per_k * t_out_c, affine expressions of the shared forecast Parameter, so both
+    products are DPP. Heating and cooling are separate nonnegative powers (the model stays an LP);
+    both at once only waste energy, never optimal while it costs (devices.building's dispatch sends
+    the net mode). Cooling shares the compressor: p_cool_kw <= p_cool_max_kw (0: no cooling; then
+    p_cool_kw is the constant 0 and adds no variables).
     Comfort: t_low_c - dev_low_k <= t_in_c[:, 1:] <= t_up_c + dev_up_k, deviations >= 0 cost
     ``discomfort_cost`` per K*h (the BOPTEST discomfort KPI, physics.md section 1).
 
     Constructor: ``bus`` (n,) bus indices; (scalars or (n,)) building parameters as in
-    rc_3r2c_matrices, ``p_hp_max_kw``, ``cop_0c``, ``cop_slope_per_k``, ``pf`` (power factor);
-    ``discomfort_cost`` per K*h; ``name`` (unique per problem). Defaults: the est. 150 m2 house of
-    simulators.building (physics.md section 1).
+    rc_3r2c_matrices, ``p_hp_max_kw``, ``cop_0c``, ``cop_slope_per_k``, ``p_cool_max_kw``,
+    ``eer_0c``, ``eer_slope_per_k``, ``pf`` (power factor); ``discomfort_cost`` per K*h; ``name``
+    (unique per problem). Defaults: the est. 150 m2 house of simulators.building (physics.md
+    section 1), without cooling; the EER line is devices.building.fit_eer_linear's at eer_rated 3.4.
 
     set_data keys: t_in0_c (n,), t_env0_c (n,) initial states; phi_int_kw (n, T) internal gains;
     t_low_c, t_up_c (n, T) comfort band (default 20 and 22). plan keys: p_hp_kw, cop, q_hp_kw,
-    phi_heat_kw, dev_low_k, dev_up_k (n, T); t_in_c, t_env_c (n, T+1); discomfort_kh (n,).
+    p_cool_kw, eer, q_cool_kw, phi_heat_kw, dev_low_k, dev_up_k (n, T); t_in_c, t_env_c (n, T+1);
+    discomfort_kh (n,).
     """
 
     name = "building_hp"
 
     def __init__(self, bus, *, ci_kwh_per_k=0.8, ce_kwh_per_k=10.0, rie_k_per_kw=0.7,
                  rea_k_per_kw=8.0, ria_k_per_kw=10.0, aw_m2=5.0, ae_m2=1.0, p_hp_max_kw=3.0,
-                 cop_0c=2.227, cop_slope_per_k=0.0642, pf=1.0, discomfort_cost=100.0, name=None):
+                 cop_0c=2.227, cop_slope_per_k=0.0642, p_cool_max_kw=0.0, eer_0c=7.394,
+                 eer_slope_per_k=-0.1136, pf=1.0, discomfort_cost=100.0, name=None):
         super().__init__()
         self.name = name or self.name
         self.bus = np.atleast_1d(np.asarray(bus, dtype=int))
@@ -137,6 +145,9 @@ class BuildingHPBlock(Block):
         self.p_hp_max_kw = per_unit(own + "p_hp_max_kw", p_hp_max_kw, n, 0)
         self.cop_0c = per_unit(own + "cop_0c", cop_0c, n)
         self.cop_slope_per_k = per_unit(own + "cop_slope_per_k", cop_slope_per_k, n)
+        self.p_cool_max_kw = per_unit(own + "p_cool_max_kw", p_cool_max_kw, n, 0)
+        self.eer_0c = per_unit(own + "eer_0c", eer_0c, n)
+        self.eer_slope_per_k = per_unit(own + "eer_slope_per_k", eer_slope_per_k, n)
         self.tan_phi = tan_phi(per_unit(own + "pf", pf, n, 0, 1, lo_open=True))
         self.discomfort_cost = float(check(own + "discomfort_cost", discomfort_cost, 0))
 
@@ -155,7 +166,14 @@ class BuildingHPBlock(Block):
         self.cop = cols(self.cop_0c, 1) + cols(self.cop_slope_per_k, 1) @ cp.reshape(t_out, (1, T), order="C")
         self.q_hp_kw = cp.multiply(self.cop, self.p_hp_kw)
         self.constraints = [self.p_hp_kw <= cols(self.p_hp_max_kw, T)]
-        self.phi_heat_kw = self.q_hp_kw + self._extra_heat_kw(ctx)
+        self.eer = cols(self.eer_0c, 1) + cols(self.eer_slope_per_k, 1) @ cp.reshape(t_out, (1, T), order="C")
+        if np.any(self.p_cool_max_kw > 0):
+            self.p_cool_kw = cp.Variable((n, T), nonneg=True, name=f"{self.name}.p_cool_kw")
+            self.constraints.append(self.p_cool_kw <= cols(self.p_cool_max_kw, T))
+            self.q_cool_kw = cp.multiply(self.eer, self.p_cool_kw)
+        else:
+            self.p_cool_kw = self.q_cool_kw = cp.Constant(np.zeros((n, T)))
+        self.phi_heat_kw = self.q_hp_kw - self.q_cool_kw + self._extra_heat_kw(ctx)
         self.t_in_c = cp.Variable((n, T + 1), name=f"{self.name}.t_in_c")
         self.t_env_c = cp.Variable((n, T + 1), name=f"{self.name}.t_env_c")
         a, b = rc_3r2c_matrices(**self.rc)
@@ -187,7 +205,7 @@ class BuildingHPBlock(Block):
 
     def _p_kw(self) -> cp.Expression:
         """Electric power drawn per unit (n, T) in kW."""
-        return self.p_hp_kw
+        return self.p_hp_kw + self.p_cool_kw
 
     def set_data(self, **data) -> None:
         set_params(type(self).__name__, self.spec, data)
@@ -196,6 +214,7 @@ class BuildingHPBlock(Block):
         dev = self.dev_low_k.value + self.dev_up_k.value
         return {
             "p_hp_kw": self.p_hp_kw.value, "cop": self.cop.value, "q_hp_kw": self.q_hp_kw.value,
+            "p_cool_kw": self.p_cool_kw.value, "eer": self.eer.value, "q_cool_kw": self.q_cool_kw.value,
             "phi_heat_kw": self.phi_heat_kw.value, "t_in_c": self.t_in_c.value,
             "t_env_c": self.t_env_c.value, "dev_low_k": self.dev_low_k.value,
             "dev_up_k": self.dev_up_k.value, "discomfort_kh": dev.sum(axis=1) * self.dt_h,
@@ -289,7 +308,7 @@ class TSEHBlock(BuildingHPBlock):
         return self.spec["adj_cost_per_mwh"][0] * (ctx.dt_h / 1000.0) * cp.sum(self.adj_kw)
 
     def _p_kw(self) -> cp.Expression:
-        return self.p_hp_kw + self.p_tseh_kw
+        return super()._p_kw() + self.p_tseh_kw
 
     def set_data(self, **data) -> None:
         if "e_st0_kwh" in data and "e_st_end_kwh" not in data:
