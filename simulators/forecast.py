@@ -85,7 +85,7 @@ class ErrorSpec:
     tau_h: float = 2.0
     dist: str = "normal"
     common: float = 0.0
-    nowcast: float = 0.0
+    nowcast: float = 0.5  # est. (see DEFAULT_ERRORS)
     bias: tuple[float, float] = (0.0, 0.0)
 
     def sigma(self) -> np.ndarray:
@@ -114,21 +114,21 @@ class ErrorSpec:
         return self
 
 
-#: nowcast 0.5 for every signal (est., after BOPTEST's "low" temperature level, whose lead-0 spread
+#: nowcast: the ErrorSpec default 0.5 for every signal (est., after BOPTEST's "low" temperature level, whose lead-0 spread
 #: K0 = 0.6 K is 0.59 of its long-lead K / sqrt(1 - F^2) = 1.02 K): the mean of the coming period
 #: is not known at its start.
 DEFAULT_ERRORS: dict[str, ErrorSpec] = {
     # seed 001: load +-3 % / 1 % / 0.5 %; tau_h 2 h est.
-    "load": ErrorSpec((0.03, 0.01, 0.005), "relative", tau_h=2.0, nowcast=0.5),
+    "load": ErrorSpec((0.03, 0.01, 0.005), "relative", tau_h=2.0),
     # seed 001: wind +-20 % / 5 % / 2 %, read as shares of installed capacity (physics.md 7);
     # tau_h 3 h est. (wind errors persist over weather-system time scales)
-    "wind": ErrorSpec((0.20, 0.05, 0.02), "capacity", tau_h=3.0, nowcast=0.5),
+    "wind": ErrorSpec((0.20, 0.05, 0.02), "capacity", tau_h=3.0),
     # est. 0.15 / 0.05 / 0.02 of capacity; Laplace after BOPTEST's solar errors; tau_h 1 h est. (clouds)
-    "pv": ErrorSpec((0.15, 0.05, 0.02), "capacity", tau_h=1.0, dist="laplace", nowcast=0.5),
+    "pv": ErrorSpec((0.15, 0.05, 0.02), "capacity", tau_h=1.0, dist="laplace"),
     # est. 2.0 / 1.0 / 0.5 K after BOPTEST's ~1 K "low" level (physics.md 7); tau_h 6 h est.
-    "t_out_c": ErrorSpec((2.0, 1.0, 0.5), "absolute", tau_h=6.0, nowcast=0.5),
+    "t_out_c": ErrorSpec((2.0, 1.0, 0.5), "absolute", tau_h=6.0),
     # est. 25 % / 10 % / 5 % relative, Laplace like BOPTEST's solar; tau_h 1 h est.
-    "ghi_kw_m2": ErrorSpec((0.25, 0.10, 0.05), "relative", tau_h=1.0, dist="laplace", nowcast=0.5),
+    "ghi_kw_m2": ErrorSpec((0.25, 0.10, 0.05), "relative", tau_h=1.0, dist="laplace"),
 }
 
 #: BOPTEST's published forecast uncertainty levels (ibpsa/project1-boptest, commit 0f8a467c,

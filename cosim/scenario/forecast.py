@@ -29,7 +29,7 @@ class ErrorConfig(_Table):
     tau_h: float = 2.0
     dist: str = "normal"
     common: float = 0.0
-    nowcast: float = 0.0
+    nowcast: float = 0.5
     bias: tuple[float, float] = (0.0, 0.0)
 
     def __post_init__(self):
