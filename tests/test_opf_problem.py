@@ -392,3 +392,16 @@ def test_binding_upper_voltage_bound_keeps_the_relaxation_exact(net33, rn33):
     v_ac, loss_ac = _ac_voltages(net33, rn33, res, 0)
     assert v_ac.max() <= 1.03 + 1e-6 and res.network["v_pu"][1:].max() > 1.02  # in the band, close to it
     assert abs(res.network["loss_mw"][0] - loss_ac) < 1e-4
+
+
+def test_an_idle_unit_is_planned_at_exactly_zero(rn33, monkeypatch):
+    """PV worth more fed in than curtailed: its curtailment is 0 in the plan, not the solver's -7e-9
+    (what the plan holds with the zeroing off)."""
+    import controllers.opf.problem as problem
+
+    prob = _base(rn33, extra=[Renewables(rn33.bus_index([32]), s_rated_mva=0.8, name="pv")])
+    prob.set_data(blocks={"pv": {"p_avail_mw": np.full((1, T), 0.3)}})
+    assert not prob.solve().plan["pv"]["curtail_mw"].any()
+    monkeypatch.setattr(problem, "PLAN_ZERO", 0.0)
+    raw = prob.solve().plan["pv"]["curtail_mw"]
+    assert raw.any() and np.abs(raw).max() < 1e-7

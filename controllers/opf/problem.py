@@ -79,6 +79,10 @@ DISCRETE_METHODS = ("round", "relaxed", "milp")
 #: A relaxed Discrete within this share of its grid step of a grid value counts as on the grid.
 ROUND_TOL = 1e-6
 GAP_WARN = 1e-4  # relative relaxation gap above which the result carries a diagnosis note
+#: Plan values smaller than this in magnitude (in their own unit: kW, MW, degC, ...) are zero within
+#: the solver's precision (Clarabel's tolerances are 1e-8) and are reported as exactly 0: an idle
+#: unit's setpoint is 0, not 1e-9, and the record compresses (4.7 of 18.6 MB on a summer day).
+PLAN_ZERO = 1e-7
 #: Relative relaxation gap above which a tracking solve is re-solved with a raised loss price.
 EXACT_GAP = 1e-5
 
@@ -633,7 +637,7 @@ class OPFProblem:
                 res.diagnosis.append(f"no plan keeps the voltage band: least violation {viol.max():.2g} p.u. "
                                      f"(bus {n.bus_ids[k + 1]}, period {t}; soft band)")
         res.network = net
-        res.plan = {name: b.plan() for name, b in self.blocks.items()}
+        res.plan = {name: {k: _zeroed(a) for k, a in b.plan().items()} for name, b in self.blocks.items()}
         res.setpoints = {name: {k: np.asarray(a)[:, 0] for k, a in pl.items() if np.ndim(a) == 2 and np.shape(a)[1] == self.T}
                          for name, pl in res.plan.items()}
         res.costs = {k: float(self.cfg.weight(k) * np.asarray(e.value).sum()) if e is not None else 0.0
@@ -644,6 +648,13 @@ def _rotated_soc(x, y, a, b) -> cp.SOC:
     """a^2 + b^2 <= 4 x y as ||(a, b, x - y)|| <= x + y, one cone per entry of the (rows, T) arrays."""
     return cp.SOC(cp.vec(x + y, order="C"),
                   cp.vstack([cp.vec(a, order="C"), cp.vec(b, order="C"), cp.vec(x - y, order="C")]), axis=0)
+
+
+def _zeroed(a):
+    """``a`` with entries below PLAN_ZERO in magnitude set to 0 (non-float values unchanged)."""
+    if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+        return np.where(np.abs(a) < PLAN_ZERO, 0.0, a)
+    return a
 
 
 def _plain(status: str) -> str:
