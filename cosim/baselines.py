@@ -22,7 +22,8 @@ built-in references (the oracle is the built-in model's best, so ``structure`` t
 difference between the two controllers); no_tseh and no_margin belong to the built-in controller
 and are refused.
 
-Regret split (currency, cost = kpi total cost of the true plant):
+Regret split (currency; cost = a total cost of the true plant, :data:`REGRET_COSTS`: net of the
+change in stored energy, the comparison that credits a run for what it leaves in store, and gross):
   forecast_error  = cost(actual) - cost(perfect)
   structure       = cost(perfect) - cost(oracle)     multi-stage structure and model mismatch
   baseline_gap    = cost(uncoordinated) - cost(actual)
@@ -37,6 +38,9 @@ from typing import Callable
 from cosim.scenario import STAGE_ORDER, Scenario
 
 VARIANTS = ("actual", "perfect", "oracle", "no_tseh", "no_margin", "uncoordinated", "builtin")
+#: Costs the regret split is reported on (cosim.kpi), first the one to read: key -> label.
+REGRET_COSTS = {"cost_total_net_storage": "net of the change in stored energy",
+                "cost_total": "gross, the change in stored energy not credited"}
 #: Variants that change the built-in controller's own keys.
 _BUILTIN_ONLY = ("no_tseh", "no_margin")
 

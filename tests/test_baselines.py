@@ -1,4 +1,6 @@
 """Alternatives on common random numbers, the regret split, and coordination against none."""
+import re
+
 import numpy as np
 import pytest
 
@@ -49,6 +51,15 @@ def test_cli_baselines_prints_comparison_and_regret(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "cost_total" in out and "forecast_error" in out and "baseline_gap" in out
     assert (tmp_path / "b-uncoordinated.h5").exists()
+    # the split net of stored energy first, the gross one beside it, each labelled with its cost
+    net, gross = out.split("regret split, ")[1:]
+    assert net.startswith("net of the change in stored energy (cost_total_net_storage, currency):")
+    assert gross.startswith("gross, the change in stored energy not credited (cost_total, currency):")
+    k = {n: kpi.compute(tmp_path / f"b-{n}.h5") for n in ("actual", "uncoordinated")}
+    for text, key in ((net, "cost_total_net_storage"), (gross, "cost_total")):
+        gap = k["uncoordinated"][key] - k["actual"][key]
+        assert float(re.search(r"baseline_gap +(\S+)", text).group(1)) == pytest.approx(gap, abs=1e-4)
+    assert k["actual"]["stored_value"] != k["uncoordinated"]["stored_value"]  # the two splits differ
 
 
 def test_variants_of_a_users_controller_use_the_builtin_references(tmp_path):
