@@ -41,8 +41,9 @@ from controllers.model import CostParams, mismatch_factors
 from controllers.multistage import MultiStageController, Stage
 from cosim_base.errors import ConfigError, CosimError
 from cosim_base.interrupt import stop_on_sigint
+from cosim.kpi import stored_states
 from cosim.plant import SIMULATORS, Plant, build_plant, default_devices
-from cosim.record import partial_paths, refuse_existing
+from cosim.record import partial_paths, read, refuse_existing
 from cosim.scenario import Scenario, load
 from cosim_base.seeds import stream
 from simulators import data
@@ -149,6 +150,25 @@ def truth(devices, weather) -> Truth:
     return Truth(signals, capacity)
 
 
+def terminal_states(path: str, duration_s: int, fleets: dict) -> dict[str, np.ndarray]:
+    """Per storing kind, its stored state per unit at the end of the record ``path``
+    (cosim.kpi.stored_states), checked against this run's length and fleets (``control.terminal``)."""
+    key = f"control.terminal = {path!r}"
+    if not Path(path).is_file():
+        raise ConfigError(f"{key}: no such record (run the scenario it names first)")
+    rec = read(path)
+    if not rec.complete or int(rec.meta["duration_s"]) != duration_s:
+        raise ConfigError(f"{key}: a complete record of {duration_s} s is needed, it is "
+                          f"{'complete' if rec.complete else 'partial'} of {rec.meta['duration_s']} s")
+    out = {}
+    for kind, (_, end) in stored_states(rec).items():
+        n = fleets[kind].n if kind in fleets else 0
+        if len(end) != n:
+            raise ConfigError(f"{key}: it records {len(end)} {kind} units, this plant has {n}")
+        out[kind] = end
+    return out
+
+
 def build_parts(sc: Scenario) -> Parts:
     """Fleets, network, forecaster and controller of scenario ``sc`` (no mosaik yet)."""
     spec = sc.plant_spec()
@@ -187,7 +207,8 @@ def build_parts(sc: Scenario) -> Parts:
                  weights={"peak": c.peak_weight}),
         fallback=c.fallback, loss_price_per_mwh=c.loss_price_per_mwh, passive=c.passive,
         mismatch=mismatch_factors(devices.fleets, c.mismatch_rel, stream(sc.seed, "control", "mismatch"))
-        if c.mismatch_rel else None, ev_schedule=c.ev_schedule)
+        if c.mismatch_rel else None, ev_schedule=c.ev_schedule,
+        terminal=(spec.duration_s, terminal_states(c.terminal, spec.duration_s, devices.fleets)) if c.terminal else None)
     return Parts(sc, net, devices, ctl, forecaster, price)
 
 

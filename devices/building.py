@@ -92,7 +92,8 @@ class Building(DeviceKind):
     def block_data(self, name, d):
         """Measured temperatures, internal gains and the comfort band (tightened by the stage's
         ``comfort_margin_k``, leaving at least 0.5 K); TSEH: the measured store
-        and, below the slowest stage, the slower plan's level at the horizon end."""
+        and at the horizon end the slower plan's level (or the run's terminal one,
+        StageData.end_state)."""
         p, idx, m, T = d.fleet.p, d.index, d.meas, d.T
         lo, hi = p["t_low_c"][idx], p["t_up_c"][idx]
         margin = np.minimum(d.options.get("comfort_margin_k", 0.0), np.maximum(hi - lo - 0.5, 0.0) / 2)
@@ -102,7 +103,7 @@ class Building(DeviceKind):
                "t_up_c": np.repeat((hi - margin)[:, None], T, axis=1)}
         if name == "tseh":
             out["e_st0_kwh"] = np.clip(m["e_st_kwh"][idx], 0, p["e_st_max_kwh"][idx])
-            e_end = d.upper_state("tseh.e_st_kwh")
+            e_end = d.end_state("tseh.e_st_kwh")
             if e_end is not None:
                 out["e_st_end_kwh"] = reachable_store(p, idx, out["e_st0_kwh"], T * d.dt_s / 3600, e_end)
         return out

@@ -54,7 +54,8 @@ class StageData:
     ``forecast``: signal -> (units, T) or (1, T); ``upper``: the plan in force of the next slower
     stage (None for the slowest); ``da``: the day-ahead plan in force; ``problem``: the stage's
     compiled OPFProblem; ``costs``: controllers.model.CostParams; ``options``: controller options
-    (e.g. ``ev_schedule``).
+    (e.g. ``ev_schedule``); ``terminal``: the kind's stored state (its ``storage`` attribute, over
+    the fleet's units) the run ends at, given when this stage's horizon reaches the run's end.
     """
 
     stage: str
@@ -70,6 +71,7 @@ class StageData:
     problem: Any
     costs: Any
     options: dict
+    terminal: np.ndarray | None = None
 
     @property
     def horizon_end_s(self) -> int:
@@ -80,6 +82,12 @@ class StageData:
         if self.upper is None or key not in self.upper.x:
             return None
         return self.upper.state_at(key, self.horizon_end_s)
+
+    def end_state(self, key: str, scale: float = 1.0):
+        """The state ``key`` the block ends its horizon at: the run's terminal state of the block's
+        units (``terminal`` times ``scale``, into the plan's unit) when the horizon reaches the
+        run's end, else :meth:`upper_state`."""
+        return self.terminal[self.index] * scale if self.terminal is not None else self.upper_state(key)
 
     def fixed_positions(self, key: str, measured: np.ndarray) -> np.ndarray:
         """Positions of a slow device (taps, capacitor steps) fixed for a later stage: the

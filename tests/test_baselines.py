@@ -77,3 +77,38 @@ def test_variants_of_a_users_controller_use_the_builtin_references(tmp_path):
         with pytest.raises(ValueError, match=f"variant '{name}' changes the built-in controller's keys"):
             baselines.variant(sc, name)
     assert baselines.regret({"actual": 5.0, "builtin": 3.0}) == {"builtin_gap": 2.0}
+
+
+def test_the_oracle_ends_where_the_actual_run_ended(tmp_path):
+    """Without an end state the oracle (horizon = the run) would end its stores where they began
+    and bank the difference; with control.terminal it ends them where the actual run did."""
+    sc = Scenario().updated({**SMALL, "duration_s": 3600, "step_s": 300, "output": str(tmp_path / "t.h5")})
+    paths = baselines.run_variants(sc, ["oracle", "actual"])
+    assert list(paths) == ["oracle", "actual"]  # the actual ran first (the oracle reads its record)
+    oracle = baselines.variant(sc, "oracle")
+    assert oracle.control.terminal == str(paths["actual"])
+    st = {n: kpi.stored_states(p) for n, p in paths.items()}
+    assert set(st["oracle"]) == {"Building", "EV", "Battery"}
+    for kind, (start, end) in st["actual"].items():
+        np.testing.assert_allclose(st["oracle"][kind][0], start)  # the same plant
+        np.testing.assert_allclose(st["oracle"][kind][1], end, rtol=0.01, atol=0.1, err_msg=kind)
+    tseh = st["actual"]["Building"]
+    assert tseh[1].sum() > tseh[0].sum() + 5  # the actual run stored heat: an end state that binds
+
+
+def test_a_terminal_record_must_match_the_run(tmp_path):
+    from cosim import world
+    from cosim_base.errors import ConfigError
+    sc = Scenario().updated({**SMALL, "duration_s": 1800, "step_s": 300, "output": str(tmp_path / "a.h5"),
+                             "control.stages": []})
+    world.run(sc)
+    with pytest.raises(ConfigError, match=r"control.terminal = '.*nope.h5': no such record"):
+        world.build_parts(sc.updated({"control.stages": ["da"], "control.terminal": str(tmp_path / "nope.h5")}))
+    with pytest.raises(ConfigError, match=r"a complete record of 3600 s is needed, it is complete of 1800 s"):
+        world.build_parts(sc.updated({"control.stages": ["da"], "control.terminal": str(tmp_path / "a.h5"),
+                                      "duration_s": 3600}))
+    fewer = {"devices.EV": [{"bus": [3, 10], "capacity_kwh": 60.0}]}
+    with pytest.raises(ConfigError, match=r"it records 4 EV units, this plant has 2"):
+        world.build_parts(sc.updated({"control.stages": ["da"], "control.terminal": str(tmp_path / "a.h5"), **fewer}))
+    with pytest.raises(ConfigError, match=r"control.terminal = 'x.h5': end states are planned by the built-in"):
+        sc.updated({"control.controller": "controllers.examples.tou_rules:TOURules", "control.terminal": "x.h5"})
