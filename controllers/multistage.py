@@ -18,7 +18,8 @@ the column that covers the current time. Fallback after a failed solve (status n
 ``"shift"`` keeps the stage's last feasible plan, read at the current time (a plan shifted in
 time), while it still covers the time, then the plan of the next slower stage that covers it
 (logged as ``"plan:<stage>"``); after that, or at once with ``"local"``, the devices the stage
-owns go back to their local control (NaN setpoints; taps and capacitors hold their position).
+owns go back to their local control (NaN setpoints; taps, capacitors and SVCs: the grid's local
+voltage control).
 Every decision is returned as a :class:`Decision` with what the stage knew (forecast and its
 issue time, measurements), what it decided and the solver's telemetry.
 

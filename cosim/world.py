@@ -255,12 +255,10 @@ def assemble(world: mosaik.World, parts: Parts, path: Path, overwrite: bool = Fa
     entities = {**plant.units, **{k: v for k, v in grid_units.items() if v}}
     units = {kind: [e.eid for e in ents] for kind, ents in entities.items()}
     initial = initial_measurements(parts)
-    held = {k: v for k, v in initial.items() if k in grid_kinds()}
     if sc.control.process == "separate":
-        csim = world.start("ControllerProcess", scenario_toml=sc.to_toml(), units=units,
-                           initial={k: {a: np.asarray(v, float).tolist() for a, v in d.items()} for k, d in held.items()})
+        csim = world.start("ControllerProcess", scenario_toml=sc.to_toml(), units=units)
     else:
-        csim = world.start("Controller", controller=parts.controller, units=units, price=parts.price, initial=held)
+        csim = world.start("Controller", controller=parts.controller, units=units, price=parts.price)
     ce = csim.Controller()
     if parts.forecaster is not None:
         fsim = world.start("Forecast", forecaster=parts.forecaster)

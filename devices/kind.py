@@ -10,8 +10,7 @@ A kind (one module under ``devices/``, registered in :data:`devices.REGISTRY`) i
 * mosaik: the model name of its entities (``model``; also the record group ``plant/<model>``);
   inputs and outputs are the fleet's ``INPUTS``/``OUTPUTS`` (devices.sim.DeviceSim);
 * the controller: what it measures and what it sets (:class:`Signal` tuples with unit, sign and
-  range; a NaN setpoint is the unit's own local control, except for ``hold`` kinds, which keep
-  their last position), the state before the first report (:meth:`DeviceKind.initial`), the
+  range; a NaN setpoint is the unit's own local control), the state before the first report (:meth:`DeviceKind.initial`), the
   forecast signals the kind's truth provides (:meth:`DeviceKind.truth`), its OPF blocks
   (:meth:`DeviceKind.blocks`), how measurements and forecasts become block data
   (:meth:`DeviceKind.block_data`), which plan arrays are kept (``plan_keys``) and how a plan
@@ -111,7 +110,6 @@ class DeviceKind:
     text_params: ClassVar[tuple[str, ...]] = ()
     measured: ClassVar[tuple[Signal, ...]] = ()
     setpoints: ClassVar[tuple[Signal, ...]] = ()
-    hold: ClassVar[bool] = False  # NaN setpoint: keep the last value sent (grid devices)
     recorded: ClassVar[tuple[str, ...]] = ()
     #: OPF block name -> plan arrays kept per decision.
     plan_keys: ClassVar[dict[str, tuple[str, ...]]] = {}

@@ -112,3 +112,25 @@ def test_a_terminal_record_must_match_the_run(tmp_path):
         world.build_parts(sc.updated({"control.stages": ["da"], "control.terminal": str(tmp_path / "a.h5"), **fewer}))
     with pytest.raises(ConfigError, match=r"control.terminal = 'x.h5': end states are planned by the built-in"):
         sc.updated({"control.controller": "controllers.examples.tou_rules:TOURules", "control.terminal": "x.h5"})
+
+
+def test_the_uncoordinated_baseline_has_local_voltage_control(tmp_path):
+    """No controller: the OLTC, banks and SVC regulate on their own (grid.local_control, on by
+    default); a band below the feeder head's voltage makes the tap step down into it."""
+    band = {"grid.oltc_v_set_pu": 1.0, "grid.oltc_band_pu": 0.02}
+    heads = {}
+    for local in (True, False):
+        sc = Scenario().updated({**SMALL, **band, "grid.local_control": local, "duration_s": 3600, "step_s": 300,
+                                 "output": str(tmp_path / f"l{local}.h5")})
+        unco = baselines.variant(sc, "uncoordinated")
+        assert unco.grid == sc.grid and (unco.plant_spec().local_voltage is not None) == local
+        rec = read(baselines.run_variants(sc, ["uncoordinated"])["uncoordinated"])
+        tap = rec.series("plant/Trafo", "tap_pos").iloc[:, 0].to_numpy()
+        heads[local] = rec.series("plant/Bus", "vm_pu")["Bus_0"].to_numpy()
+        if local:
+            assert tap[0] == 0 and tap[-1] < 0 and (np.diff(tap) <= 0).all()
+            assert 0.99 <= heads[local][-1] <= 1.01
+        else:
+            assert (tap == 0).all()
+    assert heads[False][-1] > 1.01  # held at tap 0 the head stays above the band
+    assert Scenario().grid.local_control
