@@ -13,7 +13,7 @@ multiple of its ``step_s`` (its own decision grid, a multiple of the plant step)
   :class:`FutureInformationError`) and the tariff (``price(t0_s, dt_s, T)`` -> buy, sell per MWh,
   known in advance);
 * :meth:`Controller.control` returns an :class:`Action`: setpoints ``kind -> attr -> values`` over the fleet's units
-  (NaN = the unit's own local control; grid devices keep their last position), held until
+  (NaN = the unit's own local control; grid devices: their local voltage control), held until
   replaced, and log entries that land in the record under ``control/<group>``.
 
 What a controller may know of the plant (:class:`PlantInfo`): the network (pandapower), each

@@ -16,7 +16,8 @@ One ``Controller`` entity. Wiring (done by cosim.world):
 The simulator steps every ``step_s`` of the controller and calls ``control(Observation)``. A
 forecast made after the decision time raises ``FutureInformationError`` here (the guard, for
 every controller).
-Grid devices hold their last position when no plan covers the time (NaN is not a tap position).
+A NaN setpoint goes to the plant as it is: the unit's local control (grid devices: the grid's
+local voltage control, or their last position without it; simulators.grid).
 """
 from __future__ import annotations
 
@@ -27,13 +28,11 @@ import numpy as np
 
 from controllers.contract import Controller, FutureInformationError, Observation, log_entry
 from cosim_base.errors import ConfigError
-from devices import REGISTRY, measured, setpoints
+from devices import measured, setpoints
 
-#: Measured and set attributes per plant kind, and the kinds whose NaN setpoint keeps the last
-#: value sent: all from the device registry.
+#: Measured and set attributes per plant kind, from the device registry.
 MEASURED = measured()
 SETPOINTS = setpoints()
-HOLD = tuple(n for n, k in REGISTRY.items() if k.hold)
 #: Log group (under control/) of every decision's wall time.
 TIMING = "timing"
 
@@ -45,21 +44,20 @@ def setpoint_attrs(units: dict[str, list[str]]) -> list[str]:
 
 class ControllerSim(mosaik_api_v3.Simulator):
     """init params: controller (a controllers.contract.Controller), units (kind -> plant eids in
-    fleet order), price (the tariff: (t0_s, dt_s, T) -> buy, sell per MWh), initial (kind -> attr -> values to hold for grid devices before any plan); the
-    step is the controller's ``step_s``."""
+    fleet order), price (the tariff: (t0_s, dt_s, T) -> buy, sell per MWh); the step is the
+    controller's ``step_s``."""
 
     def __init__(self):
         super().__init__({"api_version": "3.0", "type": "time-based", "models": {}})
         self.ctl: Controller | None = None
 
-    def init(self, sid, time_resolution=1.0, controller=None, units=None, price=None, initial=None):
+    def init(self, sid, time_resolution=1.0, controller=None, units=None, price=None):
         if not isinstance(controller, Controller) or units is None:
             raise ConfigError("ControllerSim needs the init parameters controller (a Controller) and units")
         self.ctl, self.units, self.step_size = controller, units, int(controller.step_s)
         self.forecasts, self.price = {}, price
         self.time_resolution = float(time_resolution)
         self.where = {eid: (kind, i) for kind, eids in units.items() for i, eid in enumerate(eids)}
-        self.held = {k: {a: np.asarray(v, float).copy() for a, v in d.items()} for k, d in (initial or {}).items()}
         inputs = sorted({a for attrs in MEASURED.values() for a in attrs} | {"forecast"})
         self.meta["models"]["Controller"] = {
             "public": True, "params": [], "any_inputs": False,
@@ -107,10 +105,6 @@ class ControllerSim(mosaik_api_v3.Simulator):
         for kind, eids in self.units.items():
             for attr in SETPOINTS.get(kind, ()):
                 vals = sp.get(kind, {}).get(attr, np.full(len(eids), np.nan))
-                if kind in HOLD:
-                    last = self.held.setdefault(kind, {}).setdefault(attr, np.zeros(len(eids)))
-                    vals = np.where(np.isnan(vals), last, vals)
-                    self.held[kind][attr] = vals
                 out.update({f"{eid}.{attr}": float(v) for eid, v in zip(eids, vals)})
         return out
 

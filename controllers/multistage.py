@@ -18,7 +18,8 @@ the column that covers the current time. Fallback after a failed solve (status n
 ``"shift"`` keeps the stage's last feasible plan, read at the current time (a plan shifted in
 time), while it still covers the time, then the plan of the next slower stage that covers it
 (logged as ``"plan:<stage>"``); after that, or at once with ``"local"``, the devices the stage
-owns go back to their local control (NaN setpoints; taps and capacitors hold their position).
+owns go back to their local control (NaN setpoints; taps, capacitors and SVCs: the grid's local
+voltage control).
 Every decision is returned as a :class:`Decision` with what the stage knew (forecast and its
 issue time, measurements), what it decided and the solver's telemetry.
 
@@ -141,14 +142,16 @@ class MultiStageController(Controller):
     ``opf``: OPFConfig keywords shared by all stages (v band, formulation, loss price margin);
     ``passive``: block names left out (their units under local control, their load unseen).
     ``mismatch``: controllers.model.mismatch_factors on the model's parameters (None: exact).
-    ``ev_schedule``: one of :data:`EV_SCHEDULES`.
+    ``ev_schedule``: one of :data:`EV_SCHEDULES`. ``terminal``: (t_end_s, kind -> stored state per
+    unit): a stage whose horizon reaches t_end_s ends every storing block there
+    (devices.kind.StageData.end_state); None: no terminal states.
     """
 
     def __init__(self, net, fleets: dict, bus_pos: dict, stages: list[Stage],
                  price: Callable[[int, int, int], tuple[np.ndarray, np.ndarray]],
                  costs: CostParams | None = None, opf: dict | None = None, fallback: str = "shift",
                  loss_price_per_mwh: float = 0.0, passive: tuple[str, ...] = (), mismatch: dict | None = None,
-                 ev_schedule: str = "session"):
+                 ev_schedule: str = "session", terminal: tuple[int, dict] | None = None):
         names = tuple(s.name for s in stages)
         if names != STAGE_ORDER[:len(names)] or not names:
             raise ConfigError(f"stages = {names} must be one of {[STAGE_ORDER[:k] for k in (1, 2, 3)]}")
@@ -157,6 +160,7 @@ class MultiStageController(Controller):
         if ev_schedule not in EV_SCHEDULES:
             raise ConfigError(f"ev_schedule = {ev_schedule!r} must be one of {EV_SCHEDULES}")
         self.options = {"ev_schedule": ev_schedule}
+        self.terminal = terminal
         self.stages = {s.name: s for s in stages}
         self.fallback, self.price, self.loss_price = fallback, price, float(loss_price_per_mwh)
         self.fleets, self.costs = fleets, costs or CostParams()
@@ -260,10 +264,13 @@ class MultiStageController(Controller):
         if "t_out_c" in prob.ctx.params:
             data.update(t_out_c=fc["t_out_c"][0], ghi_kw_m2=fc["ghi_kw_m2"][0])
 
+        ends = self.terminal is not None and t + T * dt >= self.terminal[0]
+
         def view(kind, index=None):
             return StageData(stage, t, dt, T, self.fleets.get(kind), index, meas.get(kind, {}), fc, upper,
                              self.plans.get("da"), prob, self.costs,
-                             {**self.options, "comfort_margin_k": s.comfort_margin_k})
+                             {**self.options, "comfort_margin_k": s.comfort_margin_k},
+                             self.terminal[1].get(kind) if ends else None)
 
         blocks = {}
         for name, u in units.items():

@@ -8,7 +8,9 @@ the control): differences between the variants are due to control only.
   perfect        the same controller with zero forecast error (forecast.perfect)
   oracle         perfect forecast and one solve over the whole run at 15 min (a day-ahead stage
                  whose horizon is the run), dispatched open loop: the best the controller's model
-                 can do; the plant-model mismatch (e.g. the linear COP) remains and shows in it
+                 can do; the plant-model mismatch (e.g. the linear COP) remains and shows in it.
+                 It ends every store where the actual run ended (control.terminal = the actual
+                 variant's record, run first), so it cannot gain by emptying them
   no_tseh        TSEH left to its own timer while the rest is optimized (seed 001)
   no_margin      the same controller without its robustness margins (v_margin_pu and
                  comfort_margin_k of every stage 0): what the margins cost
@@ -22,7 +24,8 @@ built-in references (the oracle is the built-in model's best, so ``structure`` t
 difference between the two controllers); no_tseh and no_margin belong to the built-in controller
 and are refused.
 
-Regret split (currency, cost = kpi total cost of the true plant):
+Regret split (currency; cost = a total cost of the true plant, :data:`REGRET_COSTS`: net of the
+change in stored energy, the comparison that credits a run for what it leaves in store, and gross):
   forecast_error  = cost(actual) - cost(perfect)
   structure       = cost(perfect) - cost(oracle)     multi-stage structure and model mismatch
   baseline_gap    = cost(uncoordinated) - cost(actual)
@@ -37,6 +40,9 @@ from typing import Callable
 from cosim.scenario import STAGE_ORDER, Scenario
 
 VARIANTS = ("actual", "perfect", "oracle", "no_tseh", "no_margin", "uncoordinated", "builtin")
+#: Costs the regret split is reported on (cosim.kpi), first the one to read: key -> label.
+REGRET_COSTS = {"cost_total_net_storage": "net of the change in stored energy",
+                "cost_total": "gross, the change in stored energy not credited"}
 #: Variants that change the built-in controller's own keys.
 _BUILTIN_ONLY = ("no_tseh", "no_margin")
 
@@ -44,7 +50,7 @@ _BUILTIN_ONLY = ("no_tseh", "no_margin")
 def variant(sc: Scenario, name: str) -> Scenario:
     """Scenario ``sc`` turned into the alternative ``name`` (output path suffixed with it)."""
     stem = sc.output_path()
-    out = str(stem.with_name(f"{stem.stem}-{name}{stem.suffix}"))
+    out, actual = (str(stem.with_name(f"{stem.stem}-{v}{stem.suffix}")) for v in (name, "actual"))
     user = sc.control.controller != "multistage"
     if user and name in _BUILTIN_ONLY:
         raise ValueError(f"variant {name!r} changes the built-in controller's keys; control.controller = "
@@ -56,7 +62,7 @@ def variant(sc: Scenario, name: str) -> Scenario:
         changes = {"forecast.perfect": True}
     elif name == "oracle":
         h = -(-sc.duration_s // 900) * 900
-        changes = {**builtin, "forecast.perfect": True, "control.stages": ["da"],
+        changes = {**builtin, "forecast.perfect": True, "control.stages": ["da"], "control.terminal": actual,
                    "control.da": {"every_s": h, "dt_s": 900, "horizon_s": h, "offset_s": 0, "track_weight": 0.0}}
     elif name == "no_tseh":
         changes = {"control.passive": sorted(set(sc.control.passive) | {"tseh"})}
@@ -73,11 +79,14 @@ def variant(sc: Scenario, name: str) -> Scenario:
 
 def run_variants(sc: Scenario, names=VARIANTS, runner: Callable[[Scenario], Path] | None = None,
                  overwrite: bool = False) -> dict[str, Path]:
-    """Run the variants one after another (``runner`` defaults to cosim.world.run); name -> record.
+    """Run the variants one after another, ``actual`` first (the oracle ends where it ended;
+    ``runner`` defaults to cosim.world.run); name -> record, in the order of ``names``.
     No existing record is replaced unless ``overwrite`` (cosim.world.run_all)."""
     from cosim.world import run_all
 
-    return run_all({name: variant(sc, name) for name in names}, runner, overwrite)
+    order = sorted(names, key=lambda n: n != "actual")
+    paths = run_all({name: variant(sc, name) for name in order}, runner, overwrite)
+    return {name: paths[name] for name in names}
 
 
 def regret(costs: dict[str, float]) -> dict[str, float]:

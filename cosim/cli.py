@@ -79,9 +79,10 @@ def _baselines(args) -> int:
         print(f"{name:14s} {path}")
     print()
     _compare(argparse.Namespace(runs=[str(p) for p in paths.values()], csv=args.csv))
-    costs = {name: kpi.compute(path)["cost_total"] for name, path in paths.items()}
-    print("\nregret split (cost_total, currency):")
-    print(report.print_table(baselines.regret(costs)))
+    k = {name: kpi.compute(path) for name, path in paths.items()}
+    for key, label in baselines.REGRET_COSTS.items():
+        print(f"\nregret split, {label} ({key}, currency):")
+        print(report.print_table(baselines.regret({name: v[key] for name, v in k.items()})))
     return 0
 
 

@@ -3,8 +3,8 @@
 ``python -m cosim.controller_process HOST:PORT`` (mosaik starts it with ``cmd``; scenario key
 ``control.process = "separate"``) serves one ``Controller`` entity with the same attributes as the
 in-process adapter (controllers.controller_sim): measurements in, ``"<unit eid>.<attr>"``
-setpoints and the ``log`` out. Its init parameters are plain data: the scenario as TOML, the
-plant's unit ids per kind and the grid devices' initial positions. It builds the controller and
+setpoints and the ``log`` out. Its init parameters are plain data: the scenario as TOML and the
+plant's unit ids per kind. It builds the controller and
 its forecaster from the scenario itself (the same seed gives the same truth and forecast errors
 as in-process: common random numbers) and issues each forecast request locally at its issue
 times; the future-information guard and the contract (controllers.contract) are the in-process
@@ -35,9 +35,9 @@ def plain(value):
 
 
 class ProcessControllerSim(ControllerSim):
-    """init params: scenario_toml, units (kind -> eids), initial (kind -> attr -> list)."""
+    """init params: scenario_toml, units (kind -> eids)."""
 
-    def init(self, sid, time_resolution=1.0, scenario_toml=None, units=None, initial=None):
+    def init(self, sid, time_resolution=1.0, scenario_toml=None, units=None):
         from cosim.scenario import Scenario
         from cosim.world import build_parts
 
@@ -48,8 +48,7 @@ class ProcessControllerSim(ControllerSim):
         if parts.controller is None:
             raise ConfigError("controller process: the scenario runs no controller")
         self.forecaster, self.requests = parts.forecaster, sc.control.forecast_requests()
-        return super().init(sid, time_resolution, controller=parts.controller, units=units, price=parts.price,
-                            initial=initial)
+        return super().init(sid, time_resolution, controller=parts.controller, units=units, price=parts.price)
 
     def step(self, time, inputs, max_advance):
         t_s = int(round(time * self.time_resolution))

@@ -381,17 +381,28 @@ def _costs(sc: Scenario, kpi: dict) -> dict[str, float]:
     return out
 
 
-def _storage(rec: Record, kpi: dict) -> dict[str, float]:
-    """Stored energy at the last recorded step minus at the first, as electricity (see the module
-    docstring), its value at the run's mean buy price and the cost net of it."""
-    out, total = {}, 0.0
+def stored_states(path_or_record) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per registry kind that stores energy (DeviceKind.storage) and is recorded: its stored state
+    per unit (kWh of the kind's ``storage`` attribute) at the run's start and at its end. The state
+    after the last step is not recorded: it is the last recorded state plus the change over the
+    step before (exact for a power held over the last two steps)."""
+    rec, out = _record(path_or_record), {}
     for kind in REGISTRY.values():
         s = _series(rec, f"plant/{kind.model}", kind.storage[0]) if kind.storage else None
         if s is None or not len(s):
             continue
         x = s.to_numpy()
-        end = 2 * x[-1] - x[-2] if len(x) > 1 else x[-1]  # the last step's change repeats the one before
-        out[f"stored_change_{kind.model}_kwh_el"] = kind.storage[1] * float(np.nansum(end) - np.nansum(x[0]))
+        out[kind.name] = (x[0], 2 * x[-1] - x[-2] if len(x) > 1 else x[-1])
+    return out
+
+
+def _storage(rec: Record, kpi: dict) -> dict[str, float]:
+    """Stored energy at the run's end minus at its start, as electricity (see the module
+    docstring), its value at the run's mean buy price and the cost net of it."""
+    out, total = {}, 0.0
+    for name, (start, end) in stored_states(rec).items():
+        kind = REGISTRY[name]
+        out[f"stored_change_{kind.model}_kwh_el"] = kind.storage[1] * float(np.nansum(end) - np.nansum(start))
         total += out[f"stored_change_{kind.model}_kwh_el"]
     buy = rec.series("data/Tariff", "buy_per_mwh").iloc[:, 0].to_numpy()
     out["stored_change_kwh_el"] = total

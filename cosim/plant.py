@@ -295,7 +295,7 @@ def build_plant(world: mosaik.World, spec: PlantSpec, net=None, devices: Devices
     """
     if net is None or devices is None:
         net, devices = default_devices(spec)
-    grid = world.start("Grid", step_size=spec.step_s).Grid(net=net)
+    grid = world.start("Grid", step_size=spec.step_s).Grid(net=net, **spec.grid_params())
     buses = {int(e.eid.split("_", 1)[1]): e for e in grid.children if e.type == "Bus"}
     bus_index = networks.bus_table(net).bus.to_numpy()
     plant = Plant(net, devices, grid, buses)

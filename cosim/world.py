@@ -41,8 +41,9 @@ from controllers.model import CostParams, mismatch_factors
 from controllers.multistage import MultiStageController, Stage
 from cosim_base.errors import ConfigError, CosimError
 from cosim_base.interrupt import stop_on_sigint
+from cosim.kpi import stored_states
 from cosim.plant import SIMULATORS, Plant, build_plant, default_devices
-from cosim.record import partial_paths, refuse_existing
+from cosim.record import partial_paths, read, refuse_existing
 from cosim.scenario import Scenario, load
 from cosim_base.seeds import stream
 from simulators import data
@@ -149,6 +150,25 @@ def truth(devices, weather) -> Truth:
     return Truth(signals, capacity)
 
 
+def terminal_states(path: str, duration_s: int, fleets: dict) -> dict[str, np.ndarray]:
+    """Per storing kind, its stored state per unit at the end of the record ``path``
+    (cosim.kpi.stored_states), checked against this run's length and fleets (``control.terminal``)."""
+    key = f"control.terminal = {path!r}"
+    if not Path(path).is_file():
+        raise ConfigError(f"{key}: no such record (run the scenario it names first)")
+    rec = read(path)
+    if not rec.complete or int(rec.meta["duration_s"]) != duration_s:
+        raise ConfigError(f"{key}: a complete record of {duration_s} s is needed, it is "
+                          f"{'complete' if rec.complete else 'partial'} of {rec.meta['duration_s']} s")
+    out = {}
+    for kind, (_, end) in stored_states(rec).items():
+        n = fleets[kind].n if kind in fleets else 0
+        if len(end) != n:
+            raise ConfigError(f"{key}: it records {len(end)} {kind} units, this plant has {n}")
+        out[kind] = end
+    return out
+
+
 def build_parts(sc: Scenario) -> Parts:
     """Fleets, network, forecaster and controller of scenario ``sc`` (no mosaik yet)."""
     spec = sc.plant_spec()
@@ -189,7 +209,8 @@ def build_parts(sc: Scenario) -> Parts:
                  weights={"peak": c.peak_weight}),
         fallback=c.fallback, loss_price_per_mwh=c.loss_price_per_mwh, passive=c.passive,
         mismatch=mismatch_factors(devices.fleets, c.mismatch_rel, stream(sc.seed, "control", "mismatch"))
-        if c.mismatch_rel else None, ev_schedule=c.ev_schedule)
+        if c.mismatch_rel else None, ev_schedule=c.ev_schedule,
+        terminal=(spec.duration_s, terminal_states(c.terminal, spec.duration_s, devices.fleets)) if c.terminal else None)
     return Parts(sc, net, devices, ctl, forecaster, price)
 
 
@@ -236,12 +257,10 @@ def assemble(world: mosaik.World, parts: Parts, path: Path, overwrite: bool = Fa
     entities = {**plant.units, **{k: v for k, v in grid_units.items() if v}}
     units = {kind: [e.eid for e in ents] for kind, ents in entities.items()}
     initial = initial_measurements(parts)
-    held = {k: v for k, v in initial.items() if k in grid_kinds()}
     if sc.control.process == "separate":
-        csim = world.start("ControllerProcess", scenario_toml=sc.to_toml(), units=units,
-                           initial={k: {a: np.asarray(v, float).tolist() for a, v in d.items()} for k, d in held.items()})
+        csim = world.start("ControllerProcess", scenario_toml=sc.to_toml(), units=units)
     else:
-        csim = world.start("Controller", controller=parts.controller, units=units, price=parts.price, initial=held)
+        csim = world.start("Controller", controller=parts.controller, units=units, price=parts.price)
     ce = csim.Controller()
     if parts.forecaster is not None:
         fsim = world.start("Forecast", forecaster=parts.forecaster)

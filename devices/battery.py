@@ -31,12 +31,12 @@ class Battery(DeviceKind):
                               cost_per_mwh=ctx.costs.ess_cost_per_mwh, name="ess"), np.arange(f.n))]
 
     def block_data(self, name, d):
-        """Measured energy; below the slowest stage, the slower plan's level at the horizon end
-        moved into what full power can reach."""
+        """Measured energy; at the horizon end the slower plan's level (or the run's terminal one,
+        StageData.end_state) moved into what full power can reach."""
         f, idx = d.fleet, d.index
         e0 = d.meas["e_kwh"][idx] / 1000
         out = {"e0_mwh": e0}
-        e_end = d.upper_state("ess.e_mwh")
+        e_end = d.end_state("ess.e_mwh", 1e-3)
         if e_end is not None:
             reach = f.p_max_kw[idx] / 1000 * d.T * d.dt_s / 3600
             lo, hi = f.soc_min[idx] * f.capacity_kwh[idx] / 1000, f.soc_max[idx] * f.capacity_kwh[idx] / 1000

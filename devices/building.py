@@ -124,7 +124,8 @@ class Building(DeviceKind):
         """Measured temperatures, internal gains and the measured comfort band, held over the
         horizon (the adaptive band moves once a day, by 0.066 K per K of daily mean) and tightened
         by the stage's ``comfort_margin_k``, leaving at least 0.5 K; TSEH: the measured store
-        and, below the slowest stage, the slower plan's level at the horizon end."""
+        and at the horizon end the slower plan's level (or the run's terminal one,
+        StageData.end_state)."""
         p, idx, m, T = d.fleet.p, d.index, d.meas, d.T
         lo, hi = m["t_low_c"][idx], m["t_up_c"][idx]
         margin = np.minimum(d.options.get("comfort_margin_k", 0.0), np.maximum(hi - lo - 0.5, 0.0) / 2)
@@ -134,7 +135,7 @@ class Building(DeviceKind):
                "t_up_c": np.repeat((hi - margin)[:, None], T, axis=1)}
         if name == "tseh":
             out["e_st0_kwh"] = np.clip(m["e_st_kwh"][idx], 0, p["e_st_max_kwh"][idx])
-            e_end = d.upper_state("tseh.e_st_kwh")
+            e_end = d.end_state("tseh.e_st_kwh")
             if e_end is not None:
                 out["e_st_end_kwh"] = reachable_store(p, idx, out["e_st0_kwh"], T * d.dt_s / 3600, e_end)
         return out

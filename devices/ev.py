@@ -42,10 +42,10 @@ def ev_fleet(spec, rng: np.random.Generator, n: int, **params) -> EVFleet:
 def end_need(f, idx, rows, target, t_dep, d) -> np.ndarray:
     """Energy needed at the horizon end by EVs ``rows`` departing at ``t_dep`` (s after the
     decision) past it: the least from which full power still reaches ``target`` (and the slower
-    plan's level if higher)."""
+    plan's level, or the run's terminal one, StageData.end_state, if higher)."""
     rest_h = (t_dep[rows] - d.T * d.dt_s) / 3600
     end = target[rows] - f.eta_charge[idx][rows] * f.p_charge_max_kw[idx][rows] * rest_h
-    upper = d.upper_state("ev.e_kwh")
+    upper = d.end_state("ev.e_kwh")
     if upper is not None:
         end = np.maximum(end, upper[rows])
     return np.clip(end, 0, target[rows])

@@ -1,9 +1,10 @@
 """Devices of the grid simulator (simulators.grid): the substation OLTC, capacitor banks and SVCs.
 
 They have no fleet: their entities are the grid simulator's children (model = entity type) and
-their OPF parts come from the network. A NaN setpoint keeps the last position sent (``hold``):
-NaN is not a tap position. Taps and capacitor steps are decided day-ahead and fixed for the
-later stages (the day-ahead plan's, else the measured position held).
+their OPF parts come from the network. A NaN setpoint is the device's local voltage control
+(simulators.grid.LocalVoltageControl, scenario table ``[grid]``), or its last position with that
+off. Taps and capacitor steps are decided day-ahead and fixed for the later stages (the
+day-ahead plan's, else the measured position held).
 """
 from __future__ import annotations
 
@@ -20,8 +21,7 @@ class Trafo(DeviceKind):
 
     name = model = "Trafo"
     measured = (Signal("tap_pos", "-", "OLTC tap position"),)
-    setpoints = (Signal("tap_pos", "-", "OLTC tap position; NaN: hold"),)
-    hold = True
+    setpoints = (Signal("tap_pos", "-", "OLTC tap position; NaN: local voltage-band control"),)
     recorded = ("tap_pos", "loading_percent")
 
     def initial(self, net):
@@ -44,8 +44,7 @@ class Capacitor(DeviceKind):
 
     name = model = "Capacitor"
     measured = (Signal("step", "-", "switched steps", 0.0),)
-    setpoints = (Signal("step", "-", "switched steps; NaN: hold", 0.0),)
-    hold = True
+    setpoints = (Signal("step", "-", "switched steps; NaN: local voltage-switched control", 0.0),)
     recorded = ("step", "q_mvar")
     plan_keys = {"cb": ("steps",)}
     owner = {"cb": "da"}
@@ -68,8 +67,7 @@ class SVC(DeviceKind):
     """Static var compensators (pandapower sgens named SVC), block "svc"."""
 
     name = model = "SVC"
-    setpoints = (Signal("q_mvar", "Mvar", "reactive power drawn (consumer sign); NaN: hold"),)
-    hold = True
+    setpoints = (Signal("q_mvar", "Mvar", "reactive power drawn (consumer sign); NaN: local Q(V) droop"),)
     recorded = ("q_mvar",)
     plan_keys = {"svc": ("q_gen_mvar",)}
 

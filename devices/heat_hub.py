@@ -4,7 +4,8 @@ electric boiler and a gas boiler, with a degree-hour heat demand.
 The controller sets the CHP's electric output, the electric boiler and the gas boiler (kW, >= 0;
 NaN: the hub's heat-led local control), measures the tank, forecasts the signal ``heat`` (kW per
 hub, no error spec: exact) and models each hub as a "heat_hub" block. The day-ahead stage ends
-the tank at least as full as measured, later stages at the slower plan's level.
+the tank at least as full as measured, later stages at the slower plan's level (a stage reaching
+the run's end at the run's terminal level, StageData.end_state).
 """
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ class HeatHub(DeviceKind):
         p, idx, T = d.fleet.p, d.index, d.T
         e_max = p["e_tank_max_kwh"][idx]
         e0 = np.clip(d.meas["e_tank_kwh"][idx], 0, e_max)
-        end = d.upper_state("heat_hub.e_tank_kwh")
+        end = d.end_state("heat_hub.e_tank_kwh")
         end = e0 if end is None else end
         return {"e_tank0_kwh": e0, "e_tank_end_kwh": np.clip(end, 0, e_max), "q_demand_kw": d.forecast["heat"][idx],
                 "gas_price_per_mwh": np.full(T, 1000 * p["gas_price_per_kwh"][idx].mean()),

@@ -10,8 +10,7 @@ A kind (one module under ``devices/``, registered in :data:`devices.REGISTRY`) i
 * mosaik: the model name of its entities (``model``; also the record group ``plant/<model>``);
   inputs and outputs are the fleet's ``INPUTS``/``OUTPUTS`` (devices.sim.DeviceSim);
 * the controller: what it measures and what it sets (:class:`Signal` tuples with unit, sign and
-  range; a NaN setpoint is the unit's own local control, except for ``hold`` kinds, which keep
-  their last position), the state before the first report (:meth:`DeviceKind.initial`), the
+  range; a NaN setpoint is the unit's own local control), the state before the first report (:meth:`DeviceKind.initial`), the
   forecast signals the kind's truth provides (:meth:`DeviceKind.truth`), its OPF blocks
   (:meth:`DeviceKind.blocks`), how measurements and forecasts become block data
   (:meth:`DeviceKind.block_data`), which plan arrays are kept (``plan_keys``) and how a plan
@@ -54,7 +53,8 @@ class StageData:
     ``forecast``: signal -> (units, T) or (1, T); ``upper``: the plan in force of the next slower
     stage (None for the slowest); ``da``: the day-ahead plan in force; ``problem``: the stage's
     compiled OPFProblem; ``costs``: controllers.model.CostParams; ``options``: controller options
-    (e.g. ``ev_schedule``).
+    (e.g. ``ev_schedule``); ``terminal``: the kind's stored state (its ``storage`` attribute, over
+    the fleet's units) the run ends at, given when this stage's horizon reaches the run's end.
     """
 
     stage: str
@@ -70,6 +70,7 @@ class StageData:
     problem: Any
     costs: Any
     options: dict
+    terminal: np.ndarray | None = None
 
     @property
     def horizon_end_s(self) -> int:
@@ -80,6 +81,12 @@ class StageData:
         if self.upper is None or key not in self.upper.x:
             return None
         return self.upper.state_at(key, self.horizon_end_s)
+
+    def end_state(self, key: str, scale: float = 1.0):
+        """The state ``key`` the block ends its horizon at: the run's terminal state of the block's
+        units (``terminal`` times ``scale``, into the plan's unit) when the horizon reaches the
+        run's end, else :meth:`upper_state`."""
+        return self.terminal[self.index] * scale if self.terminal is not None else self.upper_state(key)
 
     def fixed_positions(self, key: str, measured: np.ndarray) -> np.ndarray:
         """Positions of a slow device (taps, capacitor steps) fixed for a later stage: the
@@ -103,7 +110,6 @@ class DeviceKind:
     text_params: ClassVar[tuple[str, ...]] = ()
     measured: ClassVar[tuple[Signal, ...]] = ()
     setpoints: ClassVar[tuple[Signal, ...]] = ()
-    hold: ClassVar[bool] = False  # NaN setpoint: keep the last value sent (grid devices)
     recorded: ClassVar[tuple[str, ...]] = ()
     #: OPF block name -> plan arrays kept per decision.
     plan_keys: ClassVar[dict[str, tuple[str, ...]]] = {}

@@ -21,7 +21,8 @@ water drawn evenly (0.25 kW, a constant draw as the heat hubs' hot-water share).
 Controller: sets ``p_set_kw`` and measures ``e_kwh``; the OPF block "hpwh" (:class:`WaterHeaterBlock`)
 is the same ZOH recursion over the stage's periods, the draw known (a stated, exact forecast),
 unmet draw priced at ``unmet_cost_per_mwh``. The day-ahead stage ends the tank at least as full
-as measured, later stages at the slower plan's level.
+as measured, later stages at the slower plan's level (a stage reaching the run's end at the run's
+terminal level, StageData.end_state).
 """
 from __future__ import annotations
 
@@ -131,7 +132,7 @@ class WaterHeater(DeviceKind):
     def block_data(self, name, d):
         f, idx = d.fleet, d.index
         e0 = np.clip(d.meas["e_kwh"][idx], 0, f.e_max_kwh[idx])
-        end = d.upper_state("hpwh.e_kwh")
+        end = d.end_state("hpwh.e_kwh")
         return {"e0_kwh": e0, "e_end_kwh": np.clip(e0 if end is None else end, 0, f.e_max_kwh[idx]),
                 "q_draw_kw": np.repeat(f.q_draw_kw[idx][:, None], d.T, axis=1)}
 

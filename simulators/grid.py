@@ -16,6 +16,12 @@ matrix and only updates the bus injections (shunt steps and tap ratios are outsi
 so a change of either triggers a full run). The backend is chosen by measurement
 (``benchmarks/bench_grid.py``): see :data:`BACKENDS`.
 
+Local voltage control (``local``, a :class:`LocalVoltageControl`): a control input that is NaN
+(no setpoint: the device's own control, the project's rule for every device) is set by the
+device's local controller from the previous step's power flow; without ``local`` it keeps its
+last position. The OLTC and the capacitor banks step one position after their voltage has stayed
+outside their band for their delay; the SVC follows a Q(V) droop (see the class).
+
 Direct path (``direct=True``, the default with a lightsim2grid backend): between full runs the
 step skips pandapower's tables altogether. It keeps the internal case of the last full run
 (admittance matrices, bus injections, slack and PQ buses), moves the bus injections by the change
@@ -30,6 +36,7 @@ pandapower path.
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import dataclass
 
 import numpy as np
 import pandapower as pp
@@ -59,6 +66,71 @@ INJECTION_NAME = "injection"
 _RECYCLE = {"bus_pq": True, "trafo": False, "gen": False}
 
 
+@dataclass(frozen=True)
+class LocalVoltageControl:
+    """Settings of the grid devices' local voltage control (voltages in p.u., times in s).
+
+    OLTC (every transformer with a tap range): a voltage-band tap control at its LV bus, as
+    pandapower's ``DiscreteTapControl`` (band ``vm_lower_pu``..``vm_upper_pu`` at the LV side) with
+    the time delay of a utility tap-changer control (OpenDSS ``RegControl``: ``vreg``, ``band``,
+    ``delay``): once the bus voltage has stayed outside ``oltc_v_set_pu`` -+ ``oltc_band_pu`` / 2
+    for ``oltc_delay_s``, the tap moves one position towards the band and the delay starts again.
+    No line-drop compensation: the regulated voltage is the LV bus's own. Defaults (est.): set
+    point 1.04 (a substation bus run high so the feeder end stays up under load), band 0.025
+    (OpenDSS's default 3 V on its 120 V base, wider than a 1.25 % tap step, so no hunting), delay
+    60 s (utility practice 30-120 s; OpenDSS's default 15 s).
+
+    Capacitor banks: voltage-switched at their own bus, as pandapower's ``DiscreteShuntController``
+    with the separate on and off levels and the delay of OpenDSS ``CapControl`` (type voltage,
+    ``ONsetting``/``OFFsetting``, ``Delay``): below ``cap_v_on_pu`` for ``cap_delay_s`` one step
+    more, above ``cap_v_off_pu`` for ``cap_delay_s`` one step less. Defaults (est.): 0.98 and 1.04
+    (the gap far wider than one step's voltage rise), 60 s (OpenDSS's default 15 s).
+
+    SVC: a volt-var droop of the shape of IEEE Std 1547-2018's default (Category B): no output
+    within ``svc_v_ref_pu`` -+ ``svc_deadband_pu``, beyond it a line reaching the full rating
+    ``svc_slope_pu`` further out, injecting below the band and absorbing above it. Defaults: 1.0,
+    0.02 and 0.06 (1547's 0.98/1.02 and 0.92/1.08 p.u.; there 44 % of a DER's kVA, here the
+    SVC's full rating, all of which is reactive).
+
+    The devices act on the voltages of the previous plant step (a measurement, then a move), at
+    most one position per step; a step of ``dt_s`` adds ``dt_s`` to a delay. The SVC's lagged
+    droop settles where the droop meets the grid while its loop gain (droop Mvar per p.u. times
+    the bus's dV/dQ) is below 1: about 0.4 at IEEE 33's bus 32 with no load.
+    """
+
+    oltc_v_set_pu: float = 1.04
+    oltc_band_pu: float = 0.025
+    oltc_delay_s: float = 60.0
+    cap_v_on_pu: float = 0.98
+    cap_v_off_pu: float = 1.04
+    cap_delay_s: float = 60.0
+    svc_v_ref_pu: float = 1.0
+    svc_deadband_pu: float = 0.02
+    svc_slope_pu: float = 0.06
+
+    def __post_init__(self):
+        for key in ("oltc_v_set_pu", "cap_v_on_pu", "cap_v_off_pu", "svc_v_ref_pu"):
+            check(key, getattr(self, key), 0.8, 1.2)
+        check("oltc_band_pu", self.oltc_band_pu, 0, 0.2, lo_open=True)
+        check("svc_deadband_pu", self.svc_deadband_pu, 0, 0.2)
+        check("svc_slope_pu", self.svc_slope_pu, 0, 0.5, lo_open=True)
+        for key in ("oltc_delay_s", "cap_delay_s"):
+            check(key, getattr(self, key), 0, 3600)
+        if self.cap_v_on_pu >= self.cap_v_off_pu:
+            raise ConfigError(f"cap_v_on_pu = {self.cap_v_on_pu} must be < cap_v_off_pu = {self.cap_v_off_pu}")
+
+
+def band_moves(v, lo, hi, timers: np.ndarray, dt_s: float, delay_s: float) -> np.ndarray:
+    """One step of delayed band controls: +1 (raise the voltage) for a device whose voltage ``v``
+    has been below ``lo`` for ``delay_s``, -1 above ``hi``, else 0. ``timers`` (n, 2): seconds
+    below and above so far, updated in place (reset inside the band and after a move)."""
+    out = np.stack([v < lo, v > hi], axis=1)
+    timers[:] = np.where(out, timers + dt_s, 0.0)
+    fire = timers >= delay_s
+    timers[fire] = 0.0
+    return fire[:, 0].astype(int) - fire[:, 1].astype(int)
+
+
 class GridModel:
     """AC power flow of ``net`` per step; the net is modified in place (loads, controls, results).
 
@@ -67,12 +139,13 @@ class GridModel:
     out of service and all demand comes from the injections. The SVC sgen is always controlled.
     Outputs of a step whose power flow does not converge are NaN with ``converged = False``.
     Change the net only through :meth:`step` once stepping began: the recycled power flow would
-    not see other edits.
+    not see other edits. ``local``: the devices' local voltage control (None: a device without a
+    setpoint keeps its position); ``step_s``: the plant step its delays count.
     """
 
     def __init__(self, net: pp.pandapowerNet, *, keep_net_loads: bool = False,
                  backend: str = "lightsim2grid", recycle: bool = True, max_iteration: int = 20,
-                 direct: bool = True):
+                 direct: bool = True, local: LocalVoltageControl | None = None, step_s: float = 60.0):
         if backend not in BACKENDS:
             raise ConfigError(f"backend = {backend!r} must be one of {sorted(BACKENDS)}")
         if BACKENDS[backend]["numba"] and importlib.util.find_spec("numba") is None:
@@ -103,6 +176,20 @@ class GridModel:
         self.direct = bool(direct) and recycle and BACKENDS[backend]["lightsim2grid"]
         self._case: _Case | None = None  # the direct path's internal case (None: not available)
         self._held = self.default_inputs()
+        self.local, self.step_s = local, float(check("step_s", step_s, 0, lo_open=True))
+        rows = net.bus.index.get_indexer
+        tr = net.trafo.loc[self._trafo]
+        self._tap_bus = rows(tr.lv_bus)
+        # +1 where a higher tap position raises the LV-side voltage (a ratio tap on the LV winding),
+        # 0 for a transformer without a tap range
+        self._tap_dir = np.nan_to_num(np.where(tr.tap_side.to_numpy() == "lv", 1, -1)
+                                      * np.sign(tr.tap_step_percent.to_numpy(float)))
+        self._tap_dir[~(self.tap_max > self.tap_min)] = 0  # NaN limits compare False
+        self._cap_bus = rows(net.shunt.bus.loc[self._cap])
+        self._cap_dir = -np.sign(net.shunt.q_mvar.loc[self._cap].to_numpy(float))  # a capacitor step raises v
+        self._svc_bus = rows(net.sgen.bus.loc[self._svc])
+        self._timers = {"tap_pos": np.zeros((len(self._trafo), 2)), "cap_step": np.zeros((len(self._cap), 2))}
+        self._vm: np.ndarray | None = None  # the last converged step's voltages (what local control measures)
 
     def default_inputs(self) -> dict[str, np.ndarray]:
         """Inputs as the net holds them now: zero injections and the net's control settings."""
@@ -119,9 +206,11 @@ class GridModel:
 
         ``tap_pos`` (per trafo, integer in [tap_min, tap_max]), ``cap_step`` (per shunt, integer in
         [0, max_step]) and ``svc_q_mvar`` (per SVC, consumer convention: negative = injects
-        reactive power) replace the current settings; ``None`` keeps them. Returns per-bus
+        reactive power) replace the current settings; a NaN entry (or ``None`` for all) leaves
+        the device to its local voltage control (``local``), else at its position. Returns per-bus
         ``vm_pu``/``va_degree``, per-line ``loading_percent``/``i_ka``/``pl_mw``, per-trafo
-        ``trafo_loading_percent``, per-shunt ``cap_q_mvar``, per-SVC ``svc_q_mvar``, and scalars
+        ``trafo_loading_percent`` and the applied ``tap_pos``, per-shunt ``cap_q_mvar`` and
+        the applied ``cap_step``, per-SVC ``svc_q_mvar``, and scalars
         ``p_loss_mw``/``q_loss_mvar`` (lines + trafos), ``p_ext_mw``/``q_ext_mvar`` (import at
         the ext_grid, positive = drawn from the upstream grid), ``v_min_pu``/``v_max_pu`` (over
         all buses but the ext_grid bus, whose voltage is a fixed setpoint) and ``converged``.
@@ -132,20 +221,24 @@ class GridModel:
         check("q_mvar", q)
         held = self._held
         full = not (self._warm and self.recycle)
-        if tap_pos is not None:
-            tap = self._integers("tap_pos", tap_pos, self.tap_min, self.tap_max, len(self._trafo))
-            full |= not np.array_equal(tap, held["tap_pos"])
-            held["tap_pos"] = tap
-        if cap_step is not None:
-            step = self._integers("cap_step", cap_step, 0, self.cap_max_step, len(self._cap))
-            full |= not np.array_equal(step, held["cap_step"])
-            held["cap_step"] = step
-        if svc_q_mvar is not None:
-            qs = check_shape("svc_q_mvar", svc_q_mvar, len(self._svc))
-            held["svc_q_mvar"] = check("svc_q_mvar", qs, self.svc_min_q_mvar, self.svc_max_q_mvar)
+        local = self._local_settings()
+        for key, value, lo, hi in (("tap_pos", tap_pos, self.tap_min, self.tap_max),
+                                   ("cap_step", cap_step, 0, self.cap_max_step),
+                                   ("svc_q_mvar", svc_q_mvar, self.svc_min_q_mvar, self.svc_max_q_mvar)):
+            n = len(held[key])
+            given = np.full(n, np.nan) if value is None else check_shape(key, value, n)
+            free = np.isnan(given)
+            if key in self._timers:
+                self._timers[key][~free] = 0.0  # a device under a setpoint starts its delays afresh
+            new = np.array(local[key], float)
+            new[~free] = check(key, given[~free], np.broadcast_to(lo, n)[~free], hi[~free])
+            if key != "svc_q_mvar" and np.any(new[~free] != np.round(new[~free])):
+                raise ConfigError(f"{key} = {given.tolist()} must be whole numbers")
+            full |= key != "svc_q_mvar" and not np.array_equal(new, held[key])
+            held[key] = new
         held["p_mw"], held["q_mvar"] = p, q
         if not full and self._case is not None:
-            return self._direct_step()
+            return self._measured(self._direct_step())
         net = self.net
         if full:  # a recycled run keeps the taps and steps of the last full one
             net.trafo["tap_pos"] = held["tap_pos"]
@@ -160,11 +253,38 @@ class GridModel:
                 pp.runpp(net, recycle=_RECYCLE, **self._pf)
         except pp.LoadflowNotConverged:
             self._warm, self._case = False, None
-            return self._nan_results()
+            return self._measured(self._nan_results())
         self._warm = True
         if self.direct:
             self._case = _Case.capture(self)
-        return self._results()
+        return self._measured(self._results())
+
+    def _local_settings(self) -> dict[str, np.ndarray]:
+        """What local voltage control sets now from the last converged step's voltages (the held
+        positions without ``local``, before the first power flow or after a diverged one)."""
+        held, lv = self._held, self.local
+        if lv is None or self._vm is None:
+            return {k: held[k] for k in ("tap_pos", "cap_step", "svc_q_mvar")}
+        vm, dt = self._vm, self.step_s
+        half = lv.oltc_band_pu / 2
+        move = band_moves(vm[self._tap_bus], lv.oltc_v_set_pu - half, lv.oltc_v_set_pu + half,
+                          self._timers["tap_pos"], dt, lv.oltc_delay_s)
+        tap = np.where(self._tap_dir != 0, np.clip(held["tap_pos"] + move * self._tap_dir, self.tap_min,
+                                                   self.tap_max), held["tap_pos"])
+        move = band_moves(vm[self._cap_bus], lv.cap_v_on_pu, lv.cap_v_off_pu, self._timers["cap_step"], dt,
+                          lv.cap_delay_s)
+        cap = np.clip(held["cap_step"] + move * self._cap_dir, 0, self.cap_max_step)
+        dv = vm[self._svc_bus] - lv.svc_v_ref_pu
+        x = np.clip(np.sign(dv) * np.maximum(np.abs(dv) - lv.svc_deadband_pu, 0) / lv.svc_slope_pu, -1.0, 1.0)
+        svc = np.where(x < 0, -x * self.svc_min_q_mvar, x * self.svc_max_q_mvar)  # share of the rating
+        return {"tap_pos": tap, "cap_step": cap, "svc_q_mvar": svc}
+
+    def _measured(self, out: dict) -> dict:
+        """A step's outputs with the applied tap positions and capacitor steps; keeps the voltages
+        local control measures (None after a diverged power flow)."""
+        self._vm = out["vm_pu"].copy() if out["converged"] else None
+        out.update(tap_pos=self._held["tap_pos"].astype(float), cap_step=self._held["cap_step"].astype(float))
+        return out
 
     def _direct_step(self) -> dict:
         """One power flow on the internal case of the last full run (see the module docstring)."""
@@ -182,13 +302,6 @@ class GridModel:
             return self._nan_results()
         c.v = v
         return c.results(v, pd, qd, held, self._free)
-
-    @staticmethod
-    def _integers(field: str, value, lo, hi, n: int) -> np.ndarray:
-        arr = check(field, check_shape(field, value, n), lo, hi)
-        if np.any(arr != np.round(arr)):
-            raise ConfigError(f"{field} = {arr.tolist()} must be whole numbers")
-        return arr.astype(int)
 
     def _results(self) -> dict:
         """Copies of the result tables (pandapower overwrites them in place on the next run)."""

@@ -15,13 +15,17 @@ HOST:PORT``); in-process, a ready pandapower net may be passed as ``net`` instea
 - ``Bus_<i>``: inputs ``p_mw``, ``q_mvar`` (drawn, consumer convention, summed over all connected
   devices); outputs ``vm_pu``, ``va_degree`` (and the summed ``p_mw``, ``q_mvar``).
 - ``Line_<i>``: outputs ``loading_percent``, ``i_ka``, ``pl_mw``.
-- ``Trafo_<i>``: input ``tap_pos``; outputs ``tap_pos`` (held), ``loading_percent``.
-- ``Capacitor_<i>``: input ``step``; outputs ``step`` (held), ``q_mvar`` (consumer convention,
+- ``Trafo_<i>``: input ``tap_pos``; outputs ``tap_pos`` (applied), ``loading_percent``.
+- ``Capacitor_<i>``: input ``step``; outputs ``step`` (applied), ``q_mvar`` (consumer convention,
   negative while the bank supplies reactive power).
 - ``SVC_<i>``: input ``q_mvar`` (setpoint, consumer convention: negative injects); output
   ``q_mvar`` as applied.
 - ``Grid``: outputs ``p_loss_mw``, ``q_loss_mvar``, ``p_ext_mw``, ``q_ext_mvar`` (import from the
   upstream grid), ``converged`` (1/0), ``v_min_pu``, ``v_max_pu``.
+
+A Trafo, Capacitor or SVC input that is NaN or never sent leaves the device to its local voltage
+control (create parameter ``local_control``: the keys of simulators.grid.LocalVoltageControl,
+``{}`` for its defaults; None: off, the device keeps its position).
 
 Each source's value is held until that source sends a new one and an input is the sum over its
 sources, so setpoints apply until replaced and an injection of a slower fleet stays in place.
@@ -35,7 +39,7 @@ import numpy as np
 
 from cosim_base.errors import ConfigError
 from simulators.fleet_sim import HeldInputs, checked_step_size
-from simulators.grid import GridModel
+from simulators.grid import GridModel, LocalVoltageControl
 from simulators.networks import devices, network as named_network
 
 #: entity type -> (input attributes, output attributes)
@@ -52,8 +56,9 @@ MODELS = {
 #: (entity type, attribute) -> GridModel input array / output key. Scalars of the Grid map 1:1.
 INPUT_KEY = {("Bus", "p_mw"): "p_mw", ("Bus", "q_mvar"): "q_mvar", ("Trafo", "tap_pos"): "tap_pos",
              ("Capacitor", "step"): "cap_step", ("SVC", "q_mvar"): "svc_q_mvar"}
-OUTPUT_KEY = {("Trafo", "loading_percent"): "trafo_loading_percent",
-              ("Capacitor", "q_mvar"): "cap_q_mvar", ("SVC", "q_mvar"): "svc_q_mvar"}
+OUTPUT_KEY = {("Trafo", "loading_percent"): "trafo_loading_percent", ("Trafo", "tap_pos"): "tap_pos",
+              ("Capacitor", "q_mvar"): "cap_q_mvar", ("Capacitor", "step"): "cap_step",
+              ("SVC", "q_mvar"): "svc_q_mvar"}
 
 META = {
     "api_version": "3.0",
@@ -61,7 +66,8 @@ META = {
     "models": {
         model: {
             "public": model == "Grid",
-            "params": ["network", "net", "keep_net_loads", "backend", "recycle"] if model == "Grid" else [],
+            "params": ["network", "net", "keep_net_loads", "backend", "recycle", "local_control"]
+            if model == "Grid" else [],
             "attrs": sorted(set(ins) | set(outs)),
             "any_inputs": False,
         }
@@ -86,7 +92,7 @@ class GridSim(mosaik_api_v3.Simulator):
         return self.meta
 
     def create(self, num, model, network=None, net=None, keep_net_loads=False,
-               backend="lightsim2grid", recycle=True):
+               backend="lightsim2grid", recycle=True, local_control=None):
         if self.model is not None or num != 1:
             raise ConfigError(f"Grid: create one entity once per simulator instance (num = {num})")
         if (network is None) == (net is None):
@@ -94,8 +100,12 @@ class GridSim(mosaik_api_v3.Simulator):
                               "code or JSON path) and net (a pandapower net, in-process)")
         if net is None:
             net = named_network(network)
-        self.model = GridModel(net, keep_net_loads=keep_net_loads, backend=backend, recycle=recycle)
+        local = None if local_control is None else LocalVoltageControl(**local_control)
+        self.model = GridModel(net, keep_net_loads=keep_net_loads, backend=backend, recycle=recycle, local=local,
+                               step_s=self.step_size)
         self.held = self.model.default_inputs()
+        for key in ("tap_pos", "cap_step", "svc_q_mvar"):  # no setpoint yet: local control
+            self.held[key][:] = np.nan
         dev = devices(net)
         indices = {"Bus": net.bus.index, "Line": net.line.index, "Trafo": dev["trafo"],
                    "Capacitor": dev["cap"], "SVC": dev["svc"]}

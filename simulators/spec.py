@@ -5,12 +5,13 @@ device kind's ``make_fleet`` reads its run data (weather, profiles, EV sessions)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import pandas as pd
 
 from cosim_base.errors import ConfigError, DataError, check
 from simulators import data, networks
+from simulators.grid import LocalVoltageControl
 from simulators.thermal import running_means_c
 
 #: Days of weather before the start that make the running-mean outdoor temperature (0.8^30 < 0.2 %).
@@ -26,6 +27,8 @@ class PlantSpec:
     cosim.scenario.DataConfig): ``weather`` (a TMY3 key or a weather file), ``load_profile`` (a
     SimBench kind or a load file in ``load_unit``), ``ev_sessions`` (a session file, "" = sampled)
     and ``tz`` (the zone of the start and of files' naive stamps; "" = the weather site's).
+    ``local_voltage``: the grid devices' local voltage control (simulators.grid; None: a device
+    without a setpoint keeps its position).
     """
 
     network: str = "ieee33"
@@ -40,6 +43,7 @@ class PlantSpec:
     ev_sessions: str = ""
     tz: str = ""
     t_out_offset_k: float = 0.0
+    local_voltage: LocalVoltageControl | None = LocalVoltageControl()
 
     def __post_init__(self):
         if self.network not in networks.NAMED:
@@ -53,6 +57,10 @@ class PlantSpec:
         if self.duration_s % self.step_s:
             raise ConfigError(f"duration_s = {self.duration_s} must be a multiple of step_s = {self.step_s}")
         pd.Timestamp(self.start)  # raises on an unreadable date
+
+    def grid_params(self) -> dict:
+        """Create parameters of the grid simulator (simulators.grid_sim) beyond the net."""
+        return {"local_control": None if self.local_voltage is None else asdict(self.local_voltage)}
 
     @property
     def data_s(self) -> int:

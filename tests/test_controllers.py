@@ -5,7 +5,6 @@ import textwrap
 
 import numpy as np
 import pytest
-import tomli_w
 
 import cosim
 from controllers.contract import FutureInformationError, LocalControl, signals

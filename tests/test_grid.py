@@ -9,7 +9,7 @@ from cosim.collector import collector_of
 from cosim_base.errors import ConfigError
 from simulators.fleet import Fleet
 from simulators.fleet_sim import FleetSim
-from simulators.grid import TOLERANCE_MVA, GridModel
+from simulators.grid import TOLERANCE_MVA, GridModel, LocalVoltageControl
 from simulators.grid_sim import GridSim
 from simulators.networks import bus_table, ieee33, load_sites, lv_feeder
 
@@ -224,3 +224,59 @@ def test_adapter_holds_each_source_until_it_sends_again():
                     "Grid": {"converged": 1.0}}
     with pytest.raises(ConfigError, match="Bus_5.vm_pu"):
         sim.step(120, {"Bus_5": {"vm_pu": {"a.x": 1.0}}}, 0)
+
+
+NAN = {"tap_pos": [np.nan], "cap_step": [np.nan, np.nan], "svc_q_mvar": [np.nan]}  # no setpoints
+
+
+def test_oltc_steps_after_its_delay_into_the_band_and_stays():
+    """No load: the IEEE 33 feeder head sits at 1.05 p.u. at tap 0, above a 0.99..1.01 band. The
+    tap moves one position down each time the voltage has been above the band for 120 s (two
+    60-s steps), until the head is inside the band; then it stays."""
+    local = LocalVoltageControl(oltc_v_set_pu=1.0, oltc_band_pu=0.02, oltc_delay_s=120)
+    model = GridModel(ieee33(), local=local, step_s=60)
+    zero = np.zeros(model.n_bus)
+    taps, heads = [], []
+    for _ in range(14):
+        out = model.step(zero, zero, **{**NAN, "svc_q_mvar": [0.0]})
+        taps.append(out["tap_pos"][0])
+        heads.append(out["vm_pu"][0])
+    assert heads[0] > 1.04 and taps[0] == 0
+    moves = np.flatnonzero(np.diff(taps))
+    assert (np.diff(taps)[moves] == -1).all() and (np.diff(moves) >= 2).all()  # one step per delay
+    assert taps[moves[0] + 1] == -1 and moves[0] + 1 == 2  # the first move: after 120 s above the band
+    last = moves[-1] + 1
+    assert all(0.99 <= v <= 1.01 for v in heads[last:]) and all(t == taps[last] for t in taps[last:])
+    assert all(heads[m - 1] > 1.01 and heads[m] > 1.01 for m in moves)  # moved after 120 s above the band
+    # a setpoint overrides local control; without local control a device keeps its position
+    assert model.step(zero, zero, tap_pos=[2], cap_step=[np.nan, np.nan])["tap_pos"][0] == 2
+    held = GridModel(ieee33(), step_s=60)
+    for tap in (3, np.nan, np.nan):
+        assert held.step(zero, zero, tap_pos=[tap], **{k: v for k, v in NAN.items() if k != "tap_pos"})["tap_pos"][0] == 3
+
+
+def test_a_capacitor_bank_switches_in_at_low_voltage_and_the_svc_follows_its_droop():
+    p, q = base_injections(ieee33(transformer=True))
+    local = LocalVoltageControl(cap_v_on_pu=0.95, cap_v_off_pu=1.04, cap_delay_s=60)
+    model = GridModel(ieee33(), local=local, step_s=60)
+    out = [model.step(1.3 * p, 1.3 * q, **NAN) for _ in range(4)]  # heavy load: low voltages
+    low = out[0]["vm_pu"][[29, 17]] < 0.95  # the banks' buses (CB1 at 29, CB2 at 17)
+    assert low.all() and (out[0]["cap_step"] == 0).all()
+    np.testing.assert_array_equal([o["cap_step"] for o in out], [[0, 0], [1, 1], [2, 2], [3, 3]])
+    assert out[3]["vm_pu"][17] > out[0]["vm_pu"][17]
+    v = out[2]["vm_pu"][32]  # the SVC (bus 32) reads the step before its own
+    share = np.clip((v - 1.0 + 0.02) / 0.06, -1, 0) if v < 0.98 else 0.0
+    assert out[3]["svc_q_mvar"][0] == pytest.approx(0.5 * share) and out[3]["svc_q_mvar"][0] < -0.1  # injects
+
+
+def test_the_adapter_leaves_devices_without_setpoints_to_local_control():
+    sim = GridSim()
+    sim.init("Grid-0", step_size=STEP_S)
+    sim.create(1, "Grid", net=ieee33(), local_control={"oltc_v_set_pu": 1.0, "oltc_band_pu": 0.02})
+    for t in range(0, 5 * STEP_S, STEP_S):
+        sim.step(t, {}, 0)  # no setpoint ever sent
+    assert sim.get_data({"Trafo_0": ["tap_pos"]})["Trafo_0"]["tap_pos"] < 0
+    sim.step(5 * STEP_S, {"Trafo_0": {"tap_pos": {"c.z": 2}}}, 0)
+    assert sim.get_data({"Trafo_0": ["tap_pos"]})["Trafo_0"]["tap_pos"] == 2.0
+    sim.step(6 * STEP_S, {"Trafo_0": {"tap_pos": {"c.z": np.nan}}}, 0)  # NaN: back to local control
+    assert sim.get_data({"Trafo_0": ["tap_pos"]})["Trafo_0"]["tap_pos"] == 1.0  # 60 s above the band at 2

@@ -121,6 +121,7 @@ def test_forecast_presets_set_boptest_levels_for_weather_only():
     ("[[devices.Battery]]\nbus = [1]\n[[devices.Battery]]\nbus = [2]\ncapcity_kwh = 5",
      r"devices.Battery\[1\].capcity_kwh", "bus, per_bus, capacity_kwh, p_max_kw"),
     ("[[devices.Building]]\nbus = [1]\np_hp_kw = 5", r"devices.Building\[0\].p_hp_kw", "p_hp_max_kw"),
+    ("[grid]\noltc_band = 0.02", "grid.oltc_band", "local_control, oltc_v_set_pu, oltc_band_pu, oltc_delay_s"),
 ])
 def test_unknown_keys_name_the_dotted_key_and_the_allowed_ones(toml, key, allowed):
     with pytest.raises(ConfigError, match=rf"^{key}: unknown key; allowed: .*{allowed}"):
@@ -160,6 +161,10 @@ def test_unknown_keys_name_the_dotted_key_and_the_allowed_ones(toml, key, allowe
     ({"forecast.errors.ghi_kw_m2.kind": "clipped"},
      r"^forecast\.errors\.ghi_kw_m2\.kind = 'clipped' must be one of 'relative', 'capacity', 'absolute', 'bounded'"),
     ({"device_preset": "all"}, r"^device_preset = 'all' must be one of 'default', 'none'"),
+    ({"grid.oltc_band_pu": 0.0}, r"^grid\.oltc_band_pu = 0\.0 is outside the allowed range \(0, 0\.2\]"),
+    ({"grid.cap_v_on_pu": 1.05}, r"^grid\.cap_v_on_pu = 1\.05 must be < cap_v_off_pu = 1\.04"),
+    ({"grid.local_control": "yes"}, r"^grid\.local_control = 'yes' must be true or false"),
+    ({"grid.oltc_delay_s": "1 min"}, r"^grid\.oltc_delay_s = '1 min' must be a number"),
 ])
 def test_range_errors_name_key_value_and_range(changes, message):
     with pytest.raises(ConfigError, match=message):

@@ -12,7 +12,8 @@ scenario (``scenarios/default.toml``). Validation happens in ``__post_init__`` o
     devices.Battery[0].capcity_kwh: unknown key; allowed: bus, per_bus, capacity_kwh, ...
 
 Classes that sit at one place of a scenario (:class:`ControlConfig` at ``control``,
-:class:`ForecastConfig` at ``forecast``, :class:`DataConfig` at ``data``) name full keys; classes
+:class:`ForecastConfig` at ``forecast``, :class:`DataConfig` at ``data``, :class:`GridConfig` at
+``grid``) name full keys; classes
 that occur at several places (:class:`StageConfig`, :class:`ErrorConfig`, :class:`DeviceGroup`)
 name keys relative to themselves, and the TOML reader prefixes the place (``control.rt.``).
 
@@ -23,6 +24,7 @@ TOML layout (one table per config class)::
     [data]                              # DataConfig
     [control]                           # ControlConfig; [control.da], [control.id], [control.rt]
     [forecast]                          # ForecastConfig; [forecast.errors.<signal>]
+    [grid]                              # GridConfig: the grid devices' local voltage control
     [[devices.Battery]]                 # one DeviceGroup per table: bus, per_bus and fleet params
 
 Partial tables override only the keys they give: ``[control.rt]`` with ``every_s = 900`` keeps the
@@ -49,6 +51,7 @@ from cosim.scenario.data import DataConfig
 from cosim.scenario.devices import DEVICE_PARAMS, KINDS, DeviceGroup, _device_groups
 from cosim.scenario.forecast import (DEFAULT_ERRORS, ERROR_DISTS, ERROR_KINDS, PRESET_SIGNALS, SIGNALS, ErrorConfig,
                                      ForecastConfig)
+from cosim.scenario.grid import GridConfig
 from cosim_base.errors import ConfigError
 from simulators import data, datafiles
 from simulators.ev import file_sessions
@@ -91,6 +94,7 @@ class Scenario:
     data: DataConfig = field(default_factory=DataConfig)
     control: ControlConfig = field(default_factory=ControlConfig)
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    grid: GridConfig = field(default_factory=GridConfig)
     device_preset: str = "default"
     devices: tuple[DeviceGroup, ...] = ()
 
@@ -107,7 +111,7 @@ class Scenario:
         _set(self, "seed", _int("seed", self.seed, 0))
         self._check_output()
         for key, cls in (("data", DataConfig), ("control", ControlConfig),
-                         ("forecast", ForecastConfig)):
+                         ("forecast", ForecastConfig), ("grid", GridConfig)):
             if not isinstance(getattr(self, key), cls):
                 raise ConfigError(f"{key} = {getattr(self, key)!r} must be a {cls.__name__}")
         _choice("device_preset", self.device_preset, DEVICE_PRESETS)
@@ -184,7 +188,7 @@ class Scenario:
         scalars = ("name", "network", "start", "duration_s", "step_s", "seed", "output",
                    "device_preset")
         _check_keys("", d, (*scalars[:3], "duration_h", *scalars[3:], "data", "control",
-                            "forecast", "devices"))
+                            "forecast", "grid", "devices"))
         kw = {k: d[k] for k in scalars if k in d}
         if "duration_h" in d:
             if "duration_s" in d:
@@ -199,6 +203,9 @@ class Scenario:
             kw["control"] = ControlConfig._from_table(d["control"])
         if "forecast" in d:
             kw["forecast"] = ForecastConfig._from_table(d["forecast"])
+        if "grid" in d:
+            _check_keys("grid", d["grid"], _names(GridConfig))
+            kw["grid"] = GridConfig(**d["grid"])
         if "devices" in d:
             kw["devices"] = _device_groups(d["devices"])
         return cls(**kw)
@@ -276,7 +283,8 @@ class Scenario:
                          step_s=self.step_s, seed=self.seed, lookahead_s=self.lookahead_s(),
                          weather=self.data.weather, load_profile=self.data.load_profile,
                          load_unit=self.data.load_unit, ev_sessions=self.data.ev_sessions,
-                         tz=self.data.tz, t_out_offset_k=self.data.t_out_offset_k)
+                         tz=self.data.tz, t_out_offset_k=self.data.t_out_offset_k,
+                         local_voltage=self.grid.local())
 
 
 def load(path_or_text: str | os.PathLike) -> Scenario:
@@ -285,6 +293,6 @@ def load(path_or_text: str | os.PathLike) -> Scenario:
 
 
 __all__ = ["Scenario", "load", "ControlConfig", "StageConfig", "DataConfig", "ForecastConfig", "ErrorConfig",
-           "DeviceGroup", "DEVICE_PARAMS", "KINDS", "STAGE_ORDER", "STAGE_SETS", "FORMULATIONS", "FALLBACKS",
+           "GridConfig", "DeviceGroup", "DEVICE_PARAMS", "KINDS", "STAGE_ORDER", "STAGE_SETS", "FORMULATIONS", "FALLBACKS",
            "EV_SCHEDULES", "PASSIVE_BLOCKS", "ERROR_KINDS", "ERROR_DISTS", "DEFAULT_ERRORS", "SIGNALS",
            "DEVICE_PRESETS", "MAX_DURATION_S"]

@@ -99,6 +99,11 @@ class ControlConfig(_Table):
     behaviour). ``ev_comp_per_mwh``: compensation paid to EV owners per MWh discharged (V2G) and
     per MWh of trip energy forgone (trip reduction), in the objective and the KPIs (0: none;
     seed 002: 50).
+    ``terminal``: a record (path) whose stored energy at its end this run's plans end at: a stage
+    whose horizon reaches the run's end ends every storing device (DeviceKind.storage: TSEH stores,
+    batteries, EVs plugged in past the end, heat-hub and water-heater tanks) at the record's
+    end state (cosim.kpi.stored_states); "" none. The oracle of cosim.baselines ends where the
+    actual run ended. Built-in controller only; the record must be of the same plant and length.
 
     Cross rules for the stages in use: ``da.dt_s >= id.dt_s >= rt.dt_s``, and each stage's
     ``every_s`` is a multiple of the next faster stage's ``every_s``.
@@ -127,11 +132,17 @@ class ControlConfig(_Table):
     controller: str = "multistage"
     params: Mapping[str, object] = field(default_factory=_FrozenMap)
     process: str = "in"
+    terminal: str = ""
 
     def __post_init__(self):
         if not isinstance(self.controller, str):
             raise ConfigError(f"control.controller = {self.controller!r} must be \"multistage\" or an import path")
         _choice("control.process", self.process, PROCESSES)
+        if not isinstance(self.terminal, str):
+            raise ConfigError(f"control.terminal = {self.terminal!r} must be a record path or \"\"")
+        if self.terminal and self.controller != "multistage":
+            raise ConfigError(f"control.terminal = {self.terminal!r}: end states are planned by the built-in "
+                              f"controller only, not by control.controller = {self.controller!r}")
         if not isinstance(self.params, Mapping):
             raise ConfigError(f"control.params = {self.params!r} must be a table")
         if self.controller == "multistage":
