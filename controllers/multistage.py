@@ -49,7 +49,9 @@ from devices.kind import StageData
 STAGE_ORDER = ("da", "id", "rt")
 FALLBACKS = ("shift", "local")
 #: What the controller knows of the EVs: "session" (the measured current session of a plugged-in
-#: EV) or "known" (every session and trip of simulators.ev.EVFleet.schedule; seed 002).
+#: EV), "known" (every session and trip of simulators.ev.EVFleet.schedule; seed 002) or "forecast"
+#: (the measured session, then the sessions the fleet's statistics lead it to expect;
+#: devices.ev.forecast_data).
 EV_SCHEDULES = tuple(SCHEDULES)
 
 
@@ -142,16 +144,18 @@ class MultiStageController(Controller):
     ``opf``: OPFConfig keywords shared by all stages (v band, formulation, loss price margin);
     ``passive``: block names left out (their units under local control, their load unseen).
     ``mismatch``: controllers.model.mismatch_factors on the model's parameters (None: exact).
-    ``ev_schedule``: one of :data:`EV_SCHEDULES`. ``terminal``: (t_end_s, kind -> stored state per
-    unit): a stage whose horizon reaches t_end_s ends every storing block there
-    (devices.kind.StageData.end_state); None: no terminal states.
+    ``ev_schedule``: one of :data:`EV_SCHEDULES`; ``seed`` and ``ev_error_scale`` (factor on
+    devices.ev.SESSION_ERRORS, 0: none): the seeded errors of the "forecast" EV sessions.
+    ``terminal``: (t_end_s, kind -> stored state per unit): a stage whose horizon reaches t_end_s
+    ends every storing block there (devices.kind.StageData.end_state); None: no terminal states.
     """
 
     def __init__(self, net, fleets: dict, bus_pos: dict, stages: list[Stage],
                  price: Callable[[int, int, int], tuple[np.ndarray, np.ndarray]],
                  costs: CostParams | None = None, opf: dict | None = None, fallback: str = "shift",
                  loss_price_per_mwh: float = 0.0, passive: tuple[str, ...] = (), mismatch: dict | None = None,
-                 ev_schedule: str = "session", terminal: tuple[int, dict] | None = None):
+                 ev_schedule: str = "forecast", seed: int = 0, ev_error_scale: float = 1.0,
+                 terminal: tuple[int, dict] | None = None):
         names = tuple(s.name for s in stages)
         if names != STAGE_ORDER[:len(names)] or not names:
             raise ConfigError(f"stages = {names} must be one of {[STAGE_ORDER[:k] for k in (1, 2, 3)]}")
@@ -159,7 +163,7 @@ class MultiStageController(Controller):
             raise ConfigError(f"fallback = {fallback!r} must be one of {FALLBACKS}")
         if ev_schedule not in EV_SCHEDULES:
             raise ConfigError(f"ev_schedule = {ev_schedule!r} must be one of {EV_SCHEDULES}")
-        self.options = {"ev_schedule": ev_schedule}
+        self.options = {"ev_schedule": ev_schedule, "seed": int(seed), "ev_error_scale": float(ev_error_scale)}
         self.terminal = terminal
         self.stages = {s.name: s for s in stages}
         self.fallback, self.price, self.loss_price = fallback, price, float(loss_price_per_mwh)

@@ -5,7 +5,8 @@ sessions) and, where it forecasts, the same forecast errors (cosim_base.seeds st
 the control): differences between the variants are due to control only.
 
   actual         the scenario as given
-  perfect        the same controller with zero forecast error (forecast.perfect)
+  perfect        the same controller with zero forecast error (forecast.perfect; EV arrival
+                 forecasts become the true sessions: control.ev_schedule "forecast" -> "known")
   oracle         perfect forecast and one solve over the whole run at 15 min (a day-ahead stage
                  whose horizon is the run), dispatched open loop: the best the controller's model
                  can do; the plant-model mismatch (e.g. the linear COP) remains and shows in it.
@@ -56,13 +57,15 @@ def variant(sc: Scenario, name: str) -> Scenario:
         raise ValueError(f"variant {name!r} changes the built-in controller's keys; control.controller = "
                          f"{sc.control.controller!r} is a user's (use actual, perfect, oracle, uncoordinated, builtin)")
     builtin = {"control.controller": "multistage", "control.params": {}} if user else {}
+    perfect = {"forecast.perfect": True,
+               **({"control.ev_schedule": "known"} if sc.control.ev_schedule == "forecast" else {})}
     if name == "actual":
         changes = {}
     elif name == "perfect":
-        changes = {"forecast.perfect": True}
+        changes = perfect
     elif name == "oracle":
         h = -(-sc.duration_s // 900) * 900
-        changes = {**builtin, "forecast.perfect": True, "control.stages": ["da"], "control.terminal": actual,
+        changes = {**builtin, **perfect, "control.stages": ["da"], "control.terminal": actual,
                    "control.da": {"every_s": h, "dt_s": 900, "horizon_s": h, "offset_s": 0, "track_weight": 0.0}}
     elif name == "no_tseh":
         changes = {"control.passive": sorted(set(sc.control.passive) | {"tseh"})}

@@ -209,7 +209,8 @@ def build_parts(sc: Scenario) -> Parts:
                  weights={"peak": c.peak_weight}),
         fallback=c.fallback, loss_price_per_mwh=c.loss_price_per_mwh, passive=c.passive,
         mismatch=mismatch_factors(devices.fleets, c.mismatch_rel, stream(sc.seed, "control", "mismatch"))
-        if c.mismatch_rel else None, ev_schedule=c.ev_schedule,
+        if c.mismatch_rel else None, ev_schedule=c.ev_schedule, seed=sc.seed,
+        ev_error_scale=0.0 if sc.forecast.perfect else sc.forecast.error_scale,
         terminal=(spec.duration_s, terminal_states(c.terminal, spec.duration_s, devices.fleets)) if c.terminal else None)
     return Parts(sc, net, devices, ctl, forecaster, price)
 

@@ -4,18 +4,25 @@ The controller sets the grid-side power ``p_set_kw`` (charging > 0, V2G < 0; NaN
 arrival) and the share of the next trip forgone ``trip_red_frac``; it measures the stored energy,
 whether the EV is plugged in, the time to departure and the energy still wanted. What it knows of
 future sessions is the option ``ev_schedule``: "session" (the measured current session of a
-plugged-in EV) or "known" (every session and trip of EVFleet.schedule; seed 002). Owners are paid
-``costs.ev_comp_per_mwh`` for V2G and forgone trips.
+plugged-in EV), "known" (every session and trip of EVFleet.schedule; seed 002) or "forecast" (the
+measured session, then the sessions expected from the fleet's statistics: :func:`forecast_data`).
+Owners are paid ``costs.ev_comp_per_mwh`` for V2G and forgone trips.
 """
 from __future__ import annotations
 
+import functools
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr
 
 from controllers.opf.ev import EVBlock
+from cosim_base.errors import ConfigError
 from devices.kind import DeviceKind, Signal, series_last, series_sum
 from simulators.datafiles import read_sessions
-from simulators.ev import EVFleet, file_sessions, sample_sessions
+from simulators.ev import EVFleet, SessionStats, file_sessions, sample_sessions, windows
+from simulators.forecast import STAGES, ErrorSpec, ForecastErrors
 
 #: EV session targets are planned this fraction of capacity below soc_max: "full" is approached
 #: asymptotically under the CC-CV taper.
@@ -27,16 +34,21 @@ EV_SHORT_KWH = 0.5
 
 def ev_fleet(spec, rng: np.random.Generator, n: int, **params) -> EVFleet:
     """``n`` EVs with a random initial SOC in 0.3-0.8 unless ``params`` give ``soc_init``, and the
-    sessions of the scenario's session file (``spec.ev_sessions``, simulators.ev.file_sessions),
-    or else sessions sampled for the run (those that begin inside it)."""
+    sessions of the scenario's session file (``spec.ev_sessions``, simulators.ev.file_sessions;
+    their statistics estimated from it), or else sessions sampled for the run (those that begin
+    inside it) from simulators.ev.SessionStats (the fleet's session statistics)."""
+    start = pd.Timestamp(spec.start)
+    start_h = start.hour + start.minute / 60
     if spec.ev_sessions:
         sessions = file_sessions(read_sessions(spec.ev_sessions, spec.tz), spec.start_at, spec.duration_s, n)
+        stats = None  # estimated from the file's sessions
     else:
-        start = pd.Timestamp(spec.start)
         n_days = int(np.ceil(spec.duration_s / 86400))
-        sessions = sample_sessions(n, n_days, rng, start.hour + start.minute / 60)
+        stats = SessionStats()
+        sessions = sample_sessions(n, n_days, rng, start_h, stats)
         sessions = sessions[sessions.arrival_s < spec.duration_s].reset_index(drop=True)
-    return EVFleet(n, sessions, **{"soc_init": rng.uniform(0.3, 0.8, n), **params}, horizon_s=spec.duration_s)
+    return EVFleet(n, sessions, **{"soc_init": rng.uniform(0.3, 0.8, n), **params}, horizon_s=spec.duration_s,
+                   session_stats=stats, start_hour_of_day=start_h)
 
 
 def end_need(f, idx, rows, target, t_dep, d) -> np.ndarray:
@@ -73,28 +85,142 @@ def session_data(f, m, idx, d) -> dict:
     return {"e0_kwh": e0, "avail": avail, "e_need_kwh": need}
 
 
-def known_data(f, m, idx, d) -> dict:
-    """The schedule's availability and trips over the horizon; each departure's target (TAPER_TOL
-    below full) at the end of its last plugged-in period; a session open at the horizon end as in
-    :func:`session_data`."""
+def window_data(f, idx, s, d) -> dict:
+    """Block data from sessions seen over the horizon (simulators.ev.windows, rows ``idx``): their
+    availability and trips; each departure's target (TAPER_TOL below full) at the end of its last
+    plugged-in period; a session open at the horizon end as in :func:`session_data`."""
     T = d.T
-    s = {k: v[idx] for k, v in f.schedule(d.t_s, d.dt_s, T).items()}
     top = (f.e_max_kwh[idx] - TAPER_TOL * f.capacity_kwh[idx])[:, None]
     need = np.minimum(s["need_kwh"], top)
     later = np.flatnonzero(s["dep_end_s"] > T * d.dt_s)
     target = np.minimum(s["target_end_kwh"], top[:, 0])
     need[later, T - 1] = end_need(f, idx, later, target, s["dep_end_s"], d)
-    return {"e0_kwh": np.minimum(m["e_kwh"][idx], f.capacity_kwh[idx]), "avail": s["avail"],
-            "e_need_kwh": need, "trip_kwh": s["trip_kwh"]}
+    return {"avail": s["avail"], "e_need_kwh": need, "trip_kwh": s["trip_kwh"]}
+
+
+def known_data(f, m, idx, d) -> dict:
+    """The schedule's availability and trips over the horizon (EVFleet.schedule), read by
+    :func:`window_data`."""
+    s = {k: v[idx] for k, v in f.schedule(d.t_s, d.dt_s, d.T).items()}
+    return {"e0_kwh": np.minimum(m["e_kwh"][idx], f.capacity_kwh[idx]), **window_data(f, idx, s, d)}
+
+
+#: Errors of the expected sessions (``ev_schedule`` "forecast"): 95 % half-widths (da, id, rt) of
+#: the arrival and departure time (h) and the relative trip energy, est.: the planner misjudging
+#: one EV's habits by about half the fleet's spread day-ahead, less later. Drawn by
+#: simulators.forecast.ForecastErrors (nested across stages, streams "forecast"/<signal>/<stage> of
+#: the scenario seed) on a daily grid: one draw per EV, day of the expected arrival and stage
+#: (tau_h = 1 h makes the days independent).
+SESSION_ERRORS = {"ev_arrival_h": ErrorSpec((1.0, 0.5, 0.25), "absolute", tau_h=1.0),
+                  "ev_departure_h": ErrorSpec((0.5, 0.25, 0.1), "absolute", tau_h=1.0),
+                  "ev_trip": ErrorSpec((0.3, 0.15, 0.05), "relative", tau_h=1.0)}
+#: Days of session errors drawn (expected arrivals must fall in the first ERROR_DAYS days of the run).
+ERROR_DAYS = 400
+DAY_S = 86400
+
+
+@functools.lru_cache(maxsize=4)
+def session_errors(seed: int, n: int, scale: float) -> dict[str, dict[str, np.ndarray]]:
+    """signal -> stage -> (n, ERROR_DAYS) errors of :data:`SESSION_ERRORS`, half-widths times
+    ``scale`` (0: none), read-only."""
+    specs = {k: replace(e, half_width=tuple(scale * h for h in e.half_width)) for k, e in SESSION_ERRORS.items()}
+    fe = ForecastErrors(specs, dict.fromkeys(specs, n), ERROR_DAYS * DAY_S, res_s=DAY_S, seed=seed,
+                        perfect=scale == 0, growth="target_time")  # one error per EV and day, whenever issued
+    out = {k: {st: fe.error(k, st, 0, DAY_S, ERROR_DAYS) for st in STAGES} for k in specs}
+    for by_stage in out.values():
+        for a in by_stage.values():
+            a.flags.writeable = False
+    return out
+
+
+def next_expected_s(after_s, mean_h: float, sd_h: float, k_sd: float) -> np.ndarray:
+    """Expected clock time (s, 0 = a midnight) of a daily event at hour of day ~ N(mean_h, sd_h)
+    truncated to +- k_sd sd that has not happened by ``after_s``: on the first day whose window
+    ends after ``after_s``, the mean of the distribution truncated to [after_s, window end]."""
+    after_s = np.asarray(after_s, float)
+    day = np.floor((after_s - (mean_h + k_sd * sd_h) * 3600) / DAY_S) + 1
+    mu = day * DAY_S + mean_h * 3600
+    if sd_h == 0:
+        return mu
+    # mean of N(mu, sd) on [mu + a sd, mu + b sd]: mu + sd (phi(a) - phi(b)) / (Phi(b) - Phi(a))
+    # (the truncated normal's mean; Johnson, Kotz & Balakrishnan, Continuous Univariate Distributions 1, 1994, ch. 13)
+    a, b = np.minimum(np.maximum((after_s - mu) / (sd_h * 3600), -k_sd), k_sd), k_sd
+    mass = ndtr(b) - ndtr(a)
+    shift = np.divide(np.exp(-a * a / 2) - np.exp(-b * b / 2), np.sqrt(2 * np.pi) * mass,
+                      out=(a + b) / 2, where=mass > 1e-12)
+    return mu + sd_h * 3600 * shift
+
+
+def expected_sessions(f, idx, t_s: float, free_s, end_s: float, stage: str, errors) -> tuple[np.ndarray, ...]:
+    """Sessions (n, m) the fleet's statistics (``f.session_stats``, simulators.ev.SessionStats)
+    lead EVs ``idx`` to expect from ``t_s + free_s`` on (``free_s``: a plugged-in EV's time to its
+    measured departure, 0 for one away) until ``end_s``: each arrival the expected one not yet
+    happened (:func:`next_expected_s`), departure the expected next one after it, the mean trip
+    (``mean_km`` x the EV's consumption) before it; ``errors`` (:func:`session_errors`) of
+    ``stage`` added, arrivals kept at or after the time the EV is free. The first trip is spread
+    from the measured departure, or for an EV away from the expected last departure (at most
+    now), so only its share after now is still to drive. Returns arrival, departure, away start
+    (s since the run start; inf in unused slots), trip energy per s away and target (kWh), the
+    inputs of simulators.ev.windows."""
+    st, off = f.session_stats, f.start_hour_of_day * 3600
+    n, now = len(idx), t_s + off
+    after = now + np.asarray(free_s, float)
+    trip_kwh = st.mean_km * f.consumption_kwh_per_km[idx]
+    sessions, active = [], np.ones(n, bool)
+    while True:
+        arr = next_expected_s(after, st.arrival_mean_h, st.arrival_sd_h, st.truncate_sd)
+        day = (arr // DAY_S).astype(int)
+        if day[active].max(initial=0) >= ERROR_DAYS:
+            raise ConfigError(f"EV forecast: an arrival on day {day[active].max()} of the run; session errors "
+                              f"are drawn for {ERROR_DAYS} days (devices.ev.ERROR_DAYS)")
+        err = {k: e[stage][idx, np.minimum(day, ERROR_DAYS - 1)] for k, e in errors.items()}
+        arr = np.maximum(arr + 3600 * err["ev_arrival_h"], after)
+        active &= arr < end_s + off
+        if not active.any():
+            break
+        dep = next_expected_s(arr, st.departure_mean_h, st.departure_sd_h, st.truncate_sd)
+        dep = np.maximum(dep + 3600 * err["ev_departure_h"], arr + 60)
+        if not sessions:  # the first away time: from the measured or the expected last departure
+            last = next_expected_s(arr - DAY_S, st.departure_mean_h, 0.0, 0.0)
+            start = np.where(after > now, after, np.minimum(last, now))
+        else:
+            start = after
+        trip = trip_kwh * np.maximum(1 + err["ev_trip"], 0.0)
+        rate = np.divide(trip, arr - start, out=np.zeros(n), where=arr > start)
+        inf = np.full(n, np.inf)
+        sessions.append((np.where(active, arr, inf), np.where(active, dep, inf), np.where(active, start, inf),
+                         np.where(active, rate, 0.0)))
+        after = dep
+    if not sessions:
+        return tuple(np.full((n, 1), v) for v in (np.inf, np.inf, np.inf, 0.0, 0.0))
+    arr, dep, start, rate = (np.stack(x, axis=1) for x in zip(*sessions))
+    return arr - off, dep - off, start - off, rate, np.repeat(f.e_target_kwh[idx][:, None], arr.shape[1], axis=1)
+
+
+def forecast_data(f, m, idx, d) -> dict:
+    """A plugged-in EV's measured session (:func:`session_data`), then the sessions expected after
+    it, or from now for an EV away (:func:`expected_sessions`), with the stage's seeded errors
+    (options ``seed``, ``ev_error_scale``), read by :func:`window_data`. Without session
+    statistics (``f.session_stats`` None) the measured session only."""
+    out = session_data(f, m, idx, d)
+    if f.session_stats is None:
+        return out
+    conn = m["connected"][idx] > 0.5
+    free = np.where(conn, m["t_to_departure_s"][idx], 0.0)
+    errors = session_errors(int(d.options.get("seed", 0)), f.n, float(d.options.get("ev_error_scale", 1.0)))
+    s = expected_sessions(f, idx, d.t_s, free, d.horizon_end_s, d.stage, errors)
+    w = window_data(f, idx, windows(*s, d.t_s, d.dt_s, d.T), d)
+    return {"e0_kwh": out["e0_kwh"], "avail": np.maximum(out["avail"], w["avail"]),
+            "e_need_kwh": np.maximum(out["e_need_kwh"], w["e_need_kwh"]), "trip_kwh": w["trip_kwh"]}
 
 
 #: What the controller may know of the EVs (option ``ev_schedule``) and how it reads it.
-SCHEDULES = {"session": session_data, "known": known_data}
+SCHEDULES = {"session": session_data, "known": known_data, "forecast": forecast_data}
 
 
 class EV(DeviceKind):
     name, model, fleet_cls = "EV", "EV", EVFleet
-    plant_supplied = ("sessions", "horizon_s")
+    plant_supplied = ("sessions", "horizon_s", "session_stats", "start_hour_of_day")
     measured = (Signal("e_kwh", "kWh", "stored energy", 0.0),
                 Signal("connected", "-", "1 while plugged in", 0.0, 1.0),
                 Signal("t_to_departure_s", "s", "time to the session's departure (0 when away)", 0.0),

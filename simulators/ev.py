@@ -18,6 +18,8 @@ grid-side limit is p_charge_max (1 - SOC) / (1 - soc_taper) above soc_taper, ste
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.stats import truncnorm
@@ -42,15 +44,69 @@ def _truncnorm(mean, sd, k_sd, size, rng):
     return truncnorm.rvs(-k_sd, k_sd, loc=mean, scale=sd, size=size, random_state=rng)
 
 
-def sample_sessions(n_ev: int, n_days: int, rng: np.random.Generator, start_hour_of_day: float = 0.0,
-                    *, arrival_mean_h=18.0, arrival_sd_h=2.0, departure_mean_h=7.0,
-                    departure_sd_h=1.0, truncate_sd=2.0, distance_median_km=25.0,
-                    distance_sigma=0.6, round_s=60) -> pd.DataFrame:
-    """Draw residential plug-in sessions for ``n_ev`` EVs over a run of ``n_days`` days.
+@dataclass(frozen=True)
+class SessionStats:
+    """Distributions of an EV's daily home session (physics.md section 4), as :func:`sample_sessions`
+    draws them and as a planner expects them: arrival at hour of day ~ N(``arrival_mean_h``,
+    ``arrival_sd_h``), departure at the next hour of day ~ N(``departure_mean_h``,
+    ``departure_sd_h``), both truncated to +- ``truncate_sd`` sd; the daily distance before an
+    arrival lognormal with median ``distance_median_km`` and log-sd ``distance_sigma`` (0.6 is an
+    estimate: mean 30 km). Hours of day are local wall clock; sds may be 0 (a fixed time)."""
 
-    physics.md section 4: arrival ~ N(18:00, 2 h), departure next morning ~ N(07:00, 1 h), both
-    truncated to +- ``truncate_sd`` sd; daily distance lognormal with median 25 km
-    (``distance_sigma`` 0.6 is an estimate: mean 30 km). The run starts at ``start_hour_of_day``
+    arrival_mean_h: float = 18.0
+    arrival_sd_h: float = 2.0
+    departure_mean_h: float = 7.0
+    departure_sd_h: float = 1.0
+    truncate_sd: float = 2.0
+    distance_median_km: float = 25.0
+    distance_sigma: float = 0.6
+
+    def __post_init__(self):
+        for name in ("arrival_sd_h", "departure_sd_h", "distance_sigma"):
+            check(f"SessionStats.{name}", getattr(self, name), 0)
+        for name in ("truncate_sd", "distance_median_km"):
+            check(f"SessionStats.{name}", getattr(self, name), 0, lo_open=True)
+
+    @property
+    def mean_km(self) -> float:
+        """Mean daily distance: median exp(sigma^2 / 2) (lognormal)."""
+        return self.distance_median_km * float(np.exp(self.distance_sigma ** 2 / 2))
+
+    @classmethod
+    def estimate(cls, sessions: pd.DataFrame, consumption_kwh_per_km, start_hour_of_day: float = 0.0):
+        """Moment estimates from a sessions table (:func:`validate_sessions`, times in s since a
+        start at ``start_hour_of_day``): circular mean and sd of the arrival hours (sessions under
+        way at the start, arrival_s = 0, left out) and of the departure hours, ``truncate_sd`` the
+        largest deviation in sds (1 if none), the lognormal fit (mean and sd of log km) of the
+        positive trip distances (``trip_km``, or ``trip_kwh`` / the EV's ``consumption_kwh_per_km``).
+        None without an arrival or a positive trip."""
+        arr = sessions.loc[sessions.arrival_s > 0]
+        ev = arr.ev.to_numpy(int)
+        km = (arr.trip_kwh.to_numpy(float) / np.asarray(consumption_kwh_per_km, float)[ev]
+              if "trip_kwh" in arr else arr.trip_km.to_numpy(float))
+        km = km[km > 0]
+        if not km.size:
+            return None
+
+        def hours(t_s):
+            ang = 2 * np.pi * ((start_hour_of_day + np.asarray(t_s, float) / 3600) % 24) / 24
+            mean = np.arctan2(np.sin(ang).mean(), np.cos(ang).mean())
+            dev = (ang - mean + np.pi) % (2 * np.pi) - np.pi  # wrapped to [-pi, pi)
+            return mean * 12 / np.pi % 24, np.sqrt((dev ** 2).mean()) * 12 / np.pi, np.abs(dev).max() * 12 / np.pi
+
+        a_mean, a_sd, a_dev = hours(arr.arrival_s)
+        d_mean, d_sd, d_dev = hours(sessions.departure_s)
+        k = max([dev / sd for dev, sd in ((a_dev, a_sd), (d_dev, d_sd)) if sd > 1e-9], default=1.0)
+        return cls(a_mean, a_sd, d_mean, d_sd, max(k, 1e-6), float(np.exp(np.log(km).mean())),
+                   float(np.log(km).std()))
+
+
+def sample_sessions(n_ev: int, n_days: int, rng: np.random.Generator, start_hour_of_day: float = 0.0,
+                    stats: SessionStats = SessionStats(), *, round_s=60) -> pd.DataFrame:
+    """Draw residential plug-in sessions for ``n_ev`` EVs over a run of ``n_days`` days from the
+    distributions ``stats`` (:class:`SessionStats`: arrival ~ N(18:00, 2 h), departure next
+    morning ~ N(07:00, 1 h), daily distance lognormal with median 25 km, physics.md section 4).
+    The run starts at ``start_hour_of_day``
     (0 = midnight); an EV plugged in at the start gets arrival_s = 0 and a trip only for the part
     of its away time inside the run. Departures after the run's end are kept. Times are rounded to
     ``round_s`` seconds. Returns columns ev, arrival_s, departure_s (int), trip_km.
@@ -58,21 +114,20 @@ def sample_sessions(n_ev: int, n_days: int, rng: np.random.Generator, start_hour
     n_ev = int(check("sample_sessions.n_ev", n_ev, 1))
     n_days = int(check("sample_sessions.n_days", n_days, 1))
     start_h = float(check("sample_sessions.start_hour_of_day", start_hour_of_day, 0, 24, hi_open=True))
-    for name, v in (("arrival_sd_h", arrival_sd_h), ("departure_sd_h", departure_sd_h),
-                    ("truncate_sd", truncate_sd), ("distance_median_km", distance_median_km),
-                    ("round_s", round_s)):
-        check(f"sample_sessions.{name}", v, 0, lo_open=True)
-    check("sample_sessions.distance_sigma", distance_sigma, 0)
-    a_lo, a_hi = arrival_mean_h - truncate_sd * arrival_sd_h, arrival_mean_h + truncate_sd * arrival_sd_h
-    d_lo, d_hi = departure_mean_h - truncate_sd * departure_sd_h, departure_mean_h + truncate_sd * departure_sd_h
+    check("sample_sessions.round_s", round_s, 0, lo_open=True)
+    for name in ("arrival_sd_h", "departure_sd_h"):
+        check(f"sample_sessions.stats.{name}", getattr(stats, name), 0, lo_open=True)
+    k = stats.truncate_sd
+    a_lo, a_hi = stats.arrival_mean_h - k * stats.arrival_sd_h, stats.arrival_mean_h + k * stats.arrival_sd_h
+    d_lo, d_hi = stats.departure_mean_h - k * stats.departure_sd_h, stats.departure_mean_h + k * stats.departure_sd_h
     if not (d_hi < a_lo and a_hi < d_lo + 24):
         raise ConfigError(f"sample_sessions: arrival window [{a_lo}, {a_hi}] h and next-morning departure "
                           f"window [{d_lo}, {d_hi}] h overlap; narrow truncate_sd or the sd")
     days = np.arange(-2, n_days + 1)  # day of arrival, relative to the run's first calendar day
     shape = (n_ev, days.size)
-    arr_h = _truncnorm(arrival_mean_h, arrival_sd_h, truncate_sd, shape, rng) + 24 * days - start_h
-    dep_h = _truncnorm(departure_mean_h, departure_sd_h, truncate_sd, shape, rng) + 24 * (days + 1) - start_h
-    km = rng.lognormal(np.log(distance_median_km), distance_sigma, shape)
+    arr_h = _truncnorm(stats.arrival_mean_h, stats.arrival_sd_h, k, shape, rng) + 24 * days - start_h
+    dep_h = _truncnorm(stats.departure_mean_h, stats.departure_sd_h, k, shape, rng) + 24 * (days + 1) - start_h
+    km = rng.lognormal(np.log(stats.distance_median_km), stats.distance_sigma, shape)
     prev_dep_h = np.concatenate([arr_h[:, :1] - 24, dep_h[:, :-1]], axis=1)
     in_run = np.clip((arr_h - np.maximum(prev_dep_h, 0)) / (arr_h - prev_dep_h), 0, 1)
     arr_s = np.round(np.maximum(arr_h, 0) * 3600 / round_s) * round_s
@@ -205,6 +260,35 @@ def cccv_charge_kwh(e_kwh, p_kw, dt_h, capacity_kwh, p_rated_kw, eta_charge, soc
     return np.where(pb > 0, e_end, e_kwh)
 
 
+def windows(arr, dep, away_start, drive_kw_s, target_kwh, t0_s: float, dt_s: float, T: int) -> dict[str, np.ndarray]:
+    """Sessions (n, m) (arrival, departure and start of the away time before it in s, trip energy
+    per s away in kWh/s, target energy at departure; unused slots: arrival inf, rate 0) seen over T
+    periods [t0_s + k dt_s, t0_s + (k + 1) dt_s): ``avail`` (n, T) 1 where plugged in for the whole
+    period; ``trip_kwh`` (n, T) driving energy in the period; ``need_kwh`` (n, T) a session's target
+    energy at the end of the last period before its departure, else 0; ``dep_end_s`` (n,) departure
+    (s after t0_s) of the session plugged in at the horizon's end, past it, else 0, and
+    ``target_end_kwh`` (n,) its target."""
+    n = arr.shape[0]
+    rows = np.arange(n)
+    a = t0_s + dt_s * np.arange(T)[None, None, :]  # period starts; (n, m, T) with sessions
+    b = a + dt_s
+    avail = ((arr[:, :, None] <= a) & (b <= dep[:, :, None])).any(axis=1)
+    with np.errstate(invalid="ignore"):
+        overlap = np.clip(np.minimum(arr[:, :, None], b) - np.maximum(away_start[:, :, None], a), 0, None)
+    trip = np.nansum(np.where(np.isfinite(overlap), overlap * drive_kw_s[:, :, None], 0.0), axis=1)
+    k_dep = np.floor((dep - t0_s) / dt_s) - 1  # (n, m)
+    need = np.zeros((n, T))
+    ev, j = np.nonzero((k_dep >= 0) & (k_dep < T) & (arr < t0_s + T * dt_s))
+    need[ev, k_dep[ev, j].astype(int)] = target_kwh[ev, j]
+    t_end = t0_s + T * dt_s
+    open_ = (arr <= t_end) & (dep > t_end) & np.isfinite(dep)
+    j_end = np.argmax(open_, axis=1)
+    has = open_.any(axis=1)
+    return {"avail": avail.astype(float), "trip_kwh": trip, "need_kwh": need,
+            "dep_end_s": np.where(has, dep[rows, j_end] - t0_s, 0.0),
+            "target_end_kwh": np.where(has, target_kwh[rows, j_end], 0.0)}
+
+
 class EVFleet(Fleet):
     """n EVs with home chargers; parameters are scalars or length-n sequences.
 
@@ -216,7 +300,9 @@ class EVFleet(Fleet):
     <= soc_max; target_soc: SOC requested at departure, default soc_max ("full", seed 003), a
     sessions column target_soc overrides it per session; consumption_kwh_per_km (default 0.17,
     0.13-0.20 at the battery) converts trip_km; pf in (0, 1]; horizon_s: run length, if given
-    arrivals must lie before it. All physics.md section 4.
+    arrivals must lie before it. All physics.md section 4. ``session_stats``: the distributions
+    the sessions follow (:class:`SessionStats`, what a planner may expect), None: estimated from the
+    sessions (:meth:`SessionStats.estimate`); ``start_hour_of_day``: the wall-clock hour of t = 0.
 
     Input ``p_set_kw``: grid-side power, positive = charge, negative = V2G; NaN (the default until
     a controller sends a value) is the charger's own behaviour, uncontrolled charging at full
@@ -249,7 +335,8 @@ class EVFleet(Fleet):
     def __init__(self, n: int, sessions, capacity_kwh=60.0, p_charge_max_kw=11.0,
                  p_discharge_max_kw=0.0, eta_charge=0.9, eta_discharge=0.9, soc_taper=0.8,
                  soc_min=0.1, soc_max=1.0, soc_init=0.5, target_soc=None,
-                 consumption_kwh_per_km=0.17, pf=1.0, trip_red_max_frac=0.0, horizon_s=None):
+                 consumption_kwh_per_km=0.17, pf=1.0, trip_red_max_frac=0.0, horizon_s=None,
+                 session_stats: SessionStats | None = None, start_hour_of_day=0.0):
         self.n = int(check("EVFleet.n", n, 1))
         f = "EVFleet."
         self.capacity_kwh = per_unit(f + "capacity_kwh", capacity_kwh, self.n, 0, lo_open=True)
@@ -271,7 +358,13 @@ class EVFleet(Fleet):
         self.e_min_kwh = soc_min * self.capacity_kwh
         self.e_max_kwh = soc_max * self.capacity_kwh
         self.e_kwh = soc0 * self.capacity_kwh
-        self._load_sessions(validate_sessions(sessions, self.n, horizon_s), target, soc_max, consumption)
+        self.e_target_kwh = target * self.capacity_kwh  # requested at departure unless a session says
+        self.consumption_kwh_per_km = consumption
+        self.start_hour_of_day = float(check(f + "start_hour_of_day", start_hour_of_day, 0, 24, hi_open=True))
+        table = validate_sessions(sessions, self.n, horizon_s)
+        self.session_stats = (SessionStats.estimate(table, consumption, self.start_hour_of_day)
+                              if session_stats is None else session_stats)
+        self._load_sessions(table, target, soc_max, consumption)
         self._rows = np.arange(self.n)
         self._idx = np.zeros(self.n, dtype=np.int64)  # first session with departure_s > t
         self.e_missing_kwh = np.zeros(self.n)
@@ -348,30 +441,9 @@ class EVFleet(Fleet):
         return self._state_outputs(0, connected, dep, self._target_kwh[self._rows, k])
 
     def schedule(self, t0_s: float, dt_s: float, T: int) -> dict[str, np.ndarray]:
-        """The sessions table seen over T periods [t0_s + k dt_s, t0_s + (k + 1) dt_s) (what a
-        planner that knows the EVs' schedules sees; seed 002's day-ahead planning): ``avail``
-        (n, T) 1 where plugged in for the whole period; ``trip_kwh`` (n, T) driving energy in the
-        period; ``need_kwh`` (n, T) a session's target energy at the end of the last period before
-        its departure, else 0; ``dep_end_s`` (n,) departure (s after t0_s) of the session plugged
-        in at the horizon's end, past it, else 0, and ``target_end_kwh`` (n,) its target."""
-        a = t0_s + dt_s * np.arange(T)[None, None, :]  # period starts; (n, m, T) with sessions
-        b = a + dt_s
-        arr, dep = self._arr[:, :, None], self._dep[:, :, None]
-        avail = ((arr <= a) & (b <= dep)).any(axis=1)
-        with np.errstate(invalid="ignore"):
-            overlap = np.clip(np.minimum(arr, b) - np.maximum(self._away_start[:, :, None], a), 0, None)
-        trip = np.nansum(np.where(np.isfinite(overlap), overlap * self._drive_kw_s[:, :, None], 0.0), axis=1)
-        k_dep = np.floor((self._dep - t0_s) / dt_s) - 1  # (n, m)
-        need = np.zeros((self.n, T))
-        ev, j = np.nonzero((k_dep >= 0) & (k_dep < T) & (self._arr < t0_s + T * dt_s))
-        need[ev, k_dep[ev, j].astype(int)] = self._target_kwh[ev, j]
-        t_end = t0_s + T * dt_s
-        open_ = (self._arr <= t_end) & (self._dep > t_end) & np.isfinite(self._dep)
-        j_end = np.argmax(open_, axis=1)
-        has = open_.any(axis=1)
-        return {"avail": avail.astype(float), "trip_kwh": trip, "need_kwh": need,
-                "dep_end_s": np.where(has, self._dep[self._rows, j_end] - t0_s, 0.0),
-                "target_end_kwh": np.where(has, self._target_kwh[self._rows, j_end], 0.0)}
+        """The sessions table seen over T periods (:func:`windows`): what a planner that knows
+        the EVs' schedules sees (seed 002's day-ahead planning)."""
+        return windows(self._arr, self._dep, self._away_start, self._drive_kw_s, self._target_kwh, t0_s, dt_s, T)
 
     def _state_outputs(self, t_s, connected, dep, target_kwh) -> dict[str, np.ndarray]:
         """Outputs that are states at t."""

@@ -1,5 +1,6 @@
 """Alternatives on common random numbers, the regret split, and coordination against none."""
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,7 +14,8 @@ from tests.small import SMALL
 def test_variants_change_only_their_knob(tmp_path):
     sc = Scenario().updated({**SMALL, "output": str(tmp_path / "x.h5")})
     v = {n: baselines.variant(sc, n) for n in baselines.VARIANTS}
-    assert v["perfect"].forecast.perfect and v["perfect"].control == sc.control
+    assert v["perfect"].forecast.perfect and v["perfect"].control == replace(sc.control, ev_schedule="known")
+    assert v["oracle"].control.ev_schedule == "known"  # a perfect EV arrival forecast: the true sessions
     assert v["oracle"].control.stages == ("da",) and v["oracle"].control.da.T == 8  # 2 h at 15 min
     assert v["no_tseh"].control.passive == ("tseh",)
     assert v["uncoordinated"].control.stages == ()

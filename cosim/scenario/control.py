@@ -16,7 +16,7 @@ STAGE_ORDER = ("da", "id", "rt")
 STAGE_SETS = ((), ("da",), ("da", "id"), ("da", "id", "rt"))
 FORMULATIONS = ("socp", "lindistflow", "bim")  # those of controllers.opf.problem (checked by a test)
 FALLBACKS = ("shift", "local")
-EV_SCHEDULES = ("session", "known")  # those of controllers.multistage (checked by a test)
+EV_SCHEDULES = ("session", "known", "forecast")  # those of controllers.multistage (checked by a test)
 #: Where the controller runs: "in" the world's process, or "separate" (cosim.controller_process,
 #: started by mosaik over TCP: the contract over mosaik).
 PROCESSES = ("in", "separate")
@@ -95,9 +95,11 @@ class ControlConfig(_Table):
     controller's building and EV parameters are the plant's times exp(mismatch_rel z), z standard
     normal per unit and parameter (controllers.model.mismatch_factors), drawn from the scenario seed.
     ``ev_schedule``: what the controller knows of the EVs: ``"session"`` (only the current session
-    of a plugged-in EV, measured) or ``"known"`` (every session, trip and target of the EVs'
+    of a plugged-in EV, measured), ``"known"`` (every session, trip and target of the EVs'
     schedules, simulators.ev.EVFleet.schedule: seed 002's day-ahead planning with predicted EV
-    behaviour). ``ev_comp_per_mwh``: compensation paid to EV owners per MWh discharged (V2G) and
+    behaviour) or ``"forecast"`` (the default: the measured session of a plugged-in EV, then the
+    sessions expected from the fleet's session statistics, with seeded errors smaller for later
+    stages and scaled by ``forecast.error_scale``, none if ``forecast.perfect``; devices.ev.forecast_data). ``ev_comp_per_mwh``: compensation paid to EV owners per MWh discharged (V2G) and
     per MWh of trip energy forgone (trip reduction), in the objective and the KPIs (0: none;
     seed 002: 50).
     ``terminal``: a record (path) whose stored energy at its end this run's plans end at: a stage
@@ -128,7 +130,7 @@ class ControlConfig(_Table):
     passive: tuple[str, ...] = ()
     peak_weight: float = 0.0
     mismatch_rel: float = 0.0
-    ev_schedule: str = "session"
+    ev_schedule: str = "forecast"
     ev_comp_per_mwh: float = 0.0
     controller: str = "multistage"
     params: Mapping[str, object] = field(default_factory=_FrozenMap)
