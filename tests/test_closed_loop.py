@@ -107,7 +107,7 @@ def test_future_forecast_is_refused(tmp_path):
 def test_infeasible_solves_fall_back_and_the_run_completes(tmp_path):
     """A voltage band no dispatch can meet: every solve fails, devices go back to local control."""
     sc = small(tmp_path, **{"duration_s": 900, "control.v_min_pu": 0.999, "control.v_max_pu": 1.0,
-                            "control.stages": ["da"],  # one small stage deciding every 5 min, like rt
+                            "control.v_violation_cost": float("inf"), "control.stages": ["da"],  # one small stage deciding every 5 min, like rt
                             "control.da": {"every_s": 300, "dt_s": 300, "horizon_s": 900, "v_margin_pu": 0.0}})
     rec = read(world.run(sc))
     rt = rec.events("control/da")
@@ -199,19 +199,20 @@ def test_stage_prices_are_tariff_means():
 
 
 def test_a_voltage_margin_removes_the_violations_of_the_unmargined_controller(tmp_path):
-    """Midday PV on the small plant: planning to 1.06 p.u. exactly leaves the true plant above it;
-    3 mV of margin in the intraday and real-time stages keeps it inside, at a stated price.
-    Target-time errors: the real-time stage's first period carries its full error (with the
-    default lead-time errors and nowcast = 0 it is exact, and this hour has no violation)."""
+    """Midday PV on the small plant: planning to 1.06 p.u. exactly leaves the true plant above it
+    (6 bus-steps); 3 mV of margin in every stage keeps it inside (the day-ahead one included: the
+    later stages keep its taps). Target-time errors, so the real-time stage's first period carries
+    its full error. The cost moves by under 5 % (here down: the margined day-ahead stage picks
+    another tap)."""
     k = {}
     for m in (0.0, 0.003):
         sc = small(tmp_path, name=f"m{m}", start="2024-01-15 11:00", duration_s=3600, step_s=300,
                    **{"forecast.growth": "target_time"},
-                   **{f"control.{s}": {"v_margin_pu": m} for s in ("id", "rt")})
+                   **{f"control.{s}": {"v_margin_pu": m} for s in ("da", "id", "rt")})
         k[m] = kpi.compute(world.run(sc))
     assert k[0.0]["v_violation_bus_steps"] > 0 and k[0.0]["v_worst_pu"] > 1.06
     assert k[0.003]["v_violation_bus_steps"] == 0
-    assert 0 < k[0.003]["cost_total"] - k[0.0]["cost_total"] < 0.05 * k[0.0]["cost_total"]
+    assert abs(k[0.003]["cost_total"] - k[0.0]["cost_total"]) < 0.05 * k[0.0]["cost_total"]
 
 
 def test_a_comfort_margin_tightens_the_band_the_stage_plans_to(tmp_path):
@@ -230,5 +231,5 @@ def test_a_comfort_margin_tightens_the_band_the_stage_plans_to(tmp_path):
 
 def test_a_margin_that_leaves_no_voltage_band_is_refused(tmp_path):
     from cosim_base.errors import ConfigError
-    with pytest.raises(ConfigError, match=r"id: v_margin_pu = 0.003 leaves no voltage band in \[0.999, 1.0\]"):
+    with pytest.raises(ConfigError, match=r"da: v_margin_pu = 0.003 leaves no voltage band in \[0.999, 1.0\]"):
         world.build_parts(small(tmp_path, **{"control.v_min_pu": 0.999, "control.v_max_pu": 1.0}))

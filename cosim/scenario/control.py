@@ -81,7 +81,7 @@ class ControlConfig(_Table):
     that band (a soft band: a forecast or a day-ahead tap that leaves no feasible voltage gives the
     least violation, logged, instead of a failed solve; 1e4, est.: 0.001 p.u. at one bus for an
     hour costs 10, at the 30 buses a tap moves together 300; 1e5 and above made Clarabel's
-    real-time solves end "inaccurate", 1e12 "unbounded"; allowed 1..1e7). ``formulation``: ``"socp"`` (DistFlow SOCP relaxation),
+    real-time solves end "inaccurate", 1e12 "unbounded"; allowed 1..1e7, or inf: a hard band). ``formulation``: ``"socp"`` (DistFlow SOCP relaxation),
     ``"lindistflow"`` or ``"bim"`` (bus injection SOCP relaxation). Costs: ``discomfort_cost_per_kh`` per K h outside the comfort band
     (100, est.); ``export_price_ratio`` = sell price / buy price (1.0: seed 001 prices the signed
     exchange at one price); ``loss_price_per_mwh`` on network losses (0: losses are already paid
@@ -170,7 +170,8 @@ class ControlConfig(_Table):
         if self.v_min_pu >= self.v_max_pu:
             raise ConfigError(f"control.v_min_pu = {self.v_min_pu} must be < control.v_max_pu = "
                               f"{self.v_max_pu}")
-        _set(self, "v_violation_cost", _float("control.v_violation_cost", self.v_violation_cost, 1.0, 1e7))
+        if self.v_violation_cost != float("inf"):  # inf: a hard band
+            _set(self, "v_violation_cost", _float("control.v_violation_cost", self.v_violation_cost, 1.0, 1e7))
         _choice("control.formulation", self.formulation, FORMULATIONS)
         _set(self, "mismatch_rel", _float("control.mismatch_rel", self.mismatch_rel, 0, 1))
         _choice("control.ev_schedule", self.ev_schedule, EV_SCHEDULES)
