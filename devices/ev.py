@@ -21,7 +21,7 @@ from controllers.opf.ev import EVBlock
 from cosim_base.errors import ConfigError
 from devices.kind import DeviceKind, Signal, series_last, series_sum
 from simulators.datafiles import read_sessions
-from simulators.ev import EVFleet, SessionStats, file_sessions, sample_sessions, windows
+from simulators.ev import EVFleet, SessionStats, cccv_start_kwh, file_sessions, sample_sessions, windows
 from simulators.forecast import STAGES, ErrorSpec, ForecastErrors
 
 #: EV session targets are planned this fraction of capacity below soc_max: "full" is approached
@@ -53,10 +53,12 @@ def ev_fleet(spec, rng: np.random.Generator, n: int, **params) -> EVFleet:
 
 def end_need(f, idx, rows, target, t_dep, d) -> np.ndarray:
     """Energy needed at the horizon end by EVs ``rows`` departing at ``t_dep`` (s after the
-    decision) past it: the least from which full power still reaches ``target`` (and the slower
-    plan's level, or the run's terminal one, StageData.end_state, if higher)."""
+    decision) past it: the least from which full power, under the plant's CC-CV taper
+    (simulators.ev.cccv_start_kwh), still reaches ``target`` (and the slower plan's level, or the
+    run's terminal one, StageData.end_state, if higher)."""
     rest_h = (t_dep[rows] - d.T * d.dt_s) / 3600
-    end = target[rows] - f.eta_charge[idx][rows] * f.p_charge_max_kw[idx][rows] * rest_h
+    u = idx[rows]
+    end = cccv_start_kwh(target[rows], rest_h, f.capacity_kwh[u], f.p_charge_max_kw[u], f.eta_charge[u], f.soc_taper[u])
     upper = d.end_state("ev.e_kwh")
     if upper is not None:
         end = np.maximum(end, upper[rows])

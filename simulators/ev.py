@@ -260,6 +260,23 @@ def cccv_charge_kwh(e_kwh, p_kw, dt_h, capacity_kwh, p_rated_kw, eta_charge, soc
     return np.where(pb > 0, e_end, e_kwh)
 
 
+def cccv_start_kwh(target_kwh, rest_h, capacity_kwh, p_rated_kw, eta_charge, soc_taper):
+    """The least energy from which charging at full power (``p_rated_kw``, under the CC-CV limit
+    of :func:`cccv_charge_kwh`) reaches ``target_kwh`` (< capacity) within ``rest_h`` hours, 0 or
+    more: the inverse of cccv_charge_kwh at p = p_rated. With tau = C (1 - s_t) / (eta_c p_rated)
+    and the knee s_t C: from the knee, C - E(t) = (1 - s_t) C exp(-t / tau), so the taper takes
+    t_cv = tau ln((1 - s_t) C / (C - target)) to the target (0 below the knee); if rest_h >= t_cv
+    the start is s_t C - eta_c p_rated (rest_h - t_cv), else C - (C - target) exp(rest_h / tau)."""
+    c, target = np.asarray(capacity_kwh, float), np.asarray(target_kwh, float)
+    tau_h = c * (1 - soc_taper) / (eta_charge * p_rated_kw)
+    knee = soc_taper * c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_cv = np.where(target > knee, tau_h * np.log((c - knee) / np.maximum(c - target, 1e-12)), 0.0)
+        in_taper = c - (c - target) * np.exp(np.asarray(rest_h, float) / tau_h)
+    cc = np.minimum(target, knee) - eta_charge * p_rated_kw * (rest_h - t_cv)
+    return np.maximum(np.where(rest_h >= t_cv, cc, in_taper), 0.0)
+
+
 def windows(arr, dep, away_start, drive_kw_s, target_kwh, t0_s: float, dt_s: float, T: int) -> dict[str, np.ndarray]:
     """Sessions (n, m) (arrival, departure and start of the away time before it in s, trip energy
     per s away in kWh/s, target energy at departure; unused slots: arrival inf, rate 0) seen over T

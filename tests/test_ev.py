@@ -7,7 +7,7 @@ from scipy.integrate import solve_ivp
 
 from cosim.collector import collector_of
 from cosim_base.errors import ConfigError
-from simulators.ev import EVFleet, cccv_charge_kwh, sample_sessions, validate_sessions
+from simulators.ev import EVFleet, cccv_charge_kwh, cccv_start_kwh, sample_sessions, validate_sessions
 from tests.sources import ConstSource
 
 DAY_S = 86400
@@ -208,3 +208,15 @@ def test_a_session_short_by_less_than_the_tolerance_is_not_counted():
     out = run(ev, 0.0, 61)
     np.testing.assert_allclose(out["e_missing_kwh"][-1], [0.6, 1.8])
     np.testing.assert_array_equal(out["sessions_short"][-1], [0, 1])  # tolerance 2 % = 1.2 kWh
+
+
+@pytest.mark.parametrize("target, rest_h", [(59.4, 2.0), (59.4, 6.0), (45.0, 3.0), (59.0, 0.5)])
+def test_cccv_start_is_the_inverse_of_full_power_charging(target, rest_h):
+    """From cccv_start_kwh's energy, full power under the CC-CV taper reaches the target in
+    rest_h: in the taper (59.4 kWh of 60 needs 5.4 h from the 48 kWh knee at 7.4 kW), through
+    the knee and below it; the linear 'target - eta p rest' would start 2-3x too late."""
+    c, p, eta, s = 60.0, 7.4, 0.9, 0.8
+    e0 = cccv_start_kwh(target, rest_h, c, p, eta, s)
+    assert cccv_charge_kwh(e0, p, rest_h, c, p, eta, s) == pytest.approx(target, abs=1e-9)
+    if target > s * c:
+        assert e0 > target - eta * p * rest_h + 1.0

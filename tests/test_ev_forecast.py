@@ -11,7 +11,7 @@ from controllers.multistage import MultiStageController, Stage
 from cosim import world
 from devices.ev import SESSION_ERRORS, TAPER_TOL, expected_sessions, forecast_data, session_data, session_errors
 from devices.kind import StageData
-from simulators.ev import EVFleet, SessionStats, sample_sessions, validate_sessions
+from simulators.ev import EVFleet, SessionStats, cccv_start_kwh, sample_sessions, validate_sessions
 from tests.small import small
 
 H = 3600
@@ -75,9 +75,11 @@ def test_block_data_keeps_the_measured_session_and_adds_the_expected_one():
     k_arr = int(np.ceil((arr[1, 0] - 17 * H) / 900))  # the first whole period after the arrival
     assert 0 < k_arr < 16 and not got["avail"][1, :k_arr].any() and got["avail"][1, k_arr:].all()
     assert got["trip_kwh"][1].sum() == pytest.approx(rate[1, 0] * (arr[1, 0] - 17 * H))  # the rest only
-    # departure at 07:00 + error, past the horizon: the least from which 3.7 kW for the rest reaches full
+    # departure at 07:00 + error, past the horizon: the least from which 3.7 kW for the rest,
+    # under the CC-CV taper, reaches full
     rest_h = (dep[1, 0] - 21 * H) / H
-    assert got["e_need_kwh"][1, -1] == pytest.approx(60.0 * (1 - TAPER_TOL) - 0.9 * 3.7 * rest_h)
+    assert got["e_need_kwh"][1, -1] == pytest.approx(
+        cccv_start_kwh(60.0 * (1 - TAPER_TOL), rest_h, 60.0, 3.7, f.eta_charge[1], f.soc_taper[1]))
     assert not got["e_need_kwh"][1, :-1].any()
 
 
