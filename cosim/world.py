@@ -184,9 +184,7 @@ def build_parts(sc: Scenario) -> Parts:
     if requests:
         tr = truth(devices, spec.weather_data())
         fc = sc.forecast
-        specs = {s: ErrorSpec(**{**e.to_dict(), "half_width": tuple(fc.error_scale * h for h in e.half_width),
-                                 "bias": tuple(fc.error_scale * b for b in e.bias)})
-                 for s, e in fc.errors.items() if s in tr.signals}
+        specs = {s: ErrorSpec(**e.to_dict()).scaled(fc.error_scale) for s, e in fc.errors.items() if s in tr.signals}
         n_units = {s: tr.signals[s](0, fc.res_s, 1).shape[0] for s in specs}
         errors = ForecastErrors(specs, n_units, spec.data_s, res_s=fc.res_s, seed=sc.seed, perfect=fc.perfect,
                                 growth=fc.growth)

@@ -11,7 +11,6 @@ Owners are paid ``costs.ev_comp_per_mwh`` for V2G and forgone trips.
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -125,7 +124,7 @@ DAY_S = 86400
 def session_errors(seed: int, n: int, scale: float) -> dict[str, dict[str, np.ndarray]]:
     """signal -> stage -> (n, ERROR_DAYS) errors of :data:`SESSION_ERRORS`, half-widths times
     ``scale`` (0: none), read-only."""
-    specs = {k: replace(e, half_width=tuple(scale * h for h in e.half_width)) for k, e in SESSION_ERRORS.items()}
+    specs = {k: e.scaled(scale) for k, e in SESSION_ERRORS.items()}
     fe = ForecastErrors(specs, dict.fromkeys(specs, n), ERROR_DAYS * DAY_S, res_s=DAY_S, seed=seed,
                         perfect=scale == 0, growth="target_time")  # one error per EV and day, whenever issued
     out = {k: {st: fe.error(k, st, 0, DAY_S, ERROR_DAYS) for st in STAGES} for k in specs}

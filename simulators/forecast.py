@@ -39,7 +39,7 @@ temperature and irradiance onto these parameters.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -87,6 +87,11 @@ class ErrorSpec:
     common: float = 0.0
     nowcast: float = 0.5  # est. (see DEFAULT_ERRORS)
     bias: tuple[float, float] = (0.0, 0.0)
+
+    def scaled(self, factor: float) -> ErrorSpec:
+        """The same error with every half-width and bias times ``factor`` (a noise level)."""
+        return replace(self, half_width=tuple(factor * h for h in self.half_width),
+                       bias=tuple(factor * b for b in self.bias))
 
     def sigma(self) -> np.ndarray:
         """Standard deviations (da, id, rt) of the stage errors."""

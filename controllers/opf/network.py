@@ -111,6 +111,11 @@ class RadialNetwork:
         m = np.flatnonzero(self.parent > 0)
         return sp.csr_matrix((np.ones(len(m)), (self.parent[m] - 1, m)), shape=(self.n_br, self.n_br))
 
+    def flow_balance(self) -> sp.csr_matrix:
+        """Sparse (n_br, n_br) I - children(): row k gives P_k - sum of the flows leaving its child
+        bus (DistFlow's branch balance)."""
+        return sp.identity(self.n_br, format="csr") - self.children()
+
     def parent_map(self) -> sp.csr_matrix:
         """Sparse (n_br, n_bus): row k picks v of branch k's parent divided by a_k^2."""
         k = np.arange(self.n_br)

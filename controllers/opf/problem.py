@@ -195,7 +195,7 @@ class OPFProblem:
         self.P = cp.Variable((n.n_br, T), name="p_pu")
         self.Q = cp.Variable((n.n_br, T), name="q_pu")
         self.l = cp.Variable((n.n_br, T), nonneg=True, name="l_pu2") if socp else None
-        down = sp.identity(n.n_br, format="csr") - n.children()   # P_k - sum_children P_m
+        down = n.flow_balance()
         R, X, v_par = sp.diags(n.r_pu), sp.diags(n.x_pu), self.v_par
         if not socp:
             return [down @ self.P == ptot[1:], down @ self.Q == qtot[1:],
@@ -241,7 +241,7 @@ class OPFProblem:
         p_lin = cp.Variable((n.n_br, T), name="p_lin_pu")
         q_lin = cp.Variable((n.n_br, T), name="q_lin_pu")
         v_lin = cp.Variable((n.n_bus, T), name="v_lin_pu2")
-        down = sp.identity(n.n_br, format="csr") - n.children()
+        down = n.flow_balance()
         self.families["power_flow"] += [
             down @ p_lin == ptot[1:], down @ q_lin == qtot[1:], v_lin[0] == self.v[0],
             v_lin[1:] == self._Fp @ v_lin - 2 * (sp.diags(n.r_pu) @ p_lin + sp.diags(n.x_pu) @ q_lin)]
