@@ -161,6 +161,8 @@ def test_unknown_keys_name_the_dotted_key_and_the_allowed_ones(toml, key, allowe
     ({"forecast.errors.ghi_kw_m2.kind": "clipped"},
      r"^forecast\.errors\.ghi_kw_m2\.kind = 'clipped' must be one of 'relative', 'capacity', 'absolute', 'bounded'"),
     ({"device_preset": "all"}, r"^device_preset = 'all' must be one of 'default', 'none'"),
+    ({"control.v_violation_cost": 0.5}, r"^control\.v_violation_cost = 0\.5 is outside the allowed range \[1\.0, 10000000\.0\]"),
+    ({"control.v_violation_cost": 1e12}, r"^control\.v_violation_cost = 1000000000000\.0 is outside the allowed range"),
     ({"grid.oltc_band_pu": 0.0}, r"^grid\.oltc_band_pu = 0\.0 is outside the allowed range \(0, 0\.2\]"),
     ({"grid.cap_v_on_pu": 1.05}, r"^grid\.cap_v_on_pu = 1\.05 must be < cap_v_off_pu = 1\.04"),
     ({"grid.local_control": "yes"}, r"^grid\.local_control = 'yes' must be true or false"),
@@ -169,6 +171,10 @@ def test_unknown_keys_name_the_dotted_key_and_the_allowed_ones(toml, key, allowe
 def test_range_errors_name_key_value_and_range(changes, message):
     with pytest.raises(ConfigError, match=message):
         Scenario().updated(changes)
+
+
+def test_an_infinite_voltage_violation_cost_is_a_hard_band():
+    assert Scenario().updated({"control.v_violation_cost": float("inf")}).control.v_violation_cost == float("inf")
 
 
 @pytest.mark.parametrize("changes, message", [

@@ -23,7 +23,7 @@ from cosim.scenario import Scenario, load
 CASES = {
     "default-seed0": ("scenarios/default.toml", {}),
     "default-seed1": ("scenarios/default.toml", {"seed": 1}),
-    "summer-seed0": ("scenarios/default.toml", {"start": "2024-07-16 00:00", "name": "ieee33-summer-day"}),
+    "summer-seed0": ("scenarios/summer.toml", {}),
     "seed000-coordinated": ("scenarios/seed000.toml", {}),
 }
 STAGES = ("da", "id", "rt")
