@@ -150,13 +150,16 @@ class OPFProblem:
         self.v = cp.Variable((n.n_bus, T), name="v_pu2")
         self._bus_parts: dict[str, list] = {}
         self.p_bus, self.q_bus = self._injection("p_mw"), self._injection("q_mvar")
-        ptot = self.p_bus + sp.diags(n.g_pu) @ self.v
-        qtot = self.q_bus - sp.diags(n.b_pu) @ self.v
+        # net consumption per bus as variables: both flow models below use them (one row each), so
+        # the units' terms sit in one row per bus and period (less fill in the KKT factor)
+        ptot, qtot = cp.Variable((n.n_bus, T), name="p_bus_pu"), cp.Variable((n.n_bus, T), name="q_bus_pu")
+        self.families["power_flow"] = [ptot == self.p_bus + sp.diags(n.g_pu) @ self.v,
+                                       qtot == self.q_bus - sp.diags(n.b_pu) @ self.v]
         self._Fp = n.parent_map()
         self.v_par = self._Fp @ self.v
         build = self._bus_injection if cfg.formulation == "bim" else self._distflow
         self.v_tap = self._root_voltage()
-        self.families["power_flow"] = build(ptot, qtot) + [self.v[0] == self.v_tap]
+        self.families["power_flow"] += build(ptot, qtot) + [self.v[0] == self.v_tap]
         v_upper = self.v[1:]
         if self.l is not None:
             self.v_lin = self._linear_voltage(ptot, qtot)
