@@ -61,6 +61,7 @@ class CostParams:
     discomfort_cost_per_kh: float = 100.0
     ess_cost_per_mwh: float = 5.0  # est.: cycling cost, also keeps the SOCP exact (no charge+discharge)
     ev_comp_per_mwh: float = 0.0  # paid to EV owners per MWh of V2G and of trip energy forgone
+    ev_shortfall_cost_per_mwh: float = 10000.0  # per MWh an EV leaves short of its target (controllers.opf.ev)
 
 
 @dataclass(frozen=True)
@@ -71,17 +72,19 @@ class ModelContext:
     bus_of: Callable
     val: Callable
     costs: CostParams
+    aggregate: bool = False  # identical units of a kind that supports it as one row (controllers.opf.groups)
 
 
 def plant_blocks(net, rn, fleets: dict, bus_pos: dict, costs: CostParams,
-                 mismatch: dict | None = None) -> tuple[list, dict[str, Units]]:
+                 mismatch: dict | None = None, aggregate: bool = False) -> tuple[list, dict[str, Units]]:
     """OPF blocks for the plant ``fleets`` (kind -> fleet object, units at bus positions ``bus_pos``).
 
     ``net``: the pandapower network (positions are rows of networks.bus_table(net)); ``rn``: its
     RadialNetwork (built with ``exclude_shunts`` = the net's shunts). Fleet kinds give their blocks
     in the order of ``fleets``, then the grid device kinds theirs from the net (capacitor banks
     "cb", SVC "svc"). Returns (blocks, block name -> Units). ``mismatch``: factors of
-    :func:`mismatch_factors` on the model's parameters (None: the plant's values).
+    :func:`mismatch_factors` on the model's parameters (None: the plant's values). ``aggregate``:
+    kinds that can (buildings) model identical units as one row.
     """
     pp_bus = networks.bus_table(net).bus.to_numpy()
     mismatch = mismatch or {}
@@ -93,7 +96,7 @@ def plant_blocks(net, rn, fleets: dict, bus_pos: dict, costs: CostParams,
     def bus_of(kind, idx=slice(None)):
         return rn.bus_index(pp_bus[np.asarray(bus_pos[kind])[idx]])
 
-    ctx = ModelContext(bus_of, val, costs)
+    ctx = ModelContext(bus_of, val, costs, aggregate)
     parts = [(kind, b, i) for kind, f in fleets.items() for b, i in REGISTRY[kind].blocks(f, ctx)]
     parts += [(kind.name, b, i) for kind in grid_kinds().values() for b, i in kind.net_blocks(net, rn)]
     blocks, units = [], {}

@@ -148,6 +148,7 @@ class MultiStageController(Controller):
     devices.ev.SESSION_ERRORS, 0: none): the seeded errors of the "forecast" EV sessions.
     ``terminal``: (t_end_s, kind -> stored state per unit): a stage whose horizon reaches t_end_s
     ends every storing block there (devices.kind.StageData.end_state); None: no terminal states.
+    ``aggregate``: identical buildings of a bus as one row per stage (controllers.opf.groups).
     """
 
     def __init__(self, net, fleets: dict, bus_pos: dict, stages: list[Stage],
@@ -155,7 +156,7 @@ class MultiStageController(Controller):
                  costs: CostParams | None = None, opf: dict | None = None, fallback: str = "shift",
                  loss_price_per_mwh: float = 0.0, passive: tuple[str, ...] = (), mismatch: dict | None = None,
                  ev_schedule: str = "forecast", seed: int = 0, ev_error_scale: float = 1.0,
-                 terminal: tuple[int, dict] | None = None):
+                 terminal: tuple[int, dict] | None = None, aggregate: bool = False):
         names = tuple(s.name for s in stages)
         if names != STAGE_ORDER[:len(names)] or not names:
             raise ConfigError(f"stages = {names} must be one of {[STAGE_ORDER[:k] for k in (1, 2, 3)]}")
@@ -172,7 +173,7 @@ class MultiStageController(Controller):
         self.probs: dict[str, OPFProblem] = {}
         self.units: dict[str, dict[str, Units]] = {}
         for s in stages:
-            blocks, units = plant_blocks(net, self.rn, fleets, bus_pos, self.costs, mismatch)
+            blocks, units = plant_blocks(net, self.rn, fleets, bus_pos, self.costs, mismatch, aggregate)
             unknown = set(passive) - set(units)
             if unknown:
                 raise ConfigError(f"passive = {sorted(unknown)}: no such block in this plant; blocks are {sorted(units)}")

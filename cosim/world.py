@@ -202,14 +202,15 @@ def build_parts(sc: Scenario) -> Parts:
               for k, st in used.items()]
     ctl = MultiStageController(
         copy.deepcopy(net), devices.fleets, devices.bus_pos, stages, price,
-        costs=CostParams(c.discomfort_cost_per_kh, c.ess_cost_per_mwh, c.ev_comp_per_mwh),
+        costs=CostParams(c.discomfort_cost_per_kh, c.ess_cost_per_mwh, c.ev_comp_per_mwh, c.ev_shortfall_cost_per_mwh),
         opf=dict(v_min_pu=c.v_min_pu, v_max_pu=c.v_max_pu, v_violation_cost=c.v_violation_cost, formulation=c.formulation,
                  weights={"peak": c.peak_weight}),
         fallback=c.fallback, loss_price_per_mwh=c.loss_price_per_mwh, passive=c.passive,
         mismatch=mismatch_factors(devices.fleets, c.mismatch_rel, stream(sc.seed, "control", "mismatch"))
         if c.mismatch_rel else None, ev_schedule=c.ev_schedule, seed=sc.seed,
         ev_error_scale=0.0 if sc.forecast.perfect else sc.forecast.error_scale,
-        terminal=(spec.duration_s, terminal_states(c.terminal, spec.duration_s, devices.fleets)) if c.terminal else None)
+        terminal=(spec.duration_s, terminal_states(c.terminal, spec.duration_s, devices.fleets)) if c.terminal else None,
+        aggregate=c.aggregate)
     return Parts(sc, net, devices, ctl, forecaster, price)
 
 

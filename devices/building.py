@@ -112,7 +112,7 @@ class Building(DeviceKind):
             kw = {k: ctx.val(self.name, k, p[k], idx) for k in RC_KEYS + ("p_hp_max_kw", "pf")}
             kw.update(cop_0c=cop0[idx], cop_slope_per_k=slope[idx], eer_0c=eer0[idx], eer_slope_per_k=eer_slope[idx],
                       p_cool_max_kw=kw["p_hp_max_kw"] * p["can_cool"][idx],
-                      discomfort_cost=ctx.costs.discomfort_cost_per_kh)
+                      discomfort_cost=ctx.costs.discomfort_cost_per_kh, aggregate=ctx.aggregate)
             cls = BuildingHPBlock
             if name == "tseh":
                 kw.update({k: p[k][idx] for k in TSEH_KEYS})

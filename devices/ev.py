@@ -249,7 +249,8 @@ class EV(DeviceKind):
                          eta_charge=np.minimum(ctx.val(self.name, "eta_charge", f.eta_charge), 1.0),
                          eta_discharge=f.eta_discharge, soc_min=f.e_min_kwh / f.capacity_kwh,
                          soc_max=f.e_max_kwh / f.capacity_kwh, soc_taper=f.soc_taper,
-                         pf=np.cos(np.arctan(f.tan_phi)), trip_red_max_frac=f.trip_red_max_frac, name="ev"),
+                         pf=np.cos(np.arctan(f.tan_phi)), trip_red_max_frac=f.trip_red_max_frac,
+                         shortfall_cost_per_mwh=ctx.costs.ev_shortfall_cost_per_mwh, name="ev"),
                  np.arange(f.n))]
 
     def block_data(self, name, d):

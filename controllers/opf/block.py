@@ -126,13 +126,18 @@ def set_params(owner: str, spec: dict, data: dict) -> None:
         raise ConfigError(f"{owner}.set_data: unknown key(s) {sorted(unknown)}; allowed: {sorted(spec)}")
     for key, value in data.items():
         param, lo, hi = spec[key]
-        arr = np.asarray(value, dtype=float)
-        shape = param.shape
-        if arr.shape not in {(), shape, shape[1:]}:
-            alt = f", {shape[1:]}" if len(shape) == 2 else ""
-            raise ConfigError(f"{owner}.set_data: {key} has shape {arr.shape}, expected {shape}"
-                              f" (or a scalar{alt})")
-        param.value = np.broadcast_to(check(f"{owner}.{key}", arr, lo, hi), shape).copy()
+        param.value = checked_value(owner, key, value, param.shape, lo, hi)
+
+
+def checked_value(owner: str, key: str, value, shape: tuple, lo, hi) -> np.ndarray:
+    """``value`` as an array of ``shape`` (from a scalar, ``shape[1:]`` or ``shape``), within
+    [lo, hi]; a ConfigError names ``owner.key`` otherwise."""
+    arr = np.asarray(value, dtype=float)
+    if arr.shape not in {(), shape, shape[1:]}:
+        alt = f", {shape[1:]}" if len(shape) == 2 else ""
+        raise ConfigError(f"{owner}.set_data: {key} has shape {arr.shape}, expected {shape}"
+                          f" (or a scalar{alt})")
+    return np.broadcast_to(check(f"{owner}.{key}", arr, lo, hi), shape).copy()
 
 
 def make_spec(owner: str, entries: dict) -> dict:

@@ -20,13 +20,18 @@ from typing import Callable
 import cvxpy as cp
 import numpy as np
 
-from controllers.opf.block import Block, Context, Discrete, make_spec, set_params
-from cosim_base.errors import check, check_shape, per_unit
+from controllers.opf.block import Block, Context, Discrete, checked_value, make_spec, set_params
+from controllers.opf.groups import UnitGroups, lqr_gain, member_deviations
+from cosim_base.errors import ConfigError, check, check_shape, per_unit
 from simulators.fleet import tan_phi
 from simulators.rc import discretize_zoh, first_order_zoh
 from simulators.thermal import CHP_TABLE_KW, rc_3r2c_matrices
 
 BIG_KW = 1e6  # "no limit" default of adjustment bounds
+#: Gain scalings tried before a group's members get no correction (groups.member_deviations).
+CORRECTION_TRIES = 4
+#: Per-unit parameters of BuildingHPBlock besides its RC values (the keys a group shares).
+_HP_PARAMS = ("p_hp_max_kw", "cop_0c", "cop_slope_per_k", "p_cool_max_kw", "eer_0c", "eer_slope_per_k", "tan_phi")
 
 
 # ----------------------------------------------------------------------------- shared helpers
@@ -125,6 +130,16 @@ class BuildingHPBlock(Block):
     t_low_c, t_up_c (n, T) comfort band (default 20 and 22). plan keys: p_hp_kw, cop, q_hp_kw,
     p_cool_kw, eer, q_cool_kw, phi_heat_kw, dev_low_k, dev_up_k (n, T); t_in_c, t_env_c (n, T+1);
     discomfort_kh (n,).
+
+    ``aggregate=True``: units that share a bus and every parameter are one row of the problem
+    (controllers.opf.groups), so its size grows with the distinct units, not their number. set_data
+    and plan stay per unit. Each member's heat is the row's plus a correction ``-K e`` of its state
+    deviation ``e`` from the row's mean (LQR gain, summing to zero over the members), carried by the
+    heat pump (heating or, on a day the forecast is above the band's middle, cooling; a TSEH house:
+    its direct heater, no correction above the band's middle); the members' deviations follow from
+    their measured states, so the row is bounded by its worst member: the comfort band and the
+    carrying device's range less the largest correction. Discomfort is priced as ``count`` times the
+    row's (worst member's) deviation; the plan's ``dev_low_k``/``dev_up_k`` are each member's own.
     """
 
     name = "building_hp"
@@ -132,9 +147,10 @@ class BuildingHPBlock(Block):
     def __init__(self, bus, *, ci_kwh_per_k=0.8, ce_kwh_per_k=10.0, rie_k_per_kw=0.7,
                  rea_k_per_kw=8.0, ria_k_per_kw=10.0, aw_m2=5.0, ae_m2=1.0, p_hp_max_kw=3.0,
                  cop_0c=2.227, cop_slope_per_k=0.0642, p_cool_max_kw=0.0, eer_0c=7.394,
-                 eer_slope_per_k=-0.1136, pf=1.0, discomfort_cost=100.0, name=None):
+                 eer_slope_per_k=-0.1136, pf=1.0, discomfort_cost=100.0, aggregate=False, name=None):
         super().__init__()
         self.name = name or self.name
+        self.aggregate, self.groups = bool(aggregate), None
         self.bus = np.atleast_1d(np.asarray(bus, dtype=int))
         n, own = self.n, type(self).__name__ + "."
         self.rc = {k: per_unit(own + k, v, n, 0, lo_open=True)
@@ -151,9 +167,31 @@ class BuildingHPBlock(Block):
         self.tan_phi = tan_phi(per_unit(own + "pf", pf, n, 0, 1, lo_open=True))
         self.discomfort_cost = float(check(own + "discomfort_cost", discomfort_cost, 0))
 
+    # ------------------------------------------------------------ groups of identical units
+    def _unit_params(self) -> dict[str, np.ndarray]:
+        """Every per-unit parameter array (what a group's members share)."""
+        return {**{f"rc.{k}": v for k, v in self.rc.items()}, **{k: getattr(self, k) for k in _HP_PARAMS}}
+
+    def _pick_params(self, idx: np.ndarray) -> None:
+        """Keep the parameters of units ``idx`` (a group's first members) as the rows'."""
+        self.rc = {k: v[idx] for k, v in self.rc.items()}
+        for k in _HP_PARAMS:
+            setattr(self, k, getattr(self, k)[idx])
+
+    def _group(self) -> None:
+        self.groups = UnitGroups(self.bus, self._unit_params())
+        self._pick_params(self.groups.first)
+        self.bus = self.bus[self.groups.first]
+
+    @property
+    def n_units(self) -> int:
+        return self.n if self.groups is None else self.groups.n_units
+
     def build(self, ctx: Context) -> None:
+        if self.aggregate and self.groups is None:
+            self._group()
         n, T, dt = self.n, ctx.T, ctx.dt_h
-        self.dt_h = dt
+        self.dt_h, self.ctx = dt, ctx
         self.spec = make_spec(self.name, {
             "t_in0_c": (n, None, -50, 80), "t_env0_c": (n, None, -50, 80),
             "phi_int_kw": ((n, T), 0.0, 0, None),
@@ -178,6 +216,7 @@ class BuildingHPBlock(Block):
         self.t_env_c = cp.Variable((n, T + 1), name=f"{self.name}.t_env_c")
         a, b = rc_3r2c_matrices(**self.rc)
         ad, bd = discretize_zoh(a, b, dt)  # exact ZOH, the plant's discretization
+        self._ad, self._bd = ad, bd
         inputs = (_row(t_out, n), _row(ghi, n), par["phi_int_kw"], self.phi_heat_kw)  # RC_INPUTS order
         x = (self.t_in_c, self.t_env_c)
         for i in range(2):  # the two state equations (Ti, Te)
@@ -191,10 +230,41 @@ class BuildingHPBlock(Block):
             self.t_in_c[:, 1:] + self.dev_low_k >= par["t_low_c"],
             self.t_in_c[:, 1:] - self.dev_up_k <= par["t_up_c"],
         ]
-        self.cost = self.discomfort_cost * dt * cp.sum(self.dev_low_k + self.dev_up_k)
+        self.cost = self.discomfort_cost * dt * self._total(self.dev_low_k + self.dev_up_k)
         self.cost = self.cost + self._extra_cost(ctx)
         self.p_mw = self._p_kw() / 1000.0
+        if self.groups is not None:
+            self.p_mw = cp.multiply(cols(self.groups.count, T), self.p_mw)
+            self._build_groups(ctx)
         self.q_mvar = cp.multiply(cols(self.tan_phi, T), self.p_mw)
+
+    def _total(self, x: cp.Expression) -> cp.Expression:
+        """Sum over units of a row quantity (n, T): each row counts its members."""
+        return cp.sum(x) if self.groups is None else cp.sum(self.groups.count.astype(float) @ x)
+
+    def _channels(self) -> list[tuple[str, cp.Expression, cp.Expression]]:
+        """(name, heat it carries (n, T) kW, its capacity) of the devices that carry a member's
+        heat correction: the heat pump heating, and cooling if it can."""
+        T = self.ctx.T
+        out = [("heat", self.q_hp_kw, cp.multiply(self.cop, cols(self.p_hp_max_kw, T)))]
+        if np.any(self.p_cool_max_kw > 0):
+            out.append(("cool", self.q_cool_kw, cp.multiply(self.eer, cols(self.p_cool_max_kw, T))))
+        return out
+
+    def _build_groups(self, ctx: Context) -> None:
+        """Bounds of each row by its worst member: a carrying device at least the largest negative
+        correction and at most its capacity less the largest positive one (Parameters set by
+        set_data)."""
+        n, T = self.n, ctx.T
+        self.unit_data = {k: self.groups.expand(p.value) for k, (p, _, _) in self.spec.items()
+                          if p.ndim and p.value is not None}  # per-unit defaults
+        self.k_gain = lqr_gain(self._ad, self._bd[:, :, 3])
+        self.chan = {}
+        for key, heat, cap in self._channels():
+            lo, cut = (cp.Parameter((n, T), nonneg=True, name=f"{self.name}.{key}_{b}_kw", value=np.zeros((n, T)))
+                       for b in ("lo", "cut"))
+            self.constraints += [heat >= lo, heat + cut <= cap]
+            self.chan[key] = (lo, cut)
 
     def _extra_heat_kw(self, ctx: Context) -> cp.Expression:
         """Heat to the air node from devices other than the heat pump (none here)."""
@@ -208,9 +278,109 @@ class BuildingHPBlock(Block):
         return self.p_hp_kw + self.p_cool_kw
 
     def set_data(self, **data) -> None:
-        set_params(type(self).__name__, self.spec, data)
+        if self.groups is None:
+            return set_params(type(self).__name__, self.spec, data)
+        owner = type(self).__name__
+        unknown = set(data) - set(self.spec)
+        if unknown:
+            set_params(owner, self.spec, data)  # raises, naming the keys
+        for key, value in data.items():
+            param, lo, hi = self.spec[key]
+            if not param.ndim:
+                set_params(owner, self.spec, {key: value})
+                continue
+            self.unit_data[key] = checked_value(owner, key, value, (self.n_units,) + param.shape[1:], lo, hi)
+        missing = [k for k in self._state_keys() if k not in self.unit_data]
+        if missing:
+            raise ConfigError(f"{owner}.set_data: aggregated units need {missing} (per unit) first")
+        set_params(owner, self.spec, self._reduce())
+
+    def _state_keys(self) -> tuple[str, ...]:
+        return ("t_in0_c", "t_env0_c")
+
+    def _unit(self, key: str) -> np.ndarray:
+        """A unit-level data value: the last set, else its default."""
+        return self.unit_data[key]
+
+    def _member_heat_kw(self) -> np.ndarray | None:
+        """Known heat a member receives beyond its row's, besides the correction (n_units, T); None."""
+        return None
+
+    def _carrier(self) -> np.ndarray:
+        """Per row, the channel that carries the corrections ("" = none): cooling where the day's
+        forecast mean is above the comfort band's middle and the row can cool, else heating."""
+        t_out = self.ctx.params["t_out_c"].value
+        mid = self.groups.mean((self._unit("t_low_c") + self._unit("t_up_c")) / 2).mean(axis=1)
+        warm = t_out is not None and float(np.mean(t_out)) > mid
+        heat = np.where(self.p_hp_max_kw > 0, "heat", "")
+        return np.where(warm & (self.p_cool_max_kw > 0), "cool", np.where(warm, "", heat))
+
+    def _carrier_capacity_kw(self) -> np.ndarray:
+        """Heat range (kW) of each row's carrier over the horizon (inf without one)."""
+        t_out = self.ctx.params["t_out_c"].value
+        t = np.asarray(t_out if t_out is not None else 0.0, float)
+        heat = np.min(self.cop_0c[:, None] + self.cop_slope_per_k[:, None] * t, axis=-1) * self.p_hp_max_kw
+        cool = np.min(self.eer_0c[:, None] + self.eer_slope_per_k[:, None] * t, axis=-1) * self.p_cool_max_kw
+        return np.where(self.carrier == "heat", heat, np.where(self.carrier == "cool", cool, np.inf))
+
+    def _reduce(self) -> dict[str, np.ndarray]:
+        """Row data from the units': mean states and gains; members' deviations under the
+        correction, and from them the worst member's band and the carrying devices' bounds."""
+        G, T = self.groups, self.ctx.T
+        r = G.row
+        x0 = np.stack([self._unit("t_in0_c"), self._unit("t_env0_c")], axis=1)
+        phi = self._unit("phi_int_kw")
+        xm, phim = G.mean(x0), G.mean(phi)
+        w = [phi - phim[r]]
+        extra = self._member_heat_kw()
+        if extra is not None:
+            w.append(extra)
+        self.carrier = self._carrier()
+        k_gain = np.where((self.carrier != "")[:, None], self.k_gain, 0.0)
+        bd, cap = self._bd[r], self._carrier_capacity_kw()
+        for _ in range(CORRECTION_TRIES):  # a gain whose corrections span at most half the carrier's range
+            e, u = member_deviations(self._ad[r], bd[:, :, 3], k_gain[r], x0 - xm[r], T,
+                                     bd[:, :, 2:2 + len(w)], np.stack(w, axis=1))
+            span = (G.max(u) + G.max(-u)).max(axis=1)
+            if np.all(span <= cap / 2 + 1e-9):
+                break
+            k_gain = k_gain * np.minimum(1.0, cap / 2 / np.maximum(span, 1e-12))[:, None] * 0.95
+        else:
+            k_gain = np.where((span <= cap / 2 + 1e-9)[:, None], k_gain, 0.0)  # none where it still would not fit
+            e, u = member_deviations(self._ad[r], bd[:, :, 3], k_gain[r], x0 - xm[r], T,
+                                     bd[:, :, 2:2 + len(w)], np.stack(w, axis=1))
+        self.dev = {"e": e, "u": u}
+        out = {"t_in0_c": xm[:, 0], "t_env0_c": xm[:, 1], "phi_int_kw": phim,
+               "t_low_c": G.max(self._unit("t_low_c") - e[:, 0, 1:]),
+               "t_up_c": G.min(self._unit("t_up_c") - e[:, 0, 1:])}
+        for key, (lo, cut) in self.chan.items():
+            on = (self.carrier == key)[:, None]
+            sign = -1.0 if key == "cool" else 1.0  # cooling carries a positive correction as less cooling
+            lo.value = np.where(on, np.maximum(G.max(-sign * u), 0.0), 0.0)
+            cut.value = np.where(on, np.maximum(G.max(sign * u), 0.0), 0.0)
+        return out
 
     def plan(self) -> dict[str, np.ndarray]:
+        if self.groups is None:
+            return self._plan_rows()
+        G, e, u = self.groups, self.dev["e"], self.dev["u"]
+        out = {k: G.expand(v) for k, v in self._plan_rows().items()}
+        car = G.expand(self.carrier)[:, None]
+        heat, cool = np.where(car == "heat", u, 0.0), np.where(car == "cool", u, 0.0)
+        out["p_hp_kw"] = out["p_hp_kw"] + heat / out["cop"]
+        out["q_hp_kw"] = out["q_hp_kw"] + heat
+        out["p_cool_kw"] = out["p_cool_kw"] - cool / out["eer"]
+        out["q_cool_kw"] = out["q_cool_kw"] - cool
+        out["phi_heat_kw"] = out["phi_heat_kw"] + u
+        out["t_in_c"] = out["t_in_c"] + e[:, 0]
+        out["t_env_c"] = out["t_env_c"] + e[:, 1]
+        t = out["t_in_c"][:, 1:]
+        out["dev_low_k"] = np.maximum(self._unit("t_low_c") - t, 0.0)
+        out["dev_up_k"] = np.maximum(t - self._unit("t_up_c"), 0.0)
+        out["discomfort_kh"] = (out["dev_low_k"] + out["dev_up_k"]).sum(axis=1) * self.dt_h
+        return out
+
+    def _plan_rows(self) -> dict[str, np.ndarray]:
         dev = self.dev_low_k.value + self.dev_up_k.value
         return {
             "p_hp_kw": self.p_hp_kw.value, "cop": self.cop.value, "q_hp_kw": self.q_hp_kw.value,
@@ -266,6 +436,14 @@ class TSEHBlock(BuildingHPBlock):
                                  q_rel_max_kw=q_rel_max_kw, st_loss_per_h=st_loss_per_h),
             dict(eta_eh=eta_eh, eta_st=eta_st))
 
+    def _unit_params(self) -> dict[str, np.ndarray]:
+        return {**super()._unit_params(), **{f"tseh.{k}": v for k, v in self.tseh.items()}}
+
+    def _pick_params(self, idx: np.ndarray) -> None:
+        self.unit_e_max_kwh = self.tseh["e_st_max_kwh"]
+        super()._pick_params(idx)
+        self.tseh = {k: v[idx] for k, v in self.tseh.items()}
+
     def _extra_heat_kw(self, ctx: Context) -> cp.Expression:
         n, T, dt, d = self.n, ctx.T, ctx.dt_h, self.tseh
         p_max = d["p_eh_max_kw"] + d["p_st_max_kw"]
@@ -302,6 +480,10 @@ class TSEHBlock(BuildingHPBlock):
             self.adj_kw >= par["p_ref_kw"] - self.p_tseh_kw,
             self.adj_kw <= par["adj_max_kw"],
         ]
+        if self.groups is not None:  # each member's store within its own range (see _reduce)
+            self.e_lo, self.e_cut = (cp.Parameter((n, T + 1), nonneg=True, name=f"{self.name}.e_st_{b}_kwh",
+                                                  value=np.zeros((n, T + 1))) for b in ("lo", "cut"))
+            self.constraints += [e >= self.e_lo, e + self.e_cut <= cols(d["e_st_max_kwh"], T + 1)]
         return cp.multiply(cols(d["eta_eh"], T), self.p_eh_kw) + self.q_rel_kw + self.q_loss_kw
 
     def _extra_cost(self, ctx: Context) -> cp.Expression:
@@ -310,22 +492,75 @@ class TSEHBlock(BuildingHPBlock):
     def _p_kw(self) -> cp.Expression:
         return super()._p_kw() + self.p_tseh_kw
 
+    def _channels(self) -> list[tuple[str, cp.Expression, cp.Expression]]:
+        T, d = self.ctx.T, self.tseh
+        return [("eh", cp.multiply(cols(d["eta_eh"], T), self.p_eh_kw), cols(d["eta_eh"] * d["p_eh_max_kw"], T))]
+
+    def _carrier_capacity_kw(self) -> np.ndarray:
+        d = self.tseh
+        return np.where(self.carrier == "eh", d["eta_eh"] * d["p_eh_max_kw"], np.inf)
+
+    def _carrier(self) -> np.ndarray:
+        """The direct heater carries the corrections, except on a day above the band's middle."""
+        return np.where(super()._carrier() == "cool", "", "eh")
+
+    def _state_keys(self) -> tuple[str, ...]:
+        return super()._state_keys() + ("e_st0_kwh",)
+
+    def _store_deviation(self) -> np.ndarray:
+        """Members' store minus their row's mean (n_units, T+1): the equal flows leave the initial
+        difference decaying by the standing loss."""
+        G, T = self.groups, self.ctx.T
+        e0 = self._unit("e_st0_kwh")
+        decay, _ = first_order_zoh(self.tseh["st_loss_per_h"], self.ctx.dt_h)
+        return (e0 - G.mean(e0)[G.row])[:, None] * G.expand(decay)[:, None] ** np.arange(T + 1)
+
+    def _member_heat_kw(self) -> np.ndarray:
+        o = self._store_deviation()
+        return (o[:, :-1] - o[:, 1:]) / self.ctx.dt_h  # its own standing loss, to the room
+
+    def _reduce(self) -> dict[str, np.ndarray]:
+        out = super()._reduce()
+        G, o, u = self.groups, self._store_deviation(), self.dev["u"]
+        dp = np.where(G.expand(self.carrier)[:, None] == "eh", u, 0.0) / G.expand(self.tseh["eta_eh"])[:, None]
+        ref = self._unit("p_ref_kw") - dp
+        out.update(e_st0_kwh=G.mean(self._unit("e_st0_kwh")), e_st_end_kwh=G.mean(self._unit("e_st_end_kwh")),
+                   margin_dn_kw=np.maximum(G.max(self._unit("margin_dn_kw") - dp), 0.0),
+                   margin_up_kw=np.maximum(G.max(self._unit("margin_up_kw") + dp), 0.0),
+                   p_ref_kw=np.maximum(G.mean(ref), 0.0),
+                   adj_max_kw=np.maximum(G.min(self._unit("adj_max_kw") - np.abs(ref - G.mean(ref)[G.row])), 0.0))
+        self.e_lo.value = np.maximum(G.max(-o), 0.0)
+        self.e_cut.value = np.maximum(G.max(o), 0.0)
+        self.dev["o"], self.dev["dp"] = o, dp
+        return out
+
     def set_data(self, **data) -> None:
         if "e_st0_kwh" in data and "e_st_end_kwh" not in data:
             data = {**data, "e_st_end_kwh": data["e_st0_kwh"]}  # seed 001: equal start and end level
+        e_max = self.tseh["e_st_max_kwh"] if self.groups is None else self.unit_e_max_kwh
         for key in ("e_st0_kwh", "e_st_end_kwh"):
             if key in data:
                 check(f"TSEHBlock.{key} - e_st_max_kwh",
-                      check_shape(f"TSEHBlock.{key}", data[key], self.n) - self.tseh["e_st_max_kwh"], hi=0)
+                      check_shape(f"TSEHBlock.{key}", data[key], self.n_units) - e_max, hi=0)
         super().set_data(**data)
 
-    def plan(self) -> dict[str, np.ndarray]:
-        out = super().plan()
+    def _plan_rows(self) -> dict[str, np.ndarray]:
+        out = super()._plan_rows()
         out.update({
             "p_eh_kw": self.p_eh_kw.value, "p_st_kw": self.p_st_kw.value, "q_rel_kw": self.q_rel_kw.value,
             "q_loss_kw": self.q_loss_kw.value, "p_tseh_kw": self.p_tseh_kw.value,
             "e_st_kwh": self.e_st_kwh.value, "st_mode": self.st_mode.var.value,
         })
+        return out
+
+    def plan(self) -> dict[str, np.ndarray]:
+        out = super().plan()
+        if self.groups is not None:
+            o, dp = self.dev["o"], self.dev["dp"]
+            out["p_eh_kw"] = out["p_eh_kw"] + dp
+            out["p_tseh_kw"] = out["p_tseh_kw"] + dp
+            out["e_st_kwh"] = out["e_st_kwh"] + o
+            out["q_loss_kw"] = out["q_loss_kw"] + (o[:, :-1] - o[:, 1:]) / self.ctx.dt_h
         return out
 
 

@@ -101,7 +101,12 @@ class ControlConfig(_Table):
     sessions expected from the fleet's session statistics, with seeded errors smaller for later
     stages and scaled by ``forecast.error_scale``, none if ``forecast.perfect``; devices.ev.forecast_data). ``ev_comp_per_mwh``: compensation paid to EV owners per MWh discharged (V2G) and
     per MWh of trip energy forgone (trip reduction), in the objective and the KPIs (0: none;
-    seed 002: 50).
+    seed 002: 50). ``ev_shortfall_cost_per_mwh``: the controller's price of energy an EV would leave
+    short of its owner's target (10 000, est.: 10 to 33 times the default energy price, so a plan leaves an EV
+    short only where the network or the charger cannot deliver in time; controllers.opf.ev.EVBlock).
+    ``aggregate``: buildings that share a bus and every parameter are one row of each stage's
+    problem, each member following it with a state-feedback correction of its own deviation
+    (controllers.opf.groups; the plan and the setpoints stay per building).
     ``terminal``: a record (path) whose stored energy at its end this run's plans end at: a stage
     whose horizon reaches the run's end ends every storing device (DeviceKind.storage: TSEH stores,
     batteries, EVs plugged in past the end, heat-hub and water-heater tanks) at the record's
@@ -132,6 +137,8 @@ class ControlConfig(_Table):
     mismatch_rel: float = 0.0
     ev_schedule: str = "forecast"
     ev_comp_per_mwh: float = 0.0
+    ev_shortfall_cost_per_mwh: float = 10000.0
+    aggregate: bool = False
     controller: str = "multistage"
     params: Mapping[str, object] = field(default_factory=_FrozenMap)
     process: str = "in"
@@ -176,11 +183,13 @@ class ControlConfig(_Table):
         _set(self, "mismatch_rel", _float("control.mismatch_rel", self.mismatch_rel, 0, 1))
         _choice("control.ev_schedule", self.ev_schedule, EV_SCHEDULES)
         for key in ("discomfort_cost_per_kh", "loss_price_per_mwh", "ess_cost_per_mwh", "peak_weight",
-                    "ev_comp_per_mwh"):
+                    "ev_comp_per_mwh", "ev_shortfall_cost_per_mwh"):
             _set(self, key, _float(f"control.{key}", getattr(self, key), 0))
         _set(self, "export_price_ratio",
              _float("control.export_price_ratio", self.export_price_ratio, 0, 1))
         _choice("control.fallback", self.fallback, FALLBACKS)
+        if not isinstance(self.aggregate, bool):
+            raise ConfigError(f"control.aggregate = {self.aggregate!r} must be true or false")
         if not isinstance(self.passive, (list, tuple)) or not set(self.passive) <= set(PASSIVE_BLOCKS):
             raise ConfigError(f"control.passive = {self.passive!r} must be a list of block names from "
                               f"{', '.join(PASSIVE_BLOCKS)}")
