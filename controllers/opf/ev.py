@@ -79,12 +79,14 @@ class EVBlock(Block):
         })
         par = {k: v[0] for k, v in self.spec.items()}
         var = lambda key, shape: cp.Variable(shape, nonneg=True, name=f"{self.name}.{key}")  # noqa: E731
-        self.p_ch_kw, self.p_dis_kw, self.trip_red_kwh, self.shortfall_kwh = (
-            var(k, (n, T)) for k in ("p_ch_kw", "p_dis_kw", "trip_red_kwh", "shortfall_kwh"))
+        zero = cp.Constant(np.zeros((n, T)))  # a device none of the units has adds no variables
+        self.p_ch_kw, self.shortfall_kwh = var("p_ch_kw", (n, T)), var("shortfall_kwh", (n, T))
+        v2g, trip_red = np.any(self.p_discharge_max_kw > 0), np.any(self.trip_red_max_frac > 0)
+        self.p_dis_kw = var("p_dis_kw", (n, T)) if v2g else zero
+        self.trip_red_kwh = var("trip_red_kwh", (n, T)) if trip_red else zero
         self.e_kwh = cp.Variable((n, T + 1), name=f"{self.name}.e_kwh")
         e = self.e_kwh
         ch_max = cp.multiply(cols(self.p_charge_max_kw, T), par["avail"])
-        dis_max = cp.multiply(cols(self.p_discharge_max_kw, T), par["avail"])
         self.constraints = [
             e[:, 0] == par["e0_kwh"],
             e[:, 1:] == e[:, :-1] + dt * (cp.multiply(cols(self.eta_charge, T), self.p_ch_kw)
@@ -95,9 +97,10 @@ class EVBlock(Block):
             e[:, 1:] <= cols(self.soc_max * cap, T),
             e[:, 1:] + self.shortfall_kwh >= par["e_need_kwh"],  # with the next: >= max(need, reserve)
             e[:, 1:] + self.shortfall_kwh >= cols(self.soc_min * cap, T),
-            self.trip_red_kwh <= cp.multiply(cols(self.trip_red_max_frac, T), par["trip_kwh"]),
         ]
-        if np.any(self.p_discharge_max_kw > 0):
+        if trip_red:
+            self.constraints.append(self.trip_red_kwh <= cp.multiply(cols(self.trip_red_max_frac, T), par["trip_kwh"]))
+        if v2g:
             self.v2g_on = make_discrete(self.name, "v2g_on", (n, T),
                                         *mode_rule(self.p_dis_kw, self.p_discharge_max_kw, self.p_ch_kw,
                                                    self.p_charge_max_kw))
@@ -108,9 +111,10 @@ class EVBlock(Block):
             self.constraints += [self.p_ch_kw <= cp.multiply(cols(self.p_charge_max_kw, T), 1 - z),
                                  self.p_dis_kw <= cp.multiply(cols(self.p_discharge_max_kw, T), z),
                                  z >= self.v2g_on.lo, z <= self.v2g_on.hi]
+            self.constraints.append(self.p_dis_kw <= cp.multiply(cols(self.p_discharge_max_kw, T), par["avail"]))
         else:
             self.v2g_on = None
-        self.constraints += [self.p_ch_kw <= ch_max, self.p_dis_kw <= dis_max]
+        self.constraints.append(self.p_ch_kw <= ch_max)
         self.p_kw = self.p_ch_kw - self.p_dis_kw
         self.p_mw = self.p_kw / 1000.0
         self.q_mvar = cp.multiply(cols(self.tan_phi, T), self.p_mw)
