@@ -65,20 +65,20 @@ def end_need(f, idx, rows, target, t_dep, d) -> np.ndarray:
 
 
 def session_data(f, m, idx, d) -> dict:
-    """The measured current session of plugged-in EVs: available for the periods that end before
-    departure; the session's target in the last of them, or, when departure is past the horizon,
-    :func:`end_need` at the horizon end."""
+    """The measured current session of plugged-in EVs: available for the share of each period
+    before departure; the session's target at the end of the period it departs in, or, when
+    departure is past the horizon, :func:`end_need` at the horizon end."""
     T, dt = d.T, d.dt_s
     conn = m["connected"][idx] > 0.5
     t_dep = np.where(conn, m["t_to_departure_s"][idx], 0.0)
     e0 = np.minimum(m["e_kwh"][idx], f.capacity_kwh[idx])
     target = np.minimum(e0 + np.where(conn, m["e_needed_kwh"][idx], 0.0),
                         f.e_max_kwh[idx] - TAPER_TOL * f.capacity_kwh[idx])
-    ends = dt * np.arange(1, T + 1)
-    avail = (conn[:, None] & (ends[None, :] <= t_dep[:, None])).astype(float)
+    starts = dt * np.arange(T)
+    avail = np.where(conn[:, None], np.clip((t_dep[:, None] - starts[None, :]) / dt, 0.0, 1.0), 0.0)
     target = np.maximum(target, 0.0)
     need = np.zeros((len(idx), T))
-    k_dep = (t_dep // dt).astype(int) - 1
+    k_dep = np.ceil(t_dep / dt).astype(int) - 1
     rows = np.flatnonzero(conn & (k_dep >= 0) & (k_dep < T))
     need[rows, k_dep[rows]] = target[rows]
     later = np.flatnonzero(conn & (k_dep >= T))
@@ -230,7 +230,7 @@ class EV(DeviceKind):
                  Signal("trip_red_frac", "-", "share of the next trip forgone; NaN: none", 0.0, 1.0))
     recorded = ("p_mw", "soc", "e_kwh", "connected", "e_missing_kwh", "e_missing_feasible_kwh", "e_requested_kwh",
                 "sessions_short", "e_trip_avoided_kwh")
-    plan_keys = {"ev": ("p_kw", "e_kwh", "trip_red_frac")}
+    plan_keys = {"ev": ("p_kw", "p_set_kw", "e_kwh", "trip_red_frac")}
     costs = {"cost_ev_compensation": 1.0}
     storage = ("e_kwh", 1 / 0.9)  # EVFleet's default eta_charge
     #: Parameters a model-mismatch study perturbs (controllers.model.mismatch_factors). The
@@ -259,7 +259,7 @@ class EV(DeviceKind):
         return data | {"v2g_comp_per_mwh": comp, "trip_comp_per_mwh": comp}
 
     def dispatch(self, name, plan, k, put):
-        put("p_set_kw", plan.x["ev.p_kw"][:, k] if k is not None else np.nan)
+        put("p_set_kw", plan.x["ev.p_set_kw"][:, k] if k is not None else np.nan)
         if k is None:
             put("trip_red_frac", np.nan)
         elif "ev.trip_red_frac" in plan.x:

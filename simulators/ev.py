@@ -280,28 +280,31 @@ def cccv_start_kwh(target_kwh, rest_h, capacity_kwh, p_rated_kw, eta_charge, soc
 def windows(arr, dep, away_start, drive_kw_s, target_kwh, t0_s: float, dt_s: float, T: int) -> dict[str, np.ndarray]:
     """Sessions (n, m) (arrival, departure and start of the away time before it in s, trip energy
     per s away in kWh/s, target energy at departure; unused slots: arrival inf, rate 0) seen over T
-    periods [t0_s + k dt_s, t0_s + (k + 1) dt_s): ``avail`` (n, T) 1 where plugged in for the whole
-    period; ``trip_kwh`` (n, T) driving energy in the period; ``need_kwh`` (n, T) a session's target
-    energy at the end of the last period before its departure, else 0; ``dep_end_s`` (n,) departure
+    periods [t0_s + k dt_s, t0_s + (k + 1) dt_s): ``avail`` (n, T) the share of the period plugged in;
+    ``trip_kwh`` (n, T) driving energy in the period; ``need_kwh`` (n, T) at the end of the period of
+    a session's departure, its target less the driving after the departure in that period, else 0
+    (a period that holds an arrival as well counts its driving before it too); ``dep_end_s`` (n,) departure
     (s after t0_s) of the session plugged in at the horizon's end, past it, else 0, and
     ``target_end_kwh`` (n,) its target."""
     n = arr.shape[0]
     rows = np.arange(n)
     a = t0_s + dt_s * np.arange(T)[None, None, :]  # period starts; (n, m, T) with sessions
     b = a + dt_s
-    avail = ((arr[:, :, None] <= a) & (b <= dep[:, :, None])).any(axis=1)
     with np.errstate(invalid="ignore"):
+        plugged = np.clip(np.minimum(dep[:, :, None], b) - np.maximum(arr[:, :, None], a), 0, None)
         overlap = np.clip(np.minimum(arr[:, :, None], b) - np.maximum(away_start[:, :, None], a), 0, None)
+    avail = np.clip(np.nansum(np.where(np.isfinite(plugged), plugged, 0.0), axis=1) / dt_s, 0.0, 1.0)
     trip = np.nansum(np.where(np.isfinite(overlap), overlap * drive_kw_s[:, :, None], 0.0), axis=1)
-    k_dep = np.floor((dep - t0_s) / dt_s) - 1  # (n, m)
+    k_dep = np.ceil((dep - t0_s) / dt_s) - 1  # (n, m): the period the departure falls in (or ends)
     need = np.zeros((n, T))
     ev, j = np.nonzero((k_dep >= 0) & (k_dep < T) & (arr < t0_s + T * dt_s))
-    need[ev, k_dep[ev, j].astype(int)] = target_kwh[ev, j]
+    k = k_dep[ev, j].astype(int)
+    need[ev, k] = np.maximum(target_kwh[ev, j] - trip[ev, k], 0.0)
     t_end = t0_s + T * dt_s
     open_ = (arr <= t_end) & (dep > t_end) & np.isfinite(dep)
     j_end = np.argmax(open_, axis=1)
     has = open_.any(axis=1)
-    return {"avail": avail.astype(float), "trip_kwh": trip, "need_kwh": need,
+    return {"avail": avail, "trip_kwh": trip, "need_kwh": need,
             "dep_end_s": np.where(has, dep[rows, j_end] - t0_s, 0.0),
             "target_end_kwh": np.where(has, target_kwh[rows, j_end], 0.0)}
 

@@ -73,7 +73,8 @@ def test_block_data_keeps_the_measured_session_and_adds_the_expected_one():
     arr, dep, start, rate, _ = expect(f, 17 * H, [14 * H, 0.0], 4 * H, stage="id", errors=session_errors(0, 2, 1.0))
     assert np.isinf(arr[0]).all()  # EV 0: nothing expected before it leaves
     k_arr = int(np.ceil((arr[1, 0] - 17 * H) / 900))  # the first whole period after the arrival
-    assert 0 < k_arr < 16 and not got["avail"][1, :k_arr].any() and got["avail"][1, k_arr:].all()
+    assert 0 < k_arr < 16 and not got["avail"][1, :k_arr - 1].any() and got["avail"][1, k_arr:].all()
+    assert got["avail"][1, k_arr - 1] == pytest.approx((17 * H + 900 * k_arr - arr[1, 0]) / 900)  # its share
     assert got["trip_kwh"][1].sum() == pytest.approx(rate[1, 0] * (arr[1, 0] - 17 * H))  # the rest only
     # departure at 07:00 + error, past the horizon: the least from which 3.7 kW for the rest,
     # under the CC-CV taper, reaches full

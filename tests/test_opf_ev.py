@@ -1,12 +1,13 @@
 """OPF EV block: needs at departure, reported shortfall, V2G against compensation, trip reduction, DPP."""
 import cvxpy as cp
 import numpy as np
+import pandas as pd
 import pytest
 
 from controllers.opf.block import Context
 from controllers.opf.ev import EVBlock
 from cosim_base.errors import ConfigError
-from simulators.ev import cccv_charge_kwh
+from simulators.ev import EVFleet, cccv_charge_kwh
 
 T = 24
 HOURS = np.arange(T)
@@ -138,3 +139,22 @@ def test_dpp_resolve_equals_a_fresh_build():
     fresh.set_data(**{**a, **b})
     assert value == pytest.approx(solve(prob_fresh), rel=1e-6, abs=1e-6)
     np.testing.assert_allclose(ev.plan()["e_kwh"], fresh.plan()["e_kwh"], atol=1e-4)
+
+
+def test_periods_a_session_starts_and_ends_in_count_with_their_share():
+    """Plugged in 01:40-06:20 at 3.7 kW: the whole hours 02-06 (13.3 kWh) cannot give the 15 kWh
+    asked, their shares of 01-02 and 06-07 can; the plant driven by p_set_kw delivers the plan."""
+    fleet = EVFleet(1, pd.DataFrame({"ev": [0], "arrival_s": [6000], "departure_s": [22800], "trip_kwh": [0.0]}),
+                    p_charge_max_kw=3.7, soc_init=20.0 / 60, target_soc=35.0 / 60)
+    s = fleet.schedule(0, 3600, T)
+    np.testing.assert_allclose(s["avail"][0, :8], [0, 1 / 3, 1, 1, 1, 1, 1 / 3, 0])
+    assert s["need_kwh"][0, 6] == pytest.approx(35.0) and s["need_kwh"].sum() == pytest.approx(35.0)
+    ev = EVBlock([1], p_charge_max_kw=3.7)
+    prob = standalone(ev)
+    ev.set_data(e0_kwh=20.0, avail=s["avail"], e_need_kwh=s["need_kwh"])
+    solve(prob)
+    p = ev.plan()
+    assert p["need_met"][0] == 1.0 and p["p_set_kw"].max() <= 3.7 + 1e-6
+    out = [fleet.step(60 * k, 60, {"p_set_kw": p["p_set_kw"][:, k // 60]}) for k in range(8 * 60)]
+    assert out[-1]["e_missing_kwh"][0] == 0.0
+    np.testing.assert_allclose(out[60 * 7]["e_kwh"], p["e_kwh"][:, 7], atol=1e-3)

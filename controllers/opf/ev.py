@@ -36,12 +36,13 @@ class EVBlock(Block):
     p_charge_max_kw, p_discharge_max_kw (0 = no V2G), eta_charge, eta_discharge, soc_min, soc_max,
     soc_taper in [0, 1), pf, trip_red_max_frac in [0, 1] (0 = no trip reduction; seed 002 uses 0.1);
     shortfall_cost_per_mwh; name.
-    set_data keys: e0_kwh (n,) initial energy; avail (n, T) in [0, 1] plugged-in fraction of the
-    period (the plant charges only when plugged in for the whole period: pass 0/1); e_need_kwh
+    set_data keys: e0_kwh (n,) initial energy; avail (n, T) in [0, 1] plugged-in share of the
+    period (p_kw is the period's mean power, at most its share of the limits; the plant gets
+    ``p_set_kw`` = p_kw / avail while plugged in, so the period's energy is the planned one); e_need_kwh
     (n, T) energy required at the end of period k (the session's target in the last period before
     departure, default 0); trip_kwh (n, T) energy driven in period k (default 0);
     v2g_comp_per_mwh, trip_comp_per_mwh (n,) (default 0).
-    plan keys: p_ch_kw, p_dis_kw, p_kw, trip_red_kwh, shortfall_kwh, v2g_on (n, T); e_kwh,
+    plan keys: p_ch_kw, p_dis_kw, p_kw, p_set_kw, trip_red_kwh, shortfall_kwh, v2g_on (n, T); e_kwh,
     soc (n, T+1); need_met (n,) 1.0 if no shortfall above 1e-6 kWh; with trip reduction also
     trip_red_frac (n, T), the share of each period's trip forgone (the plant's input).
     """
@@ -129,11 +130,12 @@ class EVBlock(Block):
         set_params("EVBlock", self.spec, data)
 
     def plan(self) -> dict[str, np.ndarray]:
-        short = self.shortfall_kwh.value
+        short, avail = self.shortfall_kwh.value, self.spec["avail"][0].value
         out = {
             "p_ch_kw": self.p_ch_kw.value, "p_dis_kw": self.p_dis_kw.value, "p_kw": self.p_kw.value,
             "trip_red_kwh": self.trip_red_kwh.value, "shortfall_kwh": short,
             "v2g_on": np.zeros_like(short) if self.v2g_on is None else self.v2g_on.var.value,
+            "p_set_kw": np.divide(self.p_kw.value, avail, out=np.zeros_like(short), where=avail > 1e-9),
             "e_kwh": self.e_kwh.value, "soc": self.e_kwh.value / self.capacity_kwh[:, None],
             "need_met": (short.max(axis=1, initial=0.0) <= 1e-6).astype(float),
         }

@@ -104,9 +104,10 @@ class ControlConfig(_Table):
     seed 002: 50). ``ev_shortfall_cost_per_mwh``: the controller's price of energy an EV would leave
     short of its owner's target (10 000, est.: 10 to 33 times the default energy price, so a plan leaves an EV
     short only where the network or the charger cannot deliver in time; controllers.opf.ev.EVBlock).
-    ``aggregate``: buildings that share a bus and every parameter are one row of each stage's
-    problem, each member following it with a state-feedback correction of its own deviation
-    (controllers.opf.groups; the plan and the setpoints stay per building).
+    ``aggregate`` (default true): buildings that share a bus and every parameter are one row of each
+    stage's problem, each member following it with a state-feedback correction of its own deviation
+    (controllers.opf.groups; the plan and the setpoints stay per building; false: one row per
+    building, the reference of benchmarks/bench_closed_loop.py).
     ``terminal``: a record (path) whose stored energy at its end this run's plans end at: a stage
     whose horizon reaches the run's end ends every storing device (DeviceKind.storage: TSEH stores,
     batteries, EVs plugged in past the end, heat-hub and water-heater tanks) at the record's
@@ -138,7 +139,7 @@ class ControlConfig(_Table):
     ev_schedule: str = "forecast"
     ev_comp_per_mwh: float = 0.0
     ev_shortfall_cost_per_mwh: float = 10000.0
-    aggregate: bool = False
+    aggregate: bool = True
     controller: str = "multistage"
     params: Mapping[str, object] = field(default_factory=_FrozenMap)
     process: str = "in"
