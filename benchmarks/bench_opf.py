@@ -22,7 +22,9 @@ Targets: re-solve <= 1.2 x Clarabel at every horizon; build <= 0.5 s at T = 96 o
 ``--scale HOUSES EVS`` instead runs the controller's own day-ahead problem of the default scenario
 (IEEE 33, T = 96 at 15 min) with that many heat-pump houses and EVs spread over the load buses, in a
 child process per size: the build (fleets, forecaster, DPP compile of the day-ahead stage), the
-first solve (Clarabel's setup and solve) and the child's peak resident memory; e.g.
+first solve (Clarabel's setup and solve) and the child's peak resident memory, one row per
+size and path (``agg`` no: one OPF row per unit; yes: identical buildings of a bus as one row,
+control.aggregate); e.g.
 ``--scale 250 125 500 250 1000 500`` shows how the time grows with the units (target for 1000 +
 500: <= 30 s and <= 4 GB).
 """
@@ -111,9 +113,9 @@ SCALE_CHILD = """
 import resource, sys, time
 from cosim import world
 from cosim.scenario import Scenario
-houses, evs = int(sys.argv[1]), int(sys.argv[2])
+houses, evs, agg = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
 loads = 32  # load buses of IEEE 33
-sc = Scenario().updated({"control.stages": ["da"], "duration_s": 86400, "control.da.dt_s": 900,
+sc = Scenario().updated({"control.stages": ["da"], "duration_s": 86400, "control.da.dt_s": 900, "control.aggregate": agg,
                          "devices.Building": [{"bus": "loads", "per_bus": max(1, houses // loads)}],
                          "devices.EV": [{"bus": "loads", "per_bus": max(1, evs // loads)}]})
 t0 = time.perf_counter()
@@ -125,19 +127,21 @@ dec = ctl.decide("da", 0, world.initial_measurements(parts), parts.forecaster.fo
 solve = time.perf_counter() - t1
 n = {k: f.n for k, f in parts.devices.fleets.items() if k in ("Building", "EV")}
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-print(f"{n['Building']:6d} {n['EV']:5d} {ctl.probs['da'].T:3d} {build:8.1f} {ctl.probs['da'].build_time_s:9.1f} "
+print(f"{n['Building']:6d} {n['EV']:5d} {ctl.probs['da'].T:3d} {'yes' if agg else 'no':>4s} {build:8.1f} {ctl.probs['da'].build_time_s:9.1f} "
       f"{solve:8.1f} {dec.result.iterations:5d} {dec.status:>10s} {rss:7.2f}")
 """
 
 
-def scale(sizes: list[int]) -> None:
+def scale(sizes: list[int], paths=(False, True)) -> None:
     import subprocess
     import sys
-    print(f"{'houses':>6s} {'EVs':>5s} {'T':>3s} {'build_s':>8s} {'compile_s':>9s} {'solve_s':>8s} {'iters':>5s} "
+    print(f"{'houses':>6s} {'EVs':>5s} {'T':>3s} {'agg':>4s} {'build_s':>8s} {'compile_s':>9s} {'solve_s':>8s} {'iters':>5s} "
           f"{'status':>10s} {'peak_GB':>7s}")
     for houses, evs in zip(sizes[::2], sizes[1::2]):
-        out = subprocess.run([sys.executable, "-c", SCALE_CHILD, str(houses), str(evs)], capture_output=True, text=True)
-        print(out.stdout.strip() or f"{houses:6d} {evs:5d} failed: {out.stderr.strip().splitlines()[-1:]}")
+        for agg in paths:
+            out = subprocess.run([sys.executable, "-c", SCALE_CHILD, str(houses), str(evs), str(int(agg))],
+                                 capture_output=True, text=True)
+            print(out.stdout.strip() or f"{houses:6d} {evs:5d} failed: {out.stderr.strip().splitlines()[-1:]}")
 
 
 def main():

@@ -58,7 +58,10 @@ def test_ctrl_c_stops_a_run_and_keeps_a_partial_record(tmp_path):
     deadline = time.monotonic() + 60
     while not partial_paths(out) and time.monotonic() < deadline:
         time.sleep(0.2)
-    time.sleep(2.0)  # into the run
+    size = os.path.getsize(partial_paths(out)[0])
+    while os.path.getsize(partial_paths(out)[0]) <= size and time.monotonic() < deadline:
+        time.sleep(0.2)  # until the first plant steps are flushed (a loaded machine starts slowly)
+    time.sleep(1.0)  # into the run
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

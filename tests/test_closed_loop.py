@@ -222,10 +222,10 @@ def test_a_comfort_margin_tightens_the_band_the_stage_plans_to(tmp_path):
     ctl = parts.controller
     for stage in ("da", "id", "rt"):
         ctl.decide(stage, 0, meas, parts.forecaster.forecast(stage, 0))
-    lo = ctl.probs["rt"].blocks["hp"].spec["t_low_c"][0].value
+    lo = ctl.probs["rt"].blocks["hp"].unit_data["t_low_c"]  # per house (aggregated rows: control.aggregate)
     b = parts.devices.fleets["Building"].p
     np.testing.assert_allclose(lo[:, 0], b["t_low_c"][ctl.units["rt"]["hp"].index] + 0.5)
-    assert np.allclose(ctl.probs["id"].blocks["hp"].spec["t_low_c"][0].value[:, 0],
+    assert np.allclose(ctl.probs["id"].blocks["hp"].unit_data["t_low_c"][:, 0],
                        b["t_low_c"][ctl.units["id"]["hp"].index])  # no margin in the intraday stage
 
 

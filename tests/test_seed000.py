@@ -15,7 +15,7 @@ def _check(table, paths):
     assert eff[losses] < 0
     assert eff[aging] < 0
     assert eff[seed000.VIOLATIONS] == 0
-    assert eff["voltage violations, uncoordinated"] >= eff[seed000.VIOLATIONS]
+    assert eff["voltage violations, uncoordinated"] > eff[seed000.VIOLATIONS]
     assert eff[seed000.GAP] < 1e-4  # the SOCP relaxation is exact in practice
     ours = table.set_index("metric").ours
     socp, bim = ours["formulation socp: objective"], ours["formulation bim: objective"]
@@ -29,11 +29,10 @@ def _check(table, paths):
 
 
 def test_seed000_short_horizon_directions(tmp_path):
-    """14:00-17:00: the first EVs arrive and charge at once when uncoordinated, the coordinated
-    case defers them to the night: losses and transformer aging fall. The feeder stays inside the
-    band in both cases here (the violations need the evening peak: full-day test), and over only
-    14:00-16:00 aging rises (the controller pre-heats before the evening peak price)."""
-    table = seed000.run(tmp_path, hours=3, repeats=1)
+    """17:00-20:00, the evening peak: uncoordinated EVs charge on arrival beside the heat pumps and
+    pull voltages below the band; the coordinated case defers them to the night (it pre-heated
+    before the peak price, so over 14:00-17:00 alone its losses and aging are higher)."""
+    table = seed000.run(tmp_path, hours=3, repeats=1, changes={"start": "2024-01-15 17:00"})
     _check(table, {c: tmp_path / f"{c}.h5" for c in seed000.CASES})
 
 

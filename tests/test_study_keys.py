@@ -56,7 +56,9 @@ def test_mismatch_perturbs_the_controllers_model_not_the_plant(tmp_path):
     np.testing.assert_array_equal(fleet.p["ci_kwh_per_k"], exact.devices.fleets["Building"].p["ci_kwh_per_k"])
     hp_exact = exact.controller.probs["da"].blocks["hp"]
     hp_off = off.controller.probs["da"].blocks["hp"]
-    ratio = hp_off.rc["ci_kwh_per_k"] / hp_exact.rc["ci_kwh_per_k"]
+    plant_ci = fleet.p["ci_kwh_per_k"][off.controller.units["da"]["hp"].index]  # the model: one row per house
+    assert hp_exact.n < hp_off.n == len(plant_ci)  # equal houses share a row, perturbed ones cannot
+    ratio = hp_off.rc["ci_kwh_per_k"] / plant_ci
     assert np.all(ratio > 0) and np.std(np.log(ratio)) > 0.02 and not np.allclose(ratio, 1.0)
     # same seed, same factors: a mismatch study compares alternatives on common random numbers
     again = world.build_parts(small(tmp_path, duration_s=1800, **{"control.mismatch_rel": 0.2}))
