@@ -68,13 +68,14 @@ def lqr_gain(ad: np.ndarray, b: np.ndarray, q_diag=(1.0, 0.1), r: float = 0.1) -
     group's mean state (K, per kW of heat and K of deviation) and u its heat correction (kW). The
     weights (est.) give about 1.7 kW per K of indoor-air deviation at 5-min periods (3R2C house of
     simulators.building); the envelope's deviation decays over hours whatever the gain."""
-    out = np.zeros(ad.shape[:2])
     q = np.diag(q_diag)
-    for i in range(ad.shape[0]):
-        bi = b[i].reshape(-1, 1)
-        p = scipy.linalg.solve_discrete_are(ad[i], bi, q, np.array([[r]]))
-        out[i] = np.linalg.solve(r + bi.T @ p @ bi, bi.T @ p @ ad[i]).ravel()
-    return out
+    systems, inverse = np.unique(np.concatenate([ad.reshape(len(ad), -1), b], axis=1), axis=0, return_inverse=True)
+    out = np.zeros((len(systems), ad.shape[1]))
+    for i, row in enumerate(systems):  # once per distinct system (a Riccati solve takes ~20 ms)
+        ai, bi = row[:ad[0].size].reshape(ad.shape[1:]), row[ad[0].size:].reshape(-1, 1)
+        p = scipy.linalg.solve_discrete_are(ai, bi, q, np.array([[r]]))
+        out[i] = np.linalg.solve(r + bi.T @ p @ bi, bi.T @ p @ ai).ravel()
+    return out[np.ravel(inverse)]
 
 
 def member_deviations(ad: np.ndarray, b_u: np.ndarray, k_gain: np.ndarray, e0: np.ndarray, T: int,
