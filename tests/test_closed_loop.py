@@ -169,16 +169,17 @@ def test_failed_fast_stage_follows_the_slower_plan_once_its_own_ran_out(tmp_path
 
 
 def test_ev_targets_are_planned_just_below_full(tmp_path):
-    """Under the CC-CV taper "full" is asymptotic: the plan aims 1 % of capacity below it, no shortfall."""
+    """Under the CC-CV taper "full" is asymptotic: the plan aims 0.2 % of capacity below it, no
+    shortfall (hourly periods at 7.4 kW: about 12 h from half full)."""
     parts = world.build_parts(small(tmp_path, duration_s=1800))
     ctl, ev = parts.controller, parts.devices.fleets["EV"]
     meas = world.initial_measurements(parts)
-    meas["EV"] = {"e_kwh": np.full(4, 30.0), "connected": np.ones(4), "t_to_departure_s": np.full(4, 10 * 3600.0),
-                  "e_needed_kwh": np.full(4, 30.0)}  # to full (60 kWh) in 10 h
+    meas["EV"] = {"e_kwh": np.full(4, 30.0), "connected": np.ones(4), "t_to_departure_s": np.full(4, 14 * 3600.0),
+                  "e_needed_kwh": np.full(4, 30.0)}  # to full (60 kWh) in 14 h at 7.4 kW
     dec = ctl.decide("da", 0, meas, parts.forecaster.forecast("da", 0))
     e = dec.plan.x["ev.e_kwh"]
     assert dec.status == "optimal" and dec.result.costs["ev"] < 1e-3  # no priced shortfall
-    np.testing.assert_allclose(e[:, 10], ev.capacity_kwh * (1 - TAPER_TOL), atol=1e-3)
+    np.testing.assert_allclose(e[:, 14], ev.capacity_kwh * (1 - TAPER_TOL), atol=1e-3)
 
 
 def test_grid_devices_without_a_plan_are_left_to_their_local_control(tmp_path):
