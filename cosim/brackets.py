@@ -181,14 +181,19 @@ def plot(t: pd.DataFrame, h: Headline, path: Path, title: str = "") -> Path:
 
 
 def report(runs: pd.DataFrame, axes: list[str], headlines, out: Path) -> dict:
-    """Effect table, sentence and plot (``out/<slug>.png``) of every headline; returns headline
-    name -> {"table", "sentence", "plot", "md"} (``md``: its section of brackets.md)."""
+    """Effect table, sentence and plot (``out/<slug>.png``) of every headline (none for a headline
+    without compared runs); returns headline name -> {"table", "sentence", "plot", "md"} (``md``:
+    its section of brackets.md)."""
     from cosim.study import markdown
 
     out.mkdir(parents=True, exist_ok=True)
     res = {}
     for h in headlines:
         t = effect_table(runs, h, axes)
+        if t.empty:  # e.g. a test's sweep without this headline's cases
+            res[h.name] = {"table": t, "sentence": "no runs of its cases", "plot": None,
+                           "md": f"### {h.name}\n\nno runs of its cases.\n"}
+            continue
         s = sentence(t, h)
         p = plot(t, h, out / f"{slug(h.name)}.png")
         kind = f"% of {h.kpi}(ref)" if h.relative else f"{h.kpi} difference, {h.unit}"

@@ -100,3 +100,9 @@ def test_shipped_bracket_sweeps_load_and_name_their_axes(name):
         for h in b.headlines:
             assert set(h.ref) | set(h.new) | {h.x} <= set(axes), h
             assert any(lab == h.ref[a] for a in h.ref for lab in next(x.labels for x in sweep.axes if x.name == a))
+
+
+def test_a_headline_without_runs_is_reported_as_such(tmp_path):
+    rep = brackets.report(_runs(), AXES, [Headline("c vs a", 0, "kpi", ref={"case": "a"}, new={"case": "c"}, x="p")],
+                          tmp_path)
+    assert rep["c vs a"]["sentence"] == "no runs of its cases" and rep["c vs a"]["plot"] is None
