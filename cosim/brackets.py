@@ -235,11 +235,13 @@ def sweep_dict(b: Brackets, root: Path, duration_s: int | None = None) -> dict:
 
 
 def run(name: str, out=None, hours: float | None = None, workers: int | None = None,
-        scheduler: str | None = None, progress: bool = True, spec_changes: Mapping | None = None):
+        scheduler: str | None = None, progress: bool = True, spec_changes: Mapping | None = None,
+        sweeps: tuple[str, ...] | None = None):
     """Run study ``name``'s bracket sweeps (its ``BRACKETS``, a tuple of :class:`Brackets`;
     ``hours``: shortened) into ``out/<sweep name>`` and write the report into ``out`` (:func:`write`);
     ``spec_changes``: sweep name -> top-level keys of its sweep dict replaced (e.g. fewer points in
-    a test). Returns (sweep name -> SweepResult, report dict)."""
+    a test); ``sweeps``: the names of the sweeps to run (default all). Returns (sweep name ->
+    SweepResult, report dict)."""
     from cosim.study import ROOT, study
     from cosim.sweeps import Sweep, run_sweep
 
@@ -252,6 +254,8 @@ def run(name: str, out=None, hours: float | None = None, workers: int | None = N
     results, rep = {}, {}
     for b in brackets:
         d = sweep_dict(b, ROOT, None if hours is None else int(round(hours * 3600)))
+        if sweeps is not None and d["name"] not in sweeps:
+            continue
         d = {**d, **(spec_changes or {}).get(d["name"], {})}
         sweep = Sweep.from_dict(d)
         res = results[sweep.name] = run_sweep(sweep, out / sweep.name, workers=workers, scheduler=scheduler,

@@ -90,7 +90,7 @@ def test_errors_name_the_headline_field():
     assert cli.main(["brackets", "seed009"]) == 2
 
 
-@pytest.mark.parametrize("name", ["seed003", "seed002"])
+@pytest.mark.parametrize("name", ["seed000", "seed001", "seed002", "seed003"])
 def test_shipped_bracket_sweeps_load_and_name_their_axes(name):
     from cosim.study import study
 
@@ -106,3 +106,55 @@ def test_a_headline_without_runs_is_reported_as_such(tmp_path):
     rep = brackets.report(_runs(), AXES, [Headline("c vs a", 0, "kpi", ref={"case": "a"}, new={"case": "c"}, x="p")],
                           tmp_path)
     assert rep["c vs a"]["sentence"] == "no runs of its cases" and rep["c vs a"]["plot"] is None
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """One local worker process, shared by the studies' short bracket sweeps."""
+    from cosim.sweeps import client
+
+    with client(workers=1) as c:
+        yield c.scheduler.address
+
+
+def _short(name: str, keep: dict, hours: float, scheduler, out, sweeps=None):
+    """Study ``name``'s bracket sweeps (``sweeps``: their names, default all) on ``hours``, one
+    replicate, only the axis labels in ``keep`` (axis -> labels; other axes whole): the report dict."""
+    from cosim.study import study
+
+    changes = {}
+    for b in study(name).BRACKETS:
+        d = brackets.sweep_dict(b, ROOT)
+        axes = []
+        for a in d["axis"]:
+            if a["name"] in keep and "points" in a:
+                a = {**a, "points": [p for p in a["points"] if p["label"] in keep[a["name"]]]}
+            elif a["name"] in keep:
+                a = {**a, "values": [v for v in a["values"] if v in keep[a["name"]]]}
+            axes.append(a)
+        changes[d["name"]] = {"axis": axes, "replicates": 1}
+    _, rep = brackets.run(name, out=out, hours=hours, scheduler=scheduler, progress=False, spec_changes=changes,
+                          sweeps=sweeps)
+    return rep
+
+
+def test_seed003_short_bracket_peak_change_grows_towards_a_flat_price(scheduler, tmp_path):
+    """Summer weekday, 20 kWh tank, 12 h: a sell price below the buy price already keeps the economic
+    schedule's loads apart; a flat price leaves it free to stack them, so the peak objective saves more."""
+    rep = _short("seed003", {"day": ["summer_weekday"], "tank": ["20"], "export_price_ratio": [0.4, 1.0]}, 12,
+                 scheduler, tmp_path)
+    t = rep["summer_weekday: peak change, peak vs economic objective"]["table"]
+    assert t.export_price_ratio.tolist() == [0.4, 1.0]
+    e = t.effect_mean.to_numpy()
+    assert e[1] < e[0] <= 0, t
+    assert rep["winter_weekday: peak change, peak vs economic objective"]["sentence"] == "no runs of its cases"
+
+
+def test_seed002_short_bracket_renewables_save_more_when_larger(scheduler, tmp_path):
+    """3 h from noon of the February day, no wind: 10 x 1 kWp then 10 x 5 kWp of PV against none."""
+    rep = _short("seed002", {"wind": ["0"], "pv": ["0", "1", "5"]}, 3, scheduler, tmp_path,
+                 sweeps=("seed002_brackets_res",))
+    t = rep["renewables, smart charging (s2)"]["table"]
+    assert t.pv.tolist() == ["0", "1", "5"]
+    e = t.effect_mean.to_numpy()
+    assert e[0] == 0 and e[2] < e[1] < 0, t
