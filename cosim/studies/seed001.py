@@ -146,12 +146,18 @@ def _bracket_kpis(runs: pd.DataFrame) -> pd.DataFrame:
                        cost_losses_tariff=[loss_cost(p) if ok else np.nan for p, ok in zip(runs.path, done)])
 
 
-#: The bracket sweep (cosim.brackets, docs/studies/seed001.md "Brackets"): the TSEH headlines
-#: against the TSEH houses per cluster bus, one line per loss price of the controller.
+#: The bracket sweeps (cosim.brackets, docs/studies/seed001.md "Brackets"): the TSEH headlines
+#: against the TSEH houses per cluster bus, one line per loss price of the controller; the stage
+#: ladder against the forecast errors' correlation time.
 BRACKETS = (Brackets("scenarios/sweeps/seed001_brackets.toml", tuple(
     Headline(f"{name}", EFFECTS[name][0], EFFECTS[name][1], ref={"case": "no_tseh"}, new={"case": "with_tseh"},
              x="tseh")
-    for name in ("total cost, with vs without TSEH", "loss cost, with vs without TSEH")), _bracket_kpis),)
+    for name in ("total cost, with vs without TSEH", "loss cost, with vs without TSEH")), _bracket_kpis),
+    Brackets("scenarios/sweeps/seed001_brackets_ladder.toml", tuple(
+        Headline(name, EFFECTS[name][0], EFFECTS[name][1], ref={"case": "da"}, new={"case": EFFECTS[name][2]}, x="tau")
+        for name in ("total cost, + intraday vs day-ahead only", "total cost, + real-time vs day-ahead only")),
+        _bracket_kpis),
+)
 
 
 def effects(k: pd.DataFrame) -> dict[str, float]:
