@@ -118,7 +118,8 @@ def _sweep(args) -> int:
 def _brackets(args) -> int:
     from cosim import brackets
 
-    results, rep = brackets.run(args.name, out=args.out, hours=args.hours, workers=args.workers, progress=not args.quiet)
+    results, rep = brackets.run(args.name, out=args.out, hours=args.hours, workers=args.workers,
+                                progress=not args.quiet)
     for name, r in rep.items():
         print(f"\n{name}\n{r['table'].to_string(index=False, float_format=lambda x: f'{x:.4g}')}\n{r['sentence']}")
     for res in results.values():

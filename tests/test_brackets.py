@@ -44,7 +44,8 @@ def test_effects_pair_each_run_with_its_reference_of_the_same_replicate_and_labe
     assert t.n.eq(1).all() and t.effect_mean.iloc[0] == pytest.approx(-100 / 11)
     assert sentence(t, small).startswith("met at p = 2.2 (q = x)")
     none = Headline("b vs a", -20, "kpi", ref={"case": "a"}, new={"case": "b"}, x="p", ref_min=11.0)
-    assert sentence(effect_table(_runs(), none, AXES), none) == "not met: undefined at 6 of 6 points (|reference| <= 11)"
+    assert sentence(effect_table(_runs(), none, AXES), none) == \
+        "not met: undefined at 6 of 6 points (|reference| <= 11)"
 
 
 def test_met_at_interpolates_along_x_per_line():
@@ -158,3 +159,35 @@ def test_seed002_short_bracket_renewables_save_more_when_larger(scheduler, tmp_p
     assert t.pv.tolist() == ["0", "1", "5"]
     e = t.effect_mean.to_numpy()
     assert e[0] == 0 and e[2] < e[1] < 0, t
+
+
+@pytest.mark.slow
+def test_seed001_short_bracket_tseh_saves_more_losses_when_larger(scheduler, tmp_path):
+    """00-04 h at a 5-min plant step (the night valley, when the storage heaters charge), loss
+    price 0: dispatching 75 TSEH houses per bus saves a larger share of the loss cost than 25."""
+    from cosim.study import study
+
+    b = study("seed001").BRACKETS[0]
+    d = brackets.sweep_dict(b, ROOT)
+    axes = [{**a, "values": [0.0]} if a["name"] == "loss_price" else
+            {**a, "points": [p for p in a["points"] if p["label"] in ("25", "75")]} if a["name"] == "tseh" else a
+            for a in d["axis"]]
+    _, rep = brackets.run("seed001", out=tmp_path, hours=4, scheduler=scheduler, progress=False,
+                          sweeps=("seed001_brackets",),
+                          spec_changes={"seed001_brackets": {"axis": axes,
+                                                             "set": {"duration_s": 4 * 3600, "step_s": 300}}})
+    t = rep["loss cost, with vs without TSEH"]["table"]
+    assert t.tseh.tolist() == ["25", "75"]
+    e = t.effect_mean.to_numpy()
+    assert e[1] < e[0] < 0, t
+
+
+@pytest.mark.slow
+def test_seed000_short_bracket_losses_fall_more_with_more_evs(scheduler, tmp_path):
+    """14-02 h (the EVs' evening arrivals), 0 K offset: coordination saves a larger share of the
+    losses with 59 EVs than with 15."""
+    rep = _short("seed000", {"t_out": [0.0], "ev": ["15", "59"]}, 12, scheduler, tmp_path)
+    t = rep["network losses, coordinated vs uncoordinated"]["table"]
+    assert t.ev.tolist() == ["15", "59"]
+    e = t.effect_mean.to_numpy()
+    assert e[1] < e[0] < 0, t
