@@ -17,7 +17,6 @@ dashed line); OUT defaults to ``results/brackets/<study>`` (``-<H>h`` when short
 """
 from __future__ import annotations
 
-import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping

@@ -140,9 +140,9 @@ def _short(name: str, keep: dict, hours: float, scheduler, out, sweeps=None):
 
 
 def test_seed003_short_bracket_peak_change_grows_towards_a_flat_price(scheduler, tmp_path):
-    """Summer weekday, 20 kWh tank, 12 h: a sell price below the buy price already keeps the economic
+    """Summer weekday, 20 kWh tank, 6 h: a sell price below the buy price already keeps the economic
     schedule's loads apart; a flat price leaves it free to stack them, so the peak objective saves more."""
-    rep = _short("seed003", {"day": ["summer_weekday"], "tank": ["20"], "export_price_ratio": [0.4, 1.0]}, 12,
+    rep = _short("seed003", {"day": ["summer_weekday"], "tank": ["20"], "export_price_ratio": [0.4, 1.0]}, 6,
                  scheduler, tmp_path)
     t = rep["summer_weekday: peak change, peak vs economic objective"]["table"]
     assert t.export_price_ratio.tolist() == [0.4, 1.0]
