@@ -1,7 +1,8 @@
 """Command line: ``cosim run [SCENARIO.toml]`` runs a scenario and prints its summary;
 ``cosim report RUN.h5`` writes a run's KPI table and plots; ``cosim compare A.h5 B.h5 ...`` puts
 runs' KPIs side by side; ``cosim study NAME`` runs a seed paper's study (cosim.study);
-``cosim sweep SWEEP.toml`` runs a batch sweep on Dask (cosim.sweeps)."""
+``cosim sweep SWEEP.toml`` runs a batch sweep on Dask (cosim.sweeps); ``cosim brackets NAME``
+runs a study's bracket sweep and reports where its paper's numbers are met (cosim.brackets)."""
 from __future__ import annotations
 
 import argparse
@@ -114,6 +115,20 @@ def _sweep(args) -> int:
     return 1 if res.failed else 0
 
 
+def _brackets(args) -> int:
+    from cosim import brackets
+
+    results, rep = brackets.run(args.name, out=args.out, hours=args.hours, workers=args.workers,
+                                progress=not args.quiet)
+    for name, r in rep.items():
+        print(f"\n{name}\n{r['table'].to_string(index=False, float_format=lambda x: f'{x:.4g}')}\n{r['sentence']}")
+    for res in results.values():
+        print(f"\n{res.out.name}: {res.ran} runs now, {res.skipped} done before, {res.failed} failed "
+              f"(errors: {res.manifest})")
+    print(f"written to {res.out.parent / 'brackets.md'} (tables, sentences, plots)")
+    return 1 if any(res.failed for res in results.values()) else 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="cosim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -157,9 +172,16 @@ def main(argv=None) -> int:
         swp.add_argument(f"--{opt}", help=f"{what} of the batch jobs (--jobqueue)")
     swp.add_argument("--out", help="output directory (default: results/sweeps/<name>)")
     swp.add_argument("--quiet", action="store_true", help="no progress bar")
+    brk = sub.add_parser("brackets", help="run a study's bracket sweep: its headline effects against the assumed "
+                                          "parameters, where the paper's numbers are met")
+    brk.add_argument("name", help="seed000, seed001, seed002 or seed003 (cosim.study.STUDIES)")
+    brk.add_argument("--workers", type=int, help="worker processes of a local cluster (default: cores)")
+    brk.add_argument("--hours", type=float, help="duration override in hours (shortened runs, own output folder)")
+    brk.add_argument("--out", help="output directory (default: results/brackets/<name>[-<H>h])")
+    brk.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     commands = {"run": _run, "report": _report, "compare": _compare, "baselines": _baselines, "study": _study,
-                "sweep": _sweep}
+                "sweep": _sweep, "brackets": _brackets}
     try:
         return commands[args.command](args)
     except CosimError as exc:

@@ -79,6 +79,16 @@ def test_updated_validates_and_changes_only_the_given_keys():
         base.updated({"seed.x": 1})
 
 
+def test_updated_indexes_an_array_of_tables():
+    base = Scenario.from_toml('[[devices.EV]]\nbus = [3]\np_charge_max_kw = 7.4\n[[devices.EV]]\nbus = [5]\n')
+    new = base.updated({"devices.EV.1.p_charge_max_kw": 3.7})
+    assert [g.params.get("p_charge_max_kw") for g in new.devices] == [7.4, 3.7]
+    with pytest.raises(ConfigError, match=r"devices\.EV\.2\.x: '2' must be an index of devices\.EV \(0 \.\. 1\)"):
+        base.updated({"devices.EV.2.x": 1})
+    with pytest.raises(ConfigError, match=r"devices\.EV\.0: devices\.EV is not a table"):
+        base.updated({"devices.EV.0": 1})
+
+
 def test_partial_tables_override_only_their_keys():
     s = Scenario.from_toml("[control.rt]\nevery_s = 900\n[forecast.errors.wind]\ncommon = 0.5\n")
     assert s.control.rt == dataclasses.replace(Scenario().control.rt, every_s=900)

@@ -246,6 +246,7 @@ class Scenario:
     def updated(self, changes: Mapping[str, object]) -> Scenario:
         """A new validated scenario with dotted keys changed, e.g. ``{"seed": 3,
         "control.stages": ("da",), "forecast.errors.load.half_width": (0.05, 0.02, 0.01)}``.
+        An array of tables is indexed by position (``"devices.EV.0.trip_red_max_frac"``).
         Values may be plain data or config objects; ``duration_h`` replaces ``duration_s``;
         ``forecast.preset`` resets the errors it sets (then the changes' own error keys apply)."""
         d = self.to_dict()
@@ -256,8 +257,14 @@ class Scenario:
             *parents, leaf = key.split(".")
             node = d
             for i, part in enumerate(parents):
-                node = node.setdefault(part, {})
-                if not isinstance(node, dict):
+                if isinstance(node, list):  # an array of tables, by index: "devices.EV.0.p_charge_max_kw"
+                    if not part.isdigit() or int(part) >= len(node):
+                        raise ConfigError(f"{key}: {part!r} must be an index of {'.'.join(parents[:i])} "
+                                          f"(0 .. {len(node) - 1})")
+                    node = node[int(part)]
+                else:
+                    node = node.setdefault(part, {})
+                if not isinstance(node, (dict, list)) or isinstance(node, list) and i == len(parents) - 1:
                     raise ConfigError(f"{key}: {'.'.join(parents[:i + 1])} is not a table")
             node[leaf] = _plain(value)
             if key == "duration_h":

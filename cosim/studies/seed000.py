@@ -49,6 +49,7 @@ import pandapower as pp
 import pandas as pd
 
 from controllers.opf.problem import FORMULATIONS
+from cosim.brackets import Brackets, Headline
 from cosim.scenario import STAGE_ORDER, Scenario
 from cosim.study import Row, change_pct, kpis, run_cases, scenario, table
 from cosim.world import build_parts, initial_measurements
@@ -65,6 +66,11 @@ EFFECTS = {
     "transformer aging (loss of life)": (-41.0, "trafo_loss_of_life_pct"),
     "network losses": (-54.0, "losses_kwh"),
 }
+#: The bracket sweep (cosim.brackets, docs/studies/seed000.md "Brackets"): both headlines against the
+#: number of EVs, one line per outdoor temperature offset.
+BRACKETS = (Brackets("scenarios/sweeps/seed000_brackets.toml", tuple(
+    Headline(f"{name}, coordinated vs uncoordinated", paper, kpi, ref={"case": "uncoordinated"},
+             new={"case": "coordinated"}, x="ev") for name, (paper, kpi) in EFFECTS.items())),)
 VIOLATIONS = "voltage violations, coordinated"
 GAP = "largest SOCP relaxation gap, coordinated"
 #: Re-solves of the compared problem for the median solver time.

@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cosim.brackets import Brackets, Headline
 from cosim.record import read
 from cosim.scenario import Scenario
 from cosim.study import Row, change_pct, kpis, run_cases, scenario, table
@@ -136,6 +137,27 @@ def case_kpis(paths: Mapping[str, Path]) -> pd.DataFrame:
     k["tseh_stored_end_kwh"] = [tseh_stored_kwh(paths[c]) for c in k.index]
     k["cost_operating_net"] = k["cost_operating"] - [stored_heat_value(paths[c]) for c in k.index]
     return k
+
+
+def _bracket_kpis(runs: pd.DataFrame) -> pd.DataFrame:
+    """A bracket sweep's run table with ``cost_operating`` and ``cost_losses_tariff`` (as :func:`case_kpis`)."""
+    done = runs.status == "done"
+    return runs.assign(cost_operating=runs["cost_total"] - runs["cost_discomfort"],
+                       cost_losses_tariff=[loss_cost(p) if ok else np.nan for p, ok in zip(runs.path, done)])
+
+
+#: The bracket sweeps (cosim.brackets, docs/studies/seed001.md "Brackets"): the TSEH headlines
+#: against the TSEH houses per cluster bus, one line per loss price of the controller; the stage
+#: ladder against the forecast errors' correlation time.
+BRACKETS = (Brackets("scenarios/sweeps/seed001_brackets.toml", tuple(
+    Headline(f"{name}", EFFECTS[name][0], EFFECTS[name][1], ref={"case": "no_tseh"}, new={"case": "with_tseh"},
+             x="tseh")
+    for name in ("total cost, with vs without TSEH", "loss cost, with vs without TSEH")), _bracket_kpis),
+    Brackets("scenarios/sweeps/seed001_brackets_ladder.toml", tuple(
+        Headline(name, EFFECTS[name][0], EFFECTS[name][1], ref={"case": "da"}, new={"case": EFFECTS[name][2]}, x="tau")
+        for name in ("total cost, + intraday vs day-ahead only", "total cost, + real-time vs day-ahead only")),
+        _bracket_kpis),
+)
 
 
 def effects(k: pd.DataFrame) -> dict[str, float]:

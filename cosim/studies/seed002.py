@@ -38,6 +38,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cosim.brackets import Brackets, Headline
 from cosim.study import Row, kpis, run_cases, scenario, table
 
 SCENARIO = "scenarios/seed002.toml"
@@ -66,6 +67,34 @@ CASES = {f"{s}_{'res' if res else 'nores'}": {**changes, **({} if res else NO_RE
 def overall_cost(k: pd.DataFrame) -> pd.Series:
     """The paper's overall cost per case: grid exchange at the tariff plus EV owners' compensation."""
     return k["cost_grid"] + k["cost_ev_compensation"]
+
+
+def _with_overall_cost(runs: pd.DataFrame) -> pd.DataFrame:
+    return runs.assign(cost_overall=overall_cost(runs))
+
+
+def _one_plan(duration_s: int) -> dict:
+    """A shortened run plans over its whole length once, as :func:`run` does."""
+    return {"control.da.horizon_s": duration_s, "control.da.every_s": duration_s}
+
+
+#: The bracket sweeps (cosim.brackets, docs/studies/seed002.md "Brackets"): trip reduction against
+#: the owners' compensation per tariff level and against the fleet size, renewables against the PV
+#: size per wind size.
+BRACKETS = (
+    Brackets("scenarios/sweeps/seed002_brackets_trip.toml", (
+        Headline("trip reduction vs smart charging, with renewables", PAPER_OVERALL["s4", True]
+                 - PAPER_OVERALL["s2", True], "cost_overall", ref={"trip": "s2"}, x="trip", relative=False,
+                 unit="$"),), _with_overall_cost, _one_plan),
+    Brackets("scenarios/sweeps/seed002_brackets_fleet.toml", (
+        Headline("trip reduction vs smart charging, with renewables, against the fleet", PAPER_OVERALL["s4", True]
+                 - PAPER_OVERALL["s2", True], "cost_overall", ref={"case": "s2"}, new={"case": "s4"}, x="ev",
+                 relative=False, unit="$"),), _with_overall_cost, _one_plan),
+    Brackets("scenarios/sweeps/seed002_brackets_res.toml", (
+        Headline("renewables, smart charging (s2)", PAPER_OVERALL["s2", True] - PAPER_OVERALL["s2", False],
+                 "cost_overall", ref={"pv": "0", "wind": "0"}, x="pv", relative=False, unit="$"),),
+             _with_overall_cost, _one_plan),
+)
 
 
 def effects(k: pd.DataFrame) -> dict[str, float]:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cosim.brackets import Brackets, Headline
 from cosim.study import Row, change_pct, kpis, run_cases, scenario, table
 
 SCENARIO = "scenarios/seed003.toml"
@@ -62,6 +63,16 @@ PAPER = {
     "summer_weekday": ((2.18, 7.72), (1.35, 7.93)),
     "summer_weekend": ((2.61, 13.59), (2.31, 13.59)),
 }
+
+
+#: The bracket sweep (cosim.brackets, docs/studies/seed003.md "Brackets"): the peak change per day
+#: against the economic case's sell / buy price ratio, one line per tank size; undefined where the
+#: economic case imports at most 0.1 kW.
+BRACKETS = (Brackets("scenarios/sweeps/seed003_brackets.toml", tuple(
+    Headline(f"{day}: peak change, peak vs economic objective", change_pct(pk_p, pk_e), "peak_import_15min_mw",
+             ref={"day": day, "objective": "economic"}, new={"day": day, "objective": "peak"},
+             x="export_price_ratio", ref_min=1e-4)
+    for day, ((pk_e, _), (pk_p, _)) in PAPER.items())),)
 
 
 def effects(k: pd.DataFrame) -> dict[str, dict[str, float]]:
