@@ -298,10 +298,6 @@ class BuildingHPBlock(Block):
     def _state_keys(self) -> tuple[str, ...]:
         return ("t_in0_c", "t_env0_c")
 
-    def _unit(self, key: str) -> np.ndarray:
-        """A unit-level data value: the last set, else its default."""
-        return self.unit_data[key]
-
     def _member_heat_kw(self) -> np.ndarray | None:
         """Known heat a member receives beyond its row's, besides the correction (n_units, T); None."""
         return None
@@ -310,7 +306,7 @@ class BuildingHPBlock(Block):
         """Per row, the channel that carries the corrections ("" = none): cooling where the day's
         forecast mean is above the comfort band's middle and the row can cool, else heating."""
         t_out = self.ctx.params["t_out_c"].value
-        mid = self.groups.mean((self._unit("t_low_c") + self._unit("t_up_c")) / 2).mean(axis=1)
+        mid = self.groups.mean((self.unit_data["t_low_c"] + self.unit_data["t_up_c"]) / 2).mean(axis=1)
         warm = t_out is not None and float(np.mean(t_out)) > mid
         heat = np.where(self.p_hp_max_kw > 0, "heat", "")
         return np.where(warm & (self.p_cool_max_kw > 0), "cool", np.where(warm, "", heat))
@@ -328,8 +324,8 @@ class BuildingHPBlock(Block):
         correction, and from them the worst member's band and the carrying devices' bounds."""
         G, T = self.groups, self.ctx.T
         r = G.row
-        x0 = np.stack([self._unit("t_in0_c"), self._unit("t_env0_c")], axis=1)
-        phi = self._unit("phi_int_kw")
+        x0 = np.stack([self.unit_data["t_in0_c"], self.unit_data["t_env0_c"]], axis=1)
+        phi = self.unit_data["phi_int_kw"]
         xm, phim = G.mean(x0), G.mean(phi)
         w = [phi - phim[r]]
         extra = self._member_heat_kw()
@@ -338,21 +334,23 @@ class BuildingHPBlock(Block):
         self.carrier = self._carrier()
         k_gain = np.where((self.carrier != "")[:, None], self.k_gain, 0.0)
         bd, cap = self._bd[r], self._carrier_capacity_kw()
-        for _ in range(CORRECTION_TRIES):  # a gain whose corrections span at most half the carrier's range
+
+        def roll(k_gain):
             e, u = member_deviations(self._ad[r], bd[:, :, 3], k_gain[r], x0 - xm[r], T,
                                      bd[:, :, 2:2 + len(w)], np.stack(w, axis=1))
-            span = (G.max(u) + G.max(-u)).max(axis=1)
+            return e, u, (G.max(u) + G.max(-u)).max(axis=1)  # the corrections' span per row
+
+        for _ in range(CORRECTION_TRIES):  # a gain whose corrections span at most half the carrier's range
+            e, u, span = roll(k_gain)
             if np.all(span <= cap / 2 + 1e-9):
                 break
             k_gain = k_gain * np.minimum(1.0, cap / 2 / np.maximum(span, 1e-12))[:, None] * 0.95
         else:
-            k_gain = np.where((span <= cap / 2 + 1e-9)[:, None], k_gain, 0.0)  # none where it still would not fit
-            e, u = member_deviations(self._ad[r], bd[:, :, 3], k_gain[r], x0 - xm[r], T,
-                                     bd[:, :, 2:2 + len(w)], np.stack(w, axis=1))
+            e, u, _ = roll(np.where((span <= cap / 2 + 1e-9)[:, None], k_gain, 0.0))  # none where it still would not fit
         self.dev = {"e": e, "u": u}
         out = {"t_in0_c": xm[:, 0], "t_env0_c": xm[:, 1], "phi_int_kw": phim,
-               "t_low_c": G.max(self._unit("t_low_c") - e[:, 0, 1:]),
-               "t_up_c": G.min(self._unit("t_up_c") - e[:, 0, 1:])}
+               "t_low_c": G.max(self.unit_data["t_low_c"] - e[:, 0, 1:]),
+               "t_up_c": G.min(self.unit_data["t_up_c"] - e[:, 0, 1:])}
         for key, (lo, cut) in self.chan.items():
             on = (self.carrier == key)[:, None]
             sign = -1.0 if key == "cool" else 1.0  # cooling carries a positive correction as less cooling
@@ -375,8 +373,8 @@ class BuildingHPBlock(Block):
         out["t_in_c"] = out["t_in_c"] + e[:, 0]
         out["t_env_c"] = out["t_env_c"] + e[:, 1]
         t = out["t_in_c"][:, 1:]
-        out["dev_low_k"] = np.maximum(self._unit("t_low_c") - t, 0.0)
-        out["dev_up_k"] = np.maximum(t - self._unit("t_up_c"), 0.0)
+        out["dev_low_k"] = np.maximum(self.unit_data["t_low_c"] - t, 0.0)
+        out["dev_up_k"] = np.maximum(t - self.unit_data["t_up_c"], 0.0)
         out["discomfort_kh"] = (out["dev_low_k"] + out["dev_up_k"]).sum(axis=1) * self.dt_h
         return out
 
@@ -440,7 +438,6 @@ class TSEHBlock(BuildingHPBlock):
         return {**super()._unit_params(), **{f"tseh.{k}": v for k, v in self.tseh.items()}}
 
     def _pick_params(self, idx: np.ndarray) -> None:
-        self.unit_e_max_kwh = self.tseh["e_st_max_kwh"]
         super()._pick_params(idx)
         self.tseh = {k: v[idx] for k, v in self.tseh.items()}
 
@@ -511,7 +508,7 @@ class TSEHBlock(BuildingHPBlock):
         """Members' store minus their row's mean (n_units, T+1): the equal flows leave the initial
         difference decaying by the standing loss."""
         G, T = self.groups, self.ctx.T
-        e0 = self._unit("e_st0_kwh")
+        e0 = self.unit_data["e_st0_kwh"]
         decay, _ = first_order_zoh(self.tseh["st_loss_per_h"], self.ctx.dt_h)
         return (e0 - G.mean(e0)[G.row])[:, None] * G.expand(decay)[:, None] ** np.arange(T + 1)
 
@@ -523,12 +520,12 @@ class TSEHBlock(BuildingHPBlock):
         out = super()._reduce()
         G, o, u = self.groups, self._store_deviation(), self.dev["u"]
         dp = np.where(G.expand(self.carrier)[:, None] == "eh", u, 0.0) / G.expand(self.tseh["eta_eh"])[:, None]
-        ref = self._unit("p_ref_kw") - dp
-        out.update(e_st0_kwh=G.mean(self._unit("e_st0_kwh")), e_st_end_kwh=G.mean(self._unit("e_st_end_kwh")),
-                   margin_dn_kw=np.maximum(G.max(self._unit("margin_dn_kw") - dp), 0.0),
-                   margin_up_kw=np.maximum(G.max(self._unit("margin_up_kw") + dp), 0.0),
+        ref = self.unit_data["p_ref_kw"] - dp
+        out.update(e_st0_kwh=G.mean(self.unit_data["e_st0_kwh"]), e_st_end_kwh=G.mean(self.unit_data["e_st_end_kwh"]),
+                   margin_dn_kw=np.maximum(G.max(self.unit_data["margin_dn_kw"] - dp), 0.0),
+                   margin_up_kw=np.maximum(G.max(self.unit_data["margin_up_kw"] + dp), 0.0),
                    p_ref_kw=np.maximum(G.mean(ref), 0.0),
-                   adj_max_kw=np.maximum(G.min(self._unit("adj_max_kw") - np.abs(ref - G.mean(ref)[G.row])), 0.0))
+                   adj_max_kw=np.maximum(G.min(self.unit_data["adj_max_kw"] - np.abs(ref - G.mean(ref)[G.row])), 0.0))
         self.e_lo.value = np.maximum(G.max(-o), 0.0)
         self.e_cut.value = np.maximum(G.max(o), 0.0)
         self.dev["o"], self.dev["dp"] = o, dp
@@ -537,7 +534,7 @@ class TSEHBlock(BuildingHPBlock):
     def set_data(self, **data) -> None:
         if "e_st0_kwh" in data and "e_st_end_kwh" not in data:
             data = {**data, "e_st_end_kwh": data["e_st0_kwh"]}  # seed 001: equal start and end level
-        e_max = self.tseh["e_st_max_kwh"] if self.groups is None else self.unit_e_max_kwh
+        e_max = self.tseh["e_st_max_kwh"] if self.groups is None else self.groups.expand(self.tseh["e_st_max_kwh"])
         for key in ("e_st0_kwh", "e_st_end_kwh"):
             if key in data:
                 check(f"TSEHBlock.{key} - e_st_max_kwh",
