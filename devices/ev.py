@@ -66,25 +66,19 @@ def end_need(f, idx, rows, target, t_dep, d) -> np.ndarray:
 
 
 def session_data(f, m, idx, d) -> dict:
-    """The measured current session of plugged-in EVs: available for the share of each period
-    before departure; the session's target at the end of the period it departs in, or, when
-    departure is past the horizon, :func:`end_need` at the horizon end."""
-    T, dt = d.T, d.dt_s
+    """The measured current session of plugged-in EVs as one window each (:func:`window_data`):
+    available for the share of each period before departure; the session's target at the end of
+    the period it departs in, or, when departure is past the horizon, :func:`end_need` at the
+    horizon end."""
     conn = m["connected"][idx] > 0.5
-    t_dep = np.where(conn, m["t_to_departure_s"][idx], 0.0)
     e0 = np.minimum(m["e_kwh"][idx], f.capacity_kwh[idx])
-    target = np.minimum(e0 + np.where(conn, m["e_needed_kwh"][idx], 0.0),
-                        f.e_max_kwh[idx] - TAPER_TOL * f.capacity_kwh[idx])
-    starts = dt * np.arange(T)
-    avail = np.where(conn[:, None], np.clip((t_dep[:, None] - starts[None, :]) / dt, 0.0, 1.0), 0.0)
-    target = np.maximum(target, 0.0)
-    need = np.zeros((len(idx), T))
-    k_dep = np.ceil(t_dep / dt).astype(int) - 1
-    rows = np.flatnonzero(conn & (k_dep >= 0) & (k_dep < T))
-    need[rows, k_dep[rows]] = target[rows]
-    later = np.flatnonzero(conn & (k_dep >= T))
-    need[later, T - 1] = end_need(f, idx, later, target, t_dep, d)
-    return {"e0_kwh": e0, "avail": avail, "e_need_kwh": need}
+    target = np.maximum(np.minimum(e0 + np.where(conn, m["e_needed_kwh"][idx], 0.0),
+                                   f.e_max_kwh[idx] - TAPER_TOL * f.capacity_kwh[idx]), 0.0)
+    inf = np.full(len(idx), np.inf)
+    arr, dep = np.where(conn, 0.0, inf), np.where(conn, m["t_to_departure_s"][idx], inf)
+    s = windows(arr[:, None], dep[:, None], inf[:, None], np.zeros((len(idx), 1)), target[:, None], 0.0, d.dt_s, d.T)
+    w = window_data(f, idx, s, d)
+    return {"e0_kwh": e0, "avail": w["avail"], "e_need_kwh": w["e_need_kwh"]}
 
 
 def window_data(f, idx, s, d) -> dict:
