@@ -177,6 +177,8 @@ def test_unknown_keys_name_the_dotted_key_and_the_allowed_ones(toml, key, allowe
     ({"grid.cap_v_on_pu": 1.05}, r"^grid\.cap_v_on_pu = 1\.05 must be < cap_v_off_pu = 1\.04"),
     ({"grid.local_control": "yes"}, r"^grid\.local_control = 'yes' must be true or false"),
     ({"grid.oltc_delay_s": "1 min"}, r"^grid\.oltc_delay_s = '1 min' must be a number"),
+    ({"control.aggregate": 1}, r"^control\.aggregate = 1 must be true or false"),
+    ({"control.ev_shortfall_cost_per_mwh": -1.0}, r"^control\.ev_shortfall_cost_per_mwh = -1\.0 is outside the allowed range"),
 ])
 def test_range_errors_name_key_value_and_range(changes, message):
     with pytest.raises(ConfigError, match=message):

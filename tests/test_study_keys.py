@@ -89,3 +89,13 @@ def test_t_out_offset_shifts_the_plant_and_the_forecast_truth(tmp_path):
     np.testing.assert_array_equal(w1.ghi_w_m2, w0.ghi_w_m2)
     parts = world.build_parts(cold)
     np.testing.assert_allclose(parts.devices.fleets["Building"].weather[:10, 0], w1.t_out_c.to_numpy()[:10])
+
+
+def test_ev_shortfall_price_and_aggregation_reach_the_controllers_model(tmp_path):
+    parts = world.build_parts(small(tmp_path, duration_s=1800, **{"control.ev_shortfall_cost_per_mwh": 5e4,
+                                                                  "control.aggregate": False}))
+    blocks = parts.controller.probs["rt"].blocks
+    assert blocks["ev"].shortfall_cost_per_mwh == 5e4
+    assert blocks["hp"].groups is None and blocks["hp"].n == len(parts.controller.units["rt"]["hp"].index)
+    default = world.build_parts(small(tmp_path, duration_s=1800)).controller.probs["rt"].blocks
+    assert default["ev"].shortfall_cost_per_mwh == 1e4 and default["hp"].n < blocks["hp"].n  # equal houses share rows
