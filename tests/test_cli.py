@@ -58,9 +58,10 @@ def test_ctrl_c_stops_a_run_and_keeps_a_partial_record(tmp_path):
     deadline = time.monotonic() + 60
     while not partial_paths(out) and time.monotonic() < deadline:
         time.sleep(0.2)
-    size = os.path.getsize(partial_paths(out)[0])
-    while os.path.getsize(partial_paths(out)[0]) <= size and time.monotonic() < deadline:
-        time.sleep(0.2)  # until the first plant steps are flushed (a loaded machine starts slowly)
+    for _ in range(2):  # two writes: the record's header, then the first plant steps flushed
+        size = os.path.getsize(partial_paths(out)[0])
+        while os.path.getsize(partial_paths(out)[0]) <= size and time.monotonic() < deadline:
+            time.sleep(0.1)
     time.sleep(0.2)  # into the run, well before its end
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
