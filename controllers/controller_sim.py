@@ -9,6 +9,9 @@ One ``Controller`` entity. Wiring (done by cosim.world):
   simulators.forecast.Forecast); the adapter keeps the latest of each;
 * controller -> plant unit: one output attribute per unit and setpoint, ``"<unit eid>.<attr>"``
   (e.g. ``"EV_3.p_set_kw"``), applied from the decision time on;
+* a kind wired as one fleet entity (simulators.fleet_sim, init parameter ``fleets``: kind -> the
+  fleet entity's eid) instead sends its measurements as lists over its units and receives
+  ``"<fleet eid>.<attr>"`` (e.g. ``"EV.p_set_kw"``), a list over its units;
 * controller -> recorder: ``log``, the entries of this step's Action and, for every controller,
   a row of ``control/timing`` (:data:`TIMING`): ``wall_time_s``, the wall time of its ``control``
   call (BOPTEST's computation time per control step: cosim.kpi's ``time_rat``).
@@ -37,31 +40,41 @@ SETPOINTS = setpoints()
 TIMING = "timing"
 
 
-def setpoint_attrs(units: dict[str, list[str]]) -> list[str]:
-    """Output attribute names for plant units ``kind -> [eid, ...]``."""
-    return [f"{eid}.{a}" for kind, eids in units.items() for eid in eids for a in SETPOINTS.get(kind, ())]
+def setpoint_attrs(units: dict[str, list[str]], fleets: dict[str, str] | None = None) -> list[str]:
+    """Output attribute names for plant units ``kind -> [eid, ...]``; a kind in ``fleets``
+    (kind -> fleet entity eid) has one per setpoint for the whole fleet."""
+    fleets = fleets or {}
+    return [f"{eid}.{a}" for kind, eids in units.items() for eid in ([fleets[kind]] if kind in fleets else eids)
+            for a in SETPOINTS.get(kind, ())]
 
 
 class ControllerSim(mosaik_api_v3.Simulator):
     """init params: controller (a controllers.contract.Controller), units (kind -> plant eids in
-    fleet order), price (the tariff: (t0_s, dt_s, T) -> buy, sell per MWh); the step is the
-    controller's ``step_s``."""
+    fleet order), fleets (kind -> the eid of the fleet entity that carries that kind's units, see
+    the module docstring; default none), price (the tariff: (t0_s, dt_s, T) -> buy, sell per MWh);
+    the step is the controller's ``step_s``."""
 
     def __init__(self):
         super().__init__({"api_version": "3.0", "type": "time-based", "models": {}})
         self.ctl: Controller | None = None
 
-    def init(self, sid, time_resolution=1.0, controller=None, units=None, price=None):
+    def init(self, sid, time_resolution=1.0, controller=None, units=None, price=None, fleets=None):
         if not isinstance(controller, Controller) or units is None:
             raise ConfigError("ControllerSim needs the init parameters controller (a Controller) and units")
         self.ctl, self.units, self.step_size = controller, units, int(controller.step_s)
+        self.fleets = dict(fleets or {})
+        unknown = sorted(set(self.fleets) - set(units))
+        if unknown:
+            raise ConfigError(f"ControllerSim: fleets names kinds without units: {unknown}")
         self.forecasts, self.price = {}, price
         self.time_resolution = float(time_resolution)
-        self.where = {eid: (kind, i) for kind, eids in units.items() for i, eid in enumerate(eids)}
+        self.where = {eid: (kind, i) for kind, eids in units.items() if kind not in self.fleets
+                      for i, eid in enumerate(eids)}
+        self.where.update({eid: (kind, None) for kind, eid in self.fleets.items()})
         inputs = sorted({a for attrs in MEASURED.values() for a in attrs} | {"forecast"})
         self.meta["models"]["Controller"] = {
             "public": True, "params": [], "any_inputs": False,
-            "attrs": inputs + ["log"] + setpoint_attrs(units)}
+            "attrs": inputs + ["log"] + setpoint_attrs(units, self.fleets)}
         self.out: dict[str, float] = {}
         self.log: list[dict] = []
         return self.meta
@@ -97,15 +110,21 @@ class ControllerSim(mosaik_api_v3.Simulator):
                 continue
             for src, v in values.items():
                 kind, i = self.where[src.split(".", 1)[1]]
+                if i is None:  # a fleet entity: the whole kind
+                    meas.setdefault(kind, {})[attr] = np.asarray(v, dtype=float)
+                    continue
                 meas.setdefault(kind, {}).setdefault(attr, np.full(n[kind], np.nan))[i] = v
         return meas, forecasts
 
-    def _setpoints(self, sp: dict) -> dict[str, float]:
+    def _setpoints(self, sp: dict) -> dict:
         out = {}
         for kind, eids in self.units.items():
             for attr in SETPOINTS.get(kind, ()):
                 vals = sp.get(kind, {}).get(attr, np.full(len(eids), np.nan))
-                out.update({f"{eid}.{attr}": float(v) for eid, v in zip(eids, vals)})
+                if kind in self.fleets:
+                    out[f"{self.fleets[kind]}.{attr}"] = np.asarray(vals, dtype=float).tolist()
+                else:
+                    out.update({f"{eid}.{attr}": float(v) for eid, v in zip(eids, vals)})
         return out
 
     def get_data(self, outputs):

@@ -35,9 +35,9 @@ def plain(value):
 
 
 class ProcessControllerSim(ControllerSim):
-    """init params: scenario_toml, units (kind -> eids)."""
+    """init params: scenario_toml, units (kind -> eids), fleets (kind -> fleet entity eid)."""
 
-    def init(self, sid, time_resolution=1.0, scenario_toml=None, units=None):
+    def init(self, sid, time_resolution=1.0, scenario_toml=None, units=None, fleets=None):
         from cosim.scenario import Scenario
         from cosim.world import build_parts
 
@@ -48,7 +48,8 @@ class ProcessControllerSim(ControllerSim):
         if parts.controller is None:
             raise ConfigError("controller process: the scenario runs no controller")
         self.forecaster, self.requests = parts.forecaster, sc.control.forecast_requests()
-        return super().init(sid, time_resolution, controller=parts.controller, units=units, price=parts.price)
+        return super().init(sid, time_resolution, controller=parts.controller, units=units, price=parts.price,
+                            fleets=fleets)
 
     def step(self, time, inputs, max_advance):
         t_s = int(round(time * self.time_resolution))

@@ -1,8 +1,9 @@
 """The true plant of a run: a network with its device fleets, as mosaik entities wired to the grid.
 
-:func:`build_plant` starts one simulator per fleet in a mosaik world, creates one entity per unit
-and connects every unit's ``p_mw``/``q_mvar`` to the bus entity of the grid simulator it sits at.
-Controllers (and recorders) connect to the entities it returns. :func:`default_devices` is the
+:func:`build_plant` starts one simulator per fleet in a mosaik world and creates each fleet as one
+entity (simulators.fleet_sim's ``<model>Fleet``) whose children are its units, and connects the
+fleet's per-bus draw (``bus_p_mw``/``bus_q_mvar``) to the grid. Controllers and recorders connect
+to the fleet entities (one connection per fleet) or to single units. :func:`default_devices` is the
 shipped device set of a network; every number there is an assumption stated next to it.
 
 Without a controller (a scenario with ``control.stages = []``) every device follows its own
@@ -27,6 +28,7 @@ from devices.load import base_profiles, scaled_profiles
 from simulators import data, networks
 from simulators.building import BuildingFleet
 from simulators.ev import EVFleet
+from simulators.fleet_sim import BUS_ATTRS, FLEET
 from simulators.heat_hub import HeatHubFleet
 from simulators.loads import BaseLoadFleet
 from simulators.microturbine import MicroTurbineFleet
@@ -278,17 +280,19 @@ def fleet_from_groups(kind: str, groups, net, spec: PlantSpec, rng: np.random.Ge
 
 @dataclass
 class Plant:
-    """Entities of a built plant: the grid's entity and children, and each fleet's units."""
+    """Entities of a built plant: the grid's entity and children, each fleet's entity and units."""
 
     net: object
     devices: Devices
     grid: object
     buses: dict = field(default_factory=dict)  # pandapower bus index -> Bus entity
     units: dict = field(default_factory=dict)  # fleet kind -> list of entities
+    fleets: dict = field(default_factory=dict)  # fleet kind -> its fleet entity (lists over units)
 
 
 def build_plant(world: mosaik.World, spec: PlantSpec, net=None, devices: Devices | None = None) -> Plant:
-    """Start the grid and every fleet of ``devices`` in ``world`` and connect units to buses.
+    """Start the grid and every fleet of ``devices`` in ``world`` and connect each fleet's
+    per-bus draw to the grid.
 
     ``world`` must know :data:`SIMULATORS` (see :func:`sim_config`). Defaults: the network and
     devices of :func:`default_devices`.
@@ -297,15 +301,15 @@ def build_plant(world: mosaik.World, spec: PlantSpec, net=None, devices: Devices
         net, devices = default_devices(spec)
     grid = world.start("Grid", step_size=spec.step_s).Grid(net=net, **spec.grid_params())
     buses = {int(e.eid.split("_", 1)[1]): e for e in grid.children if e.type == "Bus"}
-    bus_index = networks.bus_table(net).bus.to_numpy()
     plant = Plant(net, devices, grid, buses)
     for kind, fleet in devices.fleets.items():
         module, model = SIMULATORS[kind]
         sim = world.start(kind, step_size=spec.step_s, kind=kind)
-        units = getattr(sim, model).create(fleet.n, fleet=fleet)
-        for unit, pos in zip(units, devices.bus_pos[kind]):
-            world.connect(unit, buses[int(bus_index[pos])], "p_mw", "q_mvar")
-        plant.units[kind] = units
+        whole = getattr(sim, model + FLEET).create(1, fleet=fleet, bus_pos=devices.bus_pos[kind].tolist(),
+                                                     n_bus=len(net.bus))[0]
+        world.connect(whole, grid, *BUS_ATTRS)
+        plant.fleets[kind] = whole
+        plant.units[kind] = list(whole.children)
     return plant
 
 

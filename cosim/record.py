@@ -145,12 +145,21 @@ def _check_name(group: str, name: str) -> None:
                          f"and not time_s, t_s or columns")
 
 
+class _Dataset:
+    """An open dataset and what appending checks of it (h5py's own lookups are slow per row)."""
+
+    def __init__(self, ds: h5py.Dataset):
+        self.ds, self.row_shape, self.dtype = ds, ds.shape[1:], ds.dtype
+        self.kind = _kind(ds.dtype)
+
+
 class _Group:
     """Writer-side state of one series or event group."""
 
     def __init__(self, h5: h5py.Group, kind: str, columns: list[str] | None = None):
         self.h5, self.kind, self.columns, self.n = h5, kind, columns, 0  # n: rows in the file
-        self.names: list[str] = []  # row-aligned datasets besides the time axis
+        self.names: dict[str, _Dataset] = {}  # row-aligned datasets besides the time axis
+        self.time: h5py.Dataset | None = None
         self.pending: list[tuple[int, dict]] = []  # rows appended, not yet written
 
 
@@ -244,12 +253,12 @@ class RecordWriter:
                 kind, dtype, value = "f", np.float64, float(value)
             else:
                 raise ValueError(f"{group}/{name}: scalar {value!r} must be a str, int, bool or float")
-            have = g.h5.get(name) if g is not None else None
+            have = g.names.get(name) if g is not None else None
             if have is None:
                 new[name] = ((), dtype)
-            elif have.ndim != 1 or (_kind(have.dtype) != kind and (_kind(have.dtype), kind) != ("f", "i")):
+            elif have.row_shape != () or (have.kind != kind and (have.kind, kind) != ("f", "i")):
                 raise ValueError(f"{group}/{name}: {value!r} does not fit the dataset "
-                                 f"(dtype {have.dtype}, row shape {have.shape[1:]})")
+                                 f"(dtype {have.dtype}, row shape {have.row_shape})")
             rows[name] = value
         for name, value in (arrays or {}).items():
             _check_name(group, name)
@@ -258,12 +267,12 @@ class RecordWriter:
             if name in rows:
                 raise ValueError(f"{group}/{name}: given both as a scalar and as an array")
             arr = np.asarray(value, dtype=float)
-            have = g.h5.get(name) if g is not None else None
+            have = g.names.get(name) if g is not None else None
             if have is None:
                 new[name] = (arr.shape, np.float64)
-            elif have.shape[1:] != arr.shape or _kind(have.dtype) != "f":
+            elif have.row_shape != arr.shape or have.kind != "f":
                 raise ValueError(f"{group}/{name}: array of shape {arr.shape} does not match the "
-                                 f"dataset's row shape {have.shape[1:]} (dtype {have.dtype})")
+                                 f"dataset's row shape {have.row_shape} (dtype {have.dtype})")
             rows[name] = arr
         if g is None:
             g = self._group(group, EVENTS)
@@ -331,6 +340,7 @@ class RecordWriter:
             c.make_scale("columns")
             c.attrs["long_name"] = "entity id"
         g = self.groups[path] = _Group(h5, kind, columns)
+        g.time = t
         return g
 
     def _dataset_in(self, h5: h5py.Group, name: str, row_shape: tuple, dtype, n: int = 0) -> h5py.Dataset:
@@ -352,7 +362,7 @@ class RecordWriter:
             ds.dims[0].attach_scale(g.h5[TIME[g.kind]])
         if dtype is not STR:
             ds.attrs["units"] = units_of(name)
-        g.names.append(name)
+        g.names[name] = _Dataset(ds)
 
     def _append(self, g: _Group, t_s: int, rows: dict) -> None:
         """Buffer one row of ``g``; write and flush when due (see the module docstring)."""
@@ -368,17 +378,16 @@ class RecordWriter:
         if not g.pending:
             return
         n0, n = g.n, g.n + len(g.pending)
-        for name in g.names:
-            ds = g.h5[name]
-            kind = _kind(ds.dtype)
-            block = np.full((n - n0, *ds.shape[1:]), "" if kind == "O" else FILL[kind],
-                            dtype=object if kind == "O" else ds.dtype)
+        for name, d in g.names.items():
+            kind = d.kind
+            block = np.full((n - n0, *d.row_shape), "" if kind == "O" else FILL[kind],
+                            dtype=object if kind == "O" else d.dtype)
             for i, (_, rows) in enumerate(g.pending):
                 if name in rows:
                     block[i] = rows[name]
-            ds.resize(n, axis=0)
-            ds[n0:n] = block
-        ts = g.h5[TIME[g.kind]]
+            d.ds.resize(n, axis=0)
+            d.ds[n0:n] = block
+        ts = g.time
         ts.resize(n, axis=0)
         ts[n0:n] = [t for t, _ in g.pending]
         g.n, g.pending = n, []

@@ -10,7 +10,9 @@ One ``Recorder`` entity takes any input::
 Number/bool values are grouped by entity type into series ``plant/<Type>``: the type is the source's
 eid (after the first ".") up to its last "_" ("GridSim-0.Bus_17" -> "Bus", "Grid" -> "Grid").
 Columns are the eids sorted by (type, numeric suffix), fixed by the first step a type is seen; an
-entity that sends nothing at a later step gets NaN there. The attribute ``log`` carries a list of
+entity that sends nothing at a later step gets NaN there. A list value is a fleet entity's
+(simulators.fleet_sim): one number per unit, recorded in group ``plant/<eid>`` as the columns
+``<eid>_0`` .. ``<eid>_<n-1>``, the same as from one entity per unit. The attribute ``log`` carries a list of
 controller entries ``{"group", "t_s", "scalars", "arrays"}``, each one event row. Send it as a
 non-persistent output (an event-based or hybrid controller); a time-based controller's output is
 persistent and re-delivered at every recorder step until it steps again, so an entry whose t_s is not
@@ -39,6 +41,13 @@ META = {
 LOG = "log"
 #: Value types the fast path takes as they are (anything else goes through the checked path).
 _PLAIN = frozenset({float, int, bool, np.float64, np.float32, np.int64, np.int32, np.bool_, type(None)})
+#: A fleet entity's value: one number per unit (simulators.fleet_sim).
+_VECTOR = (list, tuple, np.ndarray)
+
+
+def unit_eids(fleet_eid: str, n: int) -> list[str]:
+    """Columns of a fleet entity's list values: its units ``<eid>_0`` .. ``<eid>_<n-1>``."""
+    return [f"{fleet_eid}_{i}" for i in range(n)]
 
 
 def entity_type(full_id: str) -> str:
@@ -63,6 +72,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.index: dict[str, dict[str, int]] = {}  # series group -> eid -> column
         self.where: dict[str, tuple[str, str]] = {}  # source full id -> (series group, eid)
         self.full_ids: dict[str, str] = {}  # eid -> full id that sent it first (collision check)
+        self.vectors: set[str] = set()  # sources that send lists (fleet entities)
         self.last_event: dict[tuple[str, str], int] = {}  # (source, group) -> t_s recorded last
         self._plans: dict[tuple, list] = {}  # (attr, sources) -> [(group, positions, columns)]
 
@@ -115,21 +125,36 @@ class RecorderSim(mosaik_api_v3.Simulator):
 
     def _fast(self, t_s: int, inputs: dict) -> bool:
         """Write a step whose (attribute, sources) were all seen before through their cached
-        column plans; False (nothing written) if one is new or a value is not a plain number."""
+        column plans; False (nothing written) if one is new or a value is not a plain number (or,
+        from a fleet entity, a list of them of the known length)."""
         plans = [self._plans.get((attr, tuple(sources))) for attr, sources in inputs.items()]
         if any(p is None for p in plans):
             return False
         rows: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
-        for (attr, sources), plan in zip(inputs.items(), plans):
+
+        def row(group, attr):
+            r = rows[group].get(attr)
+            if r is None:
+                r = rows[group][attr] = np.full(len(self.columns[group]), np.nan)
+            return r
+
+        for (attr, sources), (scalar, at, vector) in zip(inputs.items(), plans):
             vals = list(sources.values())
-            if not all(type(v) in _PLAIN for v in vals):
-                return False
-            arr = np.array([np.nan if v is None else v for v in vals], dtype=float)
-            for group, idx, cols in plan:
-                row = rows[group].get(attr)
-                if row is None:
-                    row = rows[group][attr] = np.full(len(self.columns[group]), np.nan)
-                row[cols] = arr[idx]
+            if scalar:
+                picked = vals if at is None else [vals[k] for k in at]
+                if not all(type(v) in _PLAIN for v in picked):
+                    return False
+                arr = np.array([np.nan if v is None else v for v in picked], dtype=float)
+                for group, idx, cols in scalar:
+                    row(group, attr)[cols] = arr[idx]
+            for group, k, cols in vector:
+                v = vals[k]
+                if type(v) not in _VECTOR or len(v) != len(cols):
+                    return False
+                try:
+                    row(group, attr)[cols] = np.asarray(v, dtype=float)
+                except (TypeError, ValueError):
+                    return False
         for group in sorted(rows):
             self.writer.append_row(group, t_s, rows[group], self.columns[group])
         return True
@@ -139,6 +164,20 @@ class RecorderSim(mosaik_api_v3.Simulator):
         rows: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
         for attr, sources in inputs.items():
             for src, value in sources.items():
+                vector = isinstance(value, _VECTOR)
+                if src in self.where and vector != (src in self.vectors):
+                    raise DataError(f"Recorder: {src}.{attr} = {value!r}: that entity sent "
+                                    f"{'single numbers' if vector else 'lists (a fleet entity)'} before")
+                if vector:
+                    group, eid = self.where.get(src) or self._place(src, vector=True)
+                    try:
+                        arr = np.asarray(value, dtype=float)
+                    except (TypeError, ValueError) as err:
+                        raise DataError(f"Recorder: {src}.{attr} is a list with values that are not numbers") from err
+                    if arr.ndim != 1:
+                        raise DataError(f"Recorder: {src}.{attr} has shape {arr.shape}; a fleet sends a flat list")
+                    rows[group][attr].update(zip(unit_eids(eid, len(arr)), arr))
+                    continue
                 group, eid = self.where.get(src) or self._place(src)
                 if value is None:
                     value = np.nan
@@ -157,25 +196,35 @@ class RecorderSim(mosaik_api_v3.Simulator):
                                 f"after its columns were fixed at {len(cols)} entities")
             values = {}
             for attr, by_eid in rows[group].items():
-                row = np.full(len(cols), np.nan)
-                row[[index[e] for e in by_eid]] = np.fromiter(by_eid.values(), float, len(by_eid))
-                values[attr] = row
+                r = np.full(len(cols), np.nan)
+                r[[index[e] for e in by_eid]] = np.fromiter(by_eid.values(), float, len(by_eid))
+                values[attr] = r
             self.writer.append_row(group, t_s, values, cols)
-        for attr, sources in inputs.items():  # group -> (positions in sources, columns)
+        for attr, sources in inputs.items():  # (scalar: group -> (positions, columns), their positions, vector)
             by_group: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
-            for k, src in enumerate(sources):
+            at, vector = [], []
+            for k, (src, value) in enumerate(sources.items()):
                 group, eid = self.where[src]
-                by_group[group][0].append(k)
+                if isinstance(value, _VECTOR):
+                    cols = [self.index[group][e] for e in unit_eids(eid, len(value))]
+                    vector.append((group, k, np.array(cols, dtype=int)))
+                    continue
+                by_group[group][0].append(len(at))
                 by_group[group][1].append(self.index[group][eid])
-            self._plans[(attr, tuple(sources))] = [(g, np.array(i), np.array(c)) for g, (i, c) in by_group.items()]
+                at.append(k)
+            scalar = [(g, np.array(i), np.array(c)) for g, (i, c) in by_group.items()]
+            self._plans[(attr, tuple(sources))] = (scalar, None if len(at) == len(sources) else at, vector)
 
-    def _place(self, src: str) -> tuple[str, str]:
-        """Series group and column of a source seen for the first time; eids must be unique."""
+    def _place(self, src: str, vector: bool = False) -> tuple[str, str]:
+        """Series group and column (a fleet entity's: its eid) of a source seen for the first
+        time; eids must be unique."""
         eid = src.split(".", 1)[-1]
         if self.full_ids.setdefault(eid, src) != src:
             raise DataError(f"Recorder: {src} and {self.full_ids[eid]} share the eid {eid!r}; "
                             f"columns are eids, so they must be unique")
-        self.where[src] = (f"plant/{entity_type(src)}", eid)
+        self.where[src] = (f"plant/{eid if vector else entity_type(src)}", eid)
+        if vector:
+            self.vectors.add(src)
         return self.where[src]
 
     def _log(self, src: str, entries) -> None:

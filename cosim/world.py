@@ -248,32 +248,38 @@ def assemble(world: mosaik.World, parts: Parts, path: Path, overwrite: bool = Fa
     for e in plant.grid.children:
         if e.type in RECORDED:
             world.connect(e, rec, *RECORDED[e.type])
-    for kind, units in plant.units.items():
-        for u in units:
-            world.connect(u, rec, *RECORDED[kind])
+    for kind, whole in plant.fleets.items():
+        world.connect(whole, rec, *RECORDED[kind])
     out = {"plant": plant, "recorder": rec}
     if not sc.control.active():
         return out
     entities = {**plant.units, **{k: v for k, v in grid_units.items() if v}}
     units = {kind: [e.eid for e in ents] for kind, ents in entities.items()}
+    fleets = {kind: whole.eid for kind, whole in plant.fleets.items()}
     initial = initial_measurements(parts)
     if sc.control.process == "separate":
-        csim = world.start("ControllerProcess", scenario_toml=sc.to_toml(), units=units)
+        csim = world.start("ControllerProcess", scenario_toml=sc.to_toml(), units=units, fleets=fleets)
     else:
-        csim = world.start("Controller", controller=parts.controller, units=units, price=parts.price)
+        csim = world.start("Controller", controller=parts.controller, units=units, price=parts.price, fleets=fleets)
     ce = csim.Controller()
     if parts.forecaster is not None:
         fsim = world.start("Forecast", forecaster=parts.forecaster)
         for r in sc.control.forecast_requests():  # at 0 and at every issue time
             fe = fsim.Forecast(stage=r.level, every_s=math.gcd(r.every_s, r.offset_s), offset_s=0)
             world.connect(fe, ce, "forecast")
-    for kind, ents in entities.items():
+    for kind, whole in plant.fleets.items():  # a fleet: one connection each way
+        attrs, sp = MEASURED.get(kind, ()), SETPOINTS.get(kind, ())
+        if attrs:
+            world.connect(whole, ce, *attrs, time_shifted=True,
+                          initial_data={a: np.asarray(initial[kind][a], float).tolist() for a in attrs})
+        if sp:
+            world.connect(ce, whole, *[(f"{whole.eid}.{a}", a) for a in sp])
+    for kind, ents in grid_units.items():
         for i, e in enumerate(ents):
-            attrs = MEASURED.get(kind, ())
+            attrs, sp = MEASURED.get(kind, ()), SETPOINTS.get(kind, ())
             if attrs:
                 world.connect(e, ce, *attrs, time_shifted=True,
                               initial_data={a: float(initial[kind][a][i]) for a in attrs})
-            sp = SETPOINTS.get(kind, ())
             if sp:
                 world.connect(ce, e, *[(f"{e.eid}.{a}", a) for a in sp])
     world.connect(ce, rec, "log")

@@ -27,7 +27,7 @@ import mosaik_api_v3
 from cosim_base.errors import ConfigError
 from cosim_base.seeds import stream
 from devices import fleet_kinds
-from simulators.fleet_sim import FleetSim, fleet_meta
+from simulators.fleet_sim import FLEET, FleetSim, fleet_meta
 from simulators.spec import PlantSpec
 
 #: Create parameters that describe the run's data, not the units (simulators.spec.PlantSpec).
@@ -45,16 +45,22 @@ class DeviceSim(FleetSim):
         self.kind = kinds[kind]
         self.model, self.fleet_cls = self.kind.model, self.kind.fleet_cls
         self.meta = fleet_meta(self.model, self.fleet_cls)
-        self.meta["models"][self.model]["params"] = ["fleet", *SPEC_PARAMS, *self.kind.group_params()]
+        params = ["fleet", *SPEC_PARAMS, *self.kind.group_params()]
+        self.meta["models"][self.model]["params"] = params
+        self.meta["models"][self.model + FLEET]["params"] = params + ["n", "bus_pos", "n_bus"]
         self.spec = None
         return super().init(sid, time_resolution=time_resolution, step_size=step_size, **sim_params)
 
     def create(self, num, model, fleet=None, **params):
+        wiring = {p: params.pop(p) for p in ("bus_pos", "n_bus") if p in params}
+        n = params.pop("n", None) if model == self.model + FLEET else num
         if fleet is None:
-            fleet = self.make_fleet(num, params)
+            if n is None or n < 1:
+                raise ConfigError(f"{model}: n = {n} must be the number of units (>= 1)")
+            fleet = self.make_fleet(n, params)
         elif params:
             raise ConfigError(f"{self.model}: with a ready fleet, no other create parameters ({sorted(params)})")
-        return super().create(num, model, fleet=fleet)
+        return super().create(num, model, fleet=fleet, **wiring)
 
     def make_fleet(self, num: int, params: dict):
         """The kind's fleet of ``num`` units from plain create parameters (see the module docstring)."""

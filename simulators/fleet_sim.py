@@ -1,4 +1,4 @@
-"""Generic thin mosaik-api-v3 adapter: one mosaik entity per unit of a :class:`Fleet`.
+"""Generic thin mosaik-api-v3 adapter of a :class:`Fleet`: one entity per unit, or one for the fleet.
 
 A concrete adapter only names its model and fleet class::
 
@@ -8,8 +8,21 @@ A concrete adapter only names its model and fleet class::
 
 ``create(num, model, **params)`` builds ``fleet_cls(n=num, **params)`` (per-unit parameters as
 length-``num`` sequences or scalars), or takes a ready object via ``fleet=...`` (in-process use).
+
+Two models, one fleet per simulator instance:
+
+* ``<model>`` (e.g. ``Building``): ``num`` entities ``<model>_<i>``, one per unit, float attributes;
+* ``<model>Fleet`` (:data:`FLEET`): one entity ``<model>`` whose attributes are lists over the
+  units (fleet order), with the unit entities as its children (``entity.children``, for whoever
+  connects to single units). Create parameters as above plus ``n`` (the number of units, when the
+  fleet is built here), ``bus_pos`` (each unit's position in the network's bus list) and ``n_bus``:
+  then it also sends ``bus_p_mw`` / ``bus_q_mvar``, the units' draw summed per bus (a list of
+  ``n_bus``), for the grid's ``Grid`` entity. One connection carries the whole fleet, so mosaik's
+  exchange does not grow with the number of units.
+
 Each source's value is held until that source sends a new one, and an input is the sum over its
-sources (:class:`HeldInputs`), so setpoints apply until replaced and a slower source stays in place.
+sources (:class:`HeldInputs`; a fleet entity's source counts for every unit), so setpoints apply
+until replaced and a slower source stays in place.
 """
 from __future__ import annotations
 
@@ -19,7 +32,7 @@ from collections import defaultdict
 import mosaik_api_v3
 import numpy as np
 
-from cosim_base.errors import ConfigError
+from cosim_base.errors import ConfigError, DataError
 from simulators.fleet import Fleet
 
 
@@ -36,6 +49,33 @@ class HeldInputs:
         return sum(held.values())
 
 
+class HeldArrays:
+    """Latest array of every source per attribute (a whole fleet's or grid's input at once)."""
+
+    def __init__(self):
+        self.sources: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
+
+    def update(self, attr: str, values: dict, n: int, where: str) -> None:
+        """Store the arrays just received; each must hold ``n`` numbers (else a DataError naming
+        ``where``, the receiving entity)."""
+        for src, v in values.items():
+            arr = np.asarray(v, dtype=float)
+            if arr.shape != (n,):
+                raise DataError(f"{where}.{attr} from {src}: expected a list of {n} numbers, got shape {arr.shape}")
+            self.sources[attr][src] = arr
+
+    def total(self, attr: str) -> np.ndarray | None:
+        """Sum over the sources of ``attr`` (None if none has sent)."""
+        arrays = self.sources.get(attr)
+        return sum(arrays.values()) if arrays else None
+
+
+#: Suffix of the model with one entity per fleet.
+FLEET = "Fleet"
+#: Per-bus draw a fleet entity sends to the grid, from the units' p_mw / q_mvar.
+BUS_ATTRS = {"bus_p_mw": "p_mw", "bus_q_mvar": "q_mvar"}
+
+
 def checked_step_size(model: str, step_size) -> int:
     """``step_size`` as a positive int, else a ConfigError naming ``model``."""
     if step_size <= 0:
@@ -44,19 +84,18 @@ def checked_step_size(model: str, step_size) -> int:
 
 
 def fleet_meta(model: str, fleet_cls: type[Fleet]) -> dict:
-    """mosaik META of a time-based simulator exposing ``fleet_cls`` as ``model``."""
+    """mosaik META of a time-based simulator exposing ``fleet_cls`` as ``model`` (one entity per
+    unit) and ``model + FLEET`` (one entity for the fleet)."""
+    params = ["fleet"] + [p for p in inspect.signature(fleet_cls.__init__).parameters
+                          if p not in ("self", "n", "params", "kwargs")] + list(fleet_cls.PARAMS)
+    attrs = sorted(set(fleet_cls.INPUTS) | set(fleet_cls.OUTPUTS))
     return {
         "api_version": "3.0",
         "type": "time-based",
         "models": {
-            model: {
-                "public": True,
-                "params": ["fleet"] + [p for p in inspect.signature(fleet_cls.__init__).parameters
-                                       if p not in ("self", "n", "params", "kwargs")]
-                + list(fleet_cls.PARAMS),
-                "attrs": sorted(set(fleet_cls.INPUTS) | set(fleet_cls.OUTPUTS)),
-                "any_inputs": False,
-            }
+            model: {"public": True, "params": params, "attrs": attrs, "any_inputs": False},
+            model + FLEET: {"public": True, "params": params + ["n", "bus_pos", "n_bus"],
+                            "attrs": attrs + list(BUS_ATTRS), "any_inputs": False},
         },
     }
 
@@ -71,6 +110,11 @@ class FleetSim(mosaik_api_v3.Simulator):
         self.eids: list[str] = []
         self.held: dict[str, np.ndarray] = {}
         self.sources = HeldInputs()
+        self.unit_sent: dict[str, np.ndarray] = {}  # attr -> units with a unit-level source
+        self.fleet_sources = HeldArrays()
+        self.inputs: dict[str, np.ndarray] = {}  # the inputs of the last step, as applied
+        self.bus_pos: np.ndarray | None = None
+        self.n_bus = 0
         self.out: dict[str, np.ndarray] = {}
         self.step_size = 60
         self.time_resolution = 1.0
@@ -84,29 +128,68 @@ class FleetSim(mosaik_api_v3.Simulator):
     def create(self, num, model, **params):
         if self.fleet is not None:
             raise ConfigError(f"{self.model}: create() may be called once per simulator instance")
+        whole = model == self.model + FLEET
+        if whole:
+            if num != 1:
+                raise ConfigError(f"{model}: num = {num}; create one fleet entity (the units are its children)")
+            self._set_buses(params.pop("bus_pos", None), params.pop("n_bus", None))
+            num = params.pop("n", None)
+            if params.get("fleet") is None and (num is None or num < 1):
+                raise ConfigError(f"{model}: give fleet (in-process) or n, the number of units (>= 1); got n = {num}")
         fleet = params.pop("fleet", None)
         self.fleet = fleet if fleet is not None else self.fleet_cls(n=num, **params)
-        if self.fleet.n != num:
+        if num is not None and self.fleet.n != num:
             raise ConfigError(f"{self.model}: num = {num} but the fleet has n = {self.fleet.n} units")
+        if self.bus_pos is not None and len(self.bus_pos) != self.fleet.n:
+            raise ConfigError(f"{model}: bus_pos has {len(self.bus_pos)} positions for {self.fleet.n} units")
         self.held = self.fleet.default_inputs()
-        self.eids = [f"{model}_{i}" for i in range(num)]
+        self.inputs = {k: v.copy() for k, v in self.held.items()}
+        self.unit_sent = {k: np.zeros(self.fleet.n, bool) for k in self.held}
+        self.eids = [f"{self.model}_{i}" for i in range(self.fleet.n)]
         self.index = {eid: i for i, eid in enumerate(self.eids)}
-        return [{"eid": eid, "type": model} for eid in self.eids]
+        units = [{"eid": eid, "type": self.model} for eid in self.eids]
+        return [{"eid": self.model, "type": model, "children": units}] if whole else units
+
+    def _set_buses(self, bus_pos, n_bus) -> None:
+        if bus_pos is None:
+            return
+        pos = np.asarray(bus_pos, dtype=int)
+        if n_bus is None or np.any((pos < 0) | (pos >= n_bus)):
+            raise ConfigError(f"{self.model}{FLEET}: bus_pos must lie in [0, n_bus - 1] with n_bus given; "
+                              f"got n_bus = {n_bus}, bus_pos in [{pos.min(initial=0)}, {pos.max(initial=0)}]")
+        self.bus_pos, self.n_bus = pos, int(n_bus)
 
     def step(self, time, inputs, max_advance):
         for eid, attrs in inputs.items():
+            if eid == self.model:
+                for attr, values in attrs.items():
+                    self.fleet_sources.update(attr, values, self.fleet.n, eid)
+                continue
             i = self.index[eid]
             for attr, values in attrs.items():
                 self.held[attr][i] = self.sources.update(eid, attr, values)
+                self.unit_sent[attr][i] = True
+        self.inputs = {}
+        for attr, held in self.held.items():
+            whole = self.fleet_sources.total(attr)
+            self.inputs[attr] = held.copy() if whole is None else np.where(self.unit_sent[attr], held + whole, whole)
         t_s = int(round(time * self.time_resolution))
         dt_s = self.step_size * self.time_resolution
-        self.out = self.fleet.step(t_s, dt_s, {k: v.copy() for k, v in self.held.items()})
+        self.out = self.fleet.step(t_s, dt_s, {k: v.copy() for k, v in self.inputs.items()})
         return time + self.step_size
+
+    def _array(self, attr: str) -> np.ndarray:
+        return self.out[attr] if attr in self.out else self.inputs[attr]
 
     def get_data(self, outputs):
         data = {}
         for eid, attrs in outputs.items():
+            if eid == self.model:
+                if self.bus_pos is None and BUS_ATTRS.keys() & set(attrs):
+                    raise ConfigError(f"{eid}: bus_p_mw / bus_q_mvar need the create parameters bus_pos and n_bus")
+                data[eid] = {a: np.bincount(self.bus_pos, self._array(BUS_ATTRS[a]), self.n_bus).tolist()
+                             if a in BUS_ATTRS else self._array(a).tolist() for a in attrs}
+                continue
             i = self.index[eid]
-            data[eid] = {a: float(self.out[a][i]) if a in self.out else float(self.held[a][i])
-                         for a in attrs}
+            data[eid] = {a: float(self._array(a)[i]) for a in attrs}
         return data

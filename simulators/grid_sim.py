@@ -20,7 +20,9 @@ HOST:PORT``); in-process, a ready pandapower net may be passed as ``net`` instea
   negative while the bank supplies reactive power).
 - ``SVC_<i>``: input ``q_mvar`` (setpoint, consumer convention: negative injects); output
   ``q_mvar`` as applied.
-- ``Grid``: outputs ``p_loss_mw``, ``q_loss_mvar``, ``p_ext_mw``, ``q_ext_mvar`` (import from the
+- ``Grid``: inputs ``bus_p_mw``, ``bus_q_mvar`` (a list over all buses in the net's order, drawn,
+  consumer convention: a whole fleet's draw in one value, simulators.fleet_sim's ``bus_p_mw``; added
+  to the buses' own inputs); outputs ``p_loss_mw``, ``q_loss_mvar``, ``p_ext_mw``, ``q_ext_mvar`` (import from the
   upstream grid), ``converged`` (1/0), ``v_min_pu``, ``v_max_pu``.
 
 A Trafo, Capacitor or SVC input that is NaN or never sent leaves the device to its local voltage
@@ -38,7 +40,7 @@ import mosaik_api_v3
 import numpy as np
 
 from cosim_base.errors import ConfigError
-from simulators.fleet_sim import HeldInputs, checked_step_size
+from simulators.fleet_sim import BUS_ATTRS, HeldArrays, HeldInputs, checked_step_size
 from simulators.grid import GridModel, LocalVoltageControl
 from simulators.networks import devices, network as named_network
 
@@ -49,7 +51,7 @@ MODELS = {
     "Trafo": (("tap_pos",), ("loading_percent",)),
     "Capacitor": (("step",), ("q_mvar",)),
     "SVC": (("q_mvar",), ()),
-    "Grid": ((), ("p_loss_mw", "q_loss_mvar", "p_ext_mw", "q_ext_mvar", "converged",
+    "Grid": (("bus_p_mw", "bus_q_mvar"), ("p_loss_mw", "q_loss_mvar", "p_ext_mw", "q_ext_mvar", "converged",
                   "v_min_pu", "v_max_pu")),
 }
 
@@ -82,6 +84,7 @@ class GridSim(mosaik_api_v3.Simulator):
         self.model: GridModel | None = None
         self.where: dict[str, tuple[str, int]] = {}
         self.sources = HeldInputs()
+        self.bus_sources = HeldArrays()  # the Grid entity's per-bus lists
         self.held: dict[str, np.ndarray] = {}
         self.out: dict = {}
         self.step_size = 60
@@ -106,6 +109,7 @@ class GridSim(mosaik_api_v3.Simulator):
         self.held = self.model.default_inputs()
         for key in ("tap_pos", "cap_step", "svc_q_mvar"):  # no setpoint yet: local control
             self.held[key][:] = np.nan
+        self.applied = {k: v.copy() for k, v in self.held.items()}  # inputs of the last step
         dev = devices(net)
         indices = {"Bus": net.bus.index, "Line": net.line.index, "Trafo": dev["trafo"],
                    "Capacitor": dev["cap"], "SVC": dev["svc"]}
@@ -122,11 +126,19 @@ class GridSim(mosaik_api_v3.Simulator):
         for eid, attrs in inputs.items():
             kind, pos = self.where[eid]
             for attr, values in attrs.items():
+                if kind == "Grid" and attr in BUS_ATTRS:
+                    self.bus_sources.update(attr, values, len(self.held["p_mw"]), eid)
+                    continue
                 key = INPUT_KEY.get((kind, attr))
                 if key is None:
                     raise ConfigError(f"{eid}.{attr} is an output of the grid, not an input")
                 self.held[key][pos] = self.sources.update(eid, attr, values)
-        self.out = self.model.step(**{k: v.copy() for k, v in self.held.items()})
+        self.applied = {k: v.copy() for k, v in self.held.items()}
+        for attr, key in BUS_ATTRS.items():
+            whole = self.bus_sources.total(attr)
+            if whole is not None:
+                self.applied[key] += whole
+        self.out = self.model.step(**{k: v.copy() for k, v in self.applied.items()})
         return time + self.step_size
 
     def get_data(self, outputs):
@@ -139,7 +151,7 @@ class GridSim(mosaik_api_v3.Simulator):
         key = OUTPUT_KEY.get((kind, attr), attr)
         if key in self.out:
             return float(self.out[key][pos])
-        return float(self.held[INPUT_KEY[(kind, attr)]][pos])
+        return float(self.applied[INPUT_KEY[(kind, attr)]][pos])
 
 
 def main():

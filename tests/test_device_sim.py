@@ -69,3 +69,45 @@ def test_bad_create_parameters_name_the_parameter():
     sim.step(60, {}, None)
     with pytest.raises(ConfigError, match="runs past duration_s = 120"):
         sim.step(120, {}, None)
+
+
+def test_a_fleet_entity_carries_every_unit_as_lists_and_its_draw_per_bus():
+    """``<model>Fleet``: one entity whose lists equal the single units' values, the units as its
+    children, a list input applied to every unit (summed with a unit's own sources) and the
+    draw summed per bus for the grid."""
+    sim = started("Battery")
+    ent, = sim.create(1, "BatteryFleet", n=3, duration_s=3600, capacity_kwh=[10.0, 20.0, 30.0], p_max_kw=5.0,
+                      bus_pos=[0, 2, 2], n_bus=4)
+    assert ent["eid"] == "Battery" and [c["eid"] for c in ent["children"]] == ["Battery_0", "Battery_1", "Battery_2"]
+    sim.step(0, {"Battery": {"p_set_kw": {"Ctl-0.Controller": [1.0, -2.0, 3.0]}},
+                 "Battery_1": {"p_set_kw": {"User-0.u": 0.5}}}, None)
+    whole = json.loads(json.dumps(sim.get_data({"Battery": ["p_set_kw", "p_kw", "p_mw", "bus_p_mw", "bus_q_mvar"]})))["Battery"]
+    units = sim.get_data({f"Battery_{i}": ["p_set_kw", "p_kw", "p_mw"] for i in range(3)})
+    assert whole["p_set_kw"] == [1.0, -1.5, 3.0]  # the unit's own source adds to the fleet's
+    for a in ("p_set_kw", "p_kw", "p_mw"):
+        assert whole[a] == [units[f"Battery_{i}"][a] for i in range(3)]
+    p = np.array(whole["p_mw"])
+    np.testing.assert_allclose(whole["bus_p_mw"], [p[0], 0.0, p[1] + p[2], 0.0], rtol=0, atol=1e-15)
+    assert p[1] < 0 < p[0] and len(whole["bus_q_mvar"]) == 4
+    sim.step(60, {}, None)  # the lists are held until replaced
+    assert sim.get_data({"Battery": ["p_set_kw"]})["Battery"]["p_set_kw"] == [1.0, -1.5, 3.0]
+
+
+def test_bad_fleet_entity_wiring_names_what_is_wrong():
+    from cosim_base.errors import DataError
+
+    with pytest.raises(ConfigError, match="create one fleet entity"):
+        started("Battery").create(2, "BatteryFleet", n=2)
+    with pytest.raises(ConfigError, match=r"n = None must be the number of units"):
+        started("Battery").create(1, "BatteryFleet")
+    with pytest.raises(ConfigError, match=r"bus_pos must lie in \[0, n_bus - 1\]"):
+        started("Battery").create(1, "BatteryFleet", n=2, bus_pos=[0, 4], n_bus=4)
+    with pytest.raises(ConfigError, match="bus_pos has 1 positions for 2 units"):
+        started("Battery").create(1, "BatteryFleet", n=2, bus_pos=[0], n_bus=4)
+    sim = started("Battery")
+    sim.create(1, "BatteryFleet", n=2, duration_s=600)
+    with pytest.raises(DataError, match=r"Battery.p_set_kw from C-0.c: expected a list of 2 numbers"):
+        sim.step(0, {"Battery": {"p_set_kw": {"C-0.c": [1.0, 2.0, 3.0]}}}, None)
+    sim.step(0, {}, None)
+    with pytest.raises(ConfigError, match="need the create parameters bus_pos and n_bus"):
+        sim.get_data({"Battery": ["bus_p_mw"]})

@@ -76,3 +76,44 @@ def test_cli_runs_a_scenario_and_prints_its_summary(capsys, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('network = "nope"\n')
     assert main(["run", str(bad), "--quiet"]) == 2
+
+
+def test_fleet_entities_give_the_record_of_one_entity_per_unit(tmp_path):
+    """The world wires each fleet as one entity (lists over units, per-bus draw to the grid); a
+    world wired the older way, one mosaik entity per unit connected to its bus and the recorder,
+    gives the same record (the bus sums are added in another order: equal to 1e-9)."""
+    import mosaik
+
+    from cosim.plant import SIMULATORS, default_devices, sim_config
+    from cosim.world import RECORDED
+    from simulators import networks
+
+    sc = Scenario().updated({"control.stages": [], "start": "2024-01-15 17:00", "duration_s": 1800,
+                             "output": str(tmp_path / "fleets.h5")})
+    fleets = read(world.run(sc))
+    spec = sc.plant_spec()
+    net, devices = default_devices(spec)
+    w = mosaik.World(sim_config() | {"Rec": {"python": "cosim.recorder_sim:RecorderSim"}},
+                     skip_greetings=True, configure_logging=False)
+    grid = w.start("Grid", step_size=60).Grid(net=net, **spec.grid_params())
+    buses = {int(e.eid.split("_", 1)[1]): e for e in grid.children if e.type == "Bus"}
+    rec = w.start("Rec", step_size=60, path=str(tmp_path / "units.h5"), until=1800).Recorder()
+    w.connect(grid, rec, *RECORDED["Grid"])
+    for e in grid.children:
+        if e.type in RECORDED:
+            w.connect(e, rec, *RECORDED[e.type])
+    bus_index = networks.bus_table(net).bus.to_numpy()
+    for kind, fleet in devices.fleets.items():
+        units = getattr(w.start(kind, step_size=60, kind=kind), SIMULATORS[kind][1]).create(fleet.n, fleet=fleet)
+        for u, pos in zip(units, devices.bus_pos[kind]):
+            w.connect(u, buses[int(bus_index[pos])], "p_mw", "q_mvar")
+            w.connect(u, rec, *RECORDED[kind])
+    w.run(until=1800, print_progress=False)
+    w.shutdown()
+    units = read(tmp_path / "units.h5")
+    assert units.groups() == [g for g in fleets.groups() if g != "data/Tariff"]
+    for g in units.groups():
+        for attr in units.attrs(g):
+            a, b = fleets.series(g, attr), units.series(g, attr)
+            assert list(a.columns) == list(b.columns) and len(a) == len(b) == 30, f"{g}/{attr}"
+            np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-9, atol=1e-9, err_msg=f"{g}/{attr}")

@@ -234,6 +234,31 @@ def test_recorder_sim_rules(tmp_path):
     assert r.series("plant/Grid", "converged").iloc[0, 0] == 1.0
 
 
+
+def test_a_fleet_entity_list_is_recorded_as_its_units_columns(tmp_path):
+    """A list from fleet entity ``EV`` (simulators.fleet_sim) lands in plant/EV as columns EV_0..,
+    the same record as one value per unit entity; a list of another length is refused."""
+    def run(path, per_unit):
+        sim = RecorderSim()
+        sim.init("Rec-0", step_size=60, path=str(path))
+        sim.create(1, "Recorder")
+        for k in range(3):
+            vals = [float(k), 10.0 + k, np.nan]
+            e = {f"EV-0.EV_{i}": v for i, v in enumerate(vals)} if per_unit else {"EV-0.EV": vals}
+            sim.step(60 * k, {"Recorder": {"p_kw": e, "vm_pu": {"G-0.Bus_0": 1.0}}}, 0)
+        return sim
+
+    run(tmp_path / "units.h5", True).finalize()
+    sim = run(tmp_path / "fleet.h5", False)
+    with pytest.raises(DataError, match="EV-0.EV"):
+        sim.step(180, {"Recorder": {"p_kw": {"EV-0.EV": [1.0, "x", 2.0]}}}, 0)
+    sim.finalize()
+    a, b = read(tmp_path / "units.h5"), read(tmp_path / "fleet.h5")
+    assert b.groups() == a.groups() == ["plant/Bus", "plant/EV"]
+    pd.testing.assert_frame_equal(b.series("plant/EV", "p_kw"), a.series("plant/EV", "p_kw"))
+    assert list(b.series("plant/EV", "p_kw").columns) == ["EV_0", "EV_1", "EV_2"]
+    assert sim._fast(240, {"p_kw": {"EV-0.EV": [1.0, 2.0]}}) is False  # a list of another length
+
 # -- a run killed mid-way ---------------------------------------------------------------------------
 
 WRITER = textwrap.dedent("""
