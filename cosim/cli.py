@@ -188,7 +188,7 @@ def main(argv=None) -> int:
         print(f"cosim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        print(f"cosim: {exc or 'interrupted'}", file=sys.stderr)
+        print(f"cosim: {str(exc) or 'interrupted'}", file=sys.stderr)
         return 130
 
 

@@ -40,7 +40,7 @@ from devices import REGISTRY, grid_kinds
 from controllers.model import CostParams, mismatch_factors
 from controllers.multistage import MultiStageController, Stage
 from cosim_base.errors import ConfigError, CosimError
-from cosim_base.interrupt import stop_on_sigint
+from cosim_base.interrupt import STOP, sigint_deferred, stop_on_sigint
 from cosim.kpi import stored_states
 from cosim.plant import SIMULATORS, Plant, build_plant, default_devices
 from cosim.record import partial_paths, read, refuse_existing
@@ -318,23 +318,35 @@ def run_all(scenarios: Mapping[str, Scenario], runner: Callable[[Scenario], Path
     return {name: runner(sc) for name, sc in scenarios.items()}
 
 
+def _stamp(path: Path):
+    """Identity of the file at ``path`` now (None: none), to tell whether a run published it."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
 def run_parts(parts: Parts, progress: bool = False, overwrite: bool = False) -> Path:
     """Run already built ``parts`` in a new mosaik world; return the record's path."""
     path = parts.scenario.output_path()
     before = set(partial_paths(path, os.getpid()))
+    stamp = _stamp(path)
     world = mosaik.World(sim_config(), skip_greetings=True, configure_logging=False)
     interrupted = False
-    try:
-        with stop_on_sigint():
+    with stop_on_sigint():
+        try:
             assemble(world, parts, path, overwrite=overwrite)
             world.run(until=parts.scenario.duration_s, print_progress=progress)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        world.shutdown()
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            with sigint_deferred():  # a Ctrl-C during the shutdown waits for the record to be finished
+                world.shutdown()
+                interrupted = interrupted or STOP.is_set()
     left = sorted(set(partial_paths(path, os.getpid())) - before)
     where = f"its partial record is kept at {left[0]}" if left else "no record was started"
-    if interrupted:
+    if interrupted and (left or _stamp(path) in (None, stamp)):  # else the run reached its end: complete
         raise KeyboardInterrupt(f"run interrupted; {where}")
     if left:  # mosaik logs, and returns from, a failed remote simulator (and some interrupts)
         raise RunIncomplete(f"the run stopped before its end ({parts.scenario.duration_s} s); {where}")

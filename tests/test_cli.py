@@ -49,8 +49,8 @@ def test_an_existing_record_is_refused_before_anything_runs(tmp_path, capsys):
 
 
 def test_ctrl_c_stops_a_run_and_keeps_a_partial_record(tmp_path):
-    toml = tmp_path / "s.toml"
-    toml.write_text(small(tmp_path).to_toml())
+    toml = tmp_path / "s.toml"  # a plant-only day: long after the first writes, before its end
+    toml.write_text(small(tmp_path, duration_s=86400, **{"control.stages": []}).to_toml())
     out = tmp_path / "x.h5"
     proc = subprocess.Popen([sys.executable, "-m", "cosim.cli", "run", str(toml), "--out", str(out), "--quiet"],
                             cwd=os.path.dirname(os.path.dirname(__file__)), stderr=subprocess.PIPE, text=True,
@@ -71,16 +71,47 @@ def test_ctrl_c_stops_a_run_and_keeps_a_partial_record(tmp_path):
     rec = read(kept)
     assert not rec.complete and "plant/Bus" in rec.groups()
     p = rec.series("plant/Grid", "p_ext_mw")  # every step up to the interrupt, none torn
-    assert 1 <= len(p) < 120 and not p.isna().any().any()
+    assert 1 <= len(p) < 1440 and not p.isna().any().any()
     assert list(p.index) == list(pd.date_range("2024-01-15", periods=len(p), freq="60s"))
+
+
+def test_a_ctrl_c_during_the_shutdown_waits_for_the_record(tmp_path, monkeypatch):
+    """SIGINT while the world shuts down (the recorder finishing the record) is deferred: a run
+    that reached its end keeps its complete record and returns it."""
+    import mosaik
+
+    from cosim import world
+    from cosim.record import read
+
+    shutdown = mosaik.World.shutdown
+
+    def interrupted_shutdown(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.5)  # the handler runs here, in the middle of the cleanup
+        shutdown(self)
+
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)  # a background CI job ignores SIGINT
+    try:
+        monkeypatch.setattr(mosaik.World, "shutdown", interrupted_shutdown)
+        sc = small(tmp_path, duration_s=600, **{"control.stages": []})
+        path = world.run_parts(world.build_parts(sc))
+    finally:
+        signal.signal(signal.SIGINT, outer)
+    assert read(path).complete and not partial_paths(path)
 
 
 def test_a_swallowed_ctrl_c_still_stops_at_the_next_check():
     """Python prints and drops a KeyboardInterrupt raised inside a weakref callback; the flag set by
     the handler makes the next check_stop (every recorder step) raise it again."""
-    from cosim_base.interrupt import check_stop, stop_on_sigint
+    from cosim_base.interrupt import check_stop, sigint_deferred, stop_on_sigint
 
     outer = signal.signal(signal.SIGINT, signal.default_int_handler)  # a background CI job ignores SIGINT
+    with stop_on_sigint():
+        with sigint_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)  # the handler runs here and only sets the flag
+        with pytest.raises(KeyboardInterrupt, match="stop requested"):
+            check_stop()
     with stop_on_sigint():
         check_stop()  # nothing pending
         try:
