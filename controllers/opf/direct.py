@@ -95,8 +95,10 @@ class DirectClarabel:
         self.P = None if RP is None else _Map(RP, const)
         self._vars = self._var_layout(problem, chain, inverse, prog)
         self.settings = CLARABEL.parse_solver_opts(False, solver_opts)
+        self.refined_settings = CLARABEL.parse_solver_opts(False, {**solver_opts, "iterative_refinement_enable": True})
         self.cones = dims_to_solver_cones(prog.cone_dims)
         self.solver = None
+        self.refined = None  # the same problem with iterative refinement, set up when first asked
 
     # ------------------------------------------------------------------ layout (once)
     @staticmethod
@@ -182,20 +184,27 @@ class DirectClarabel:
             th[col:col + size] = np.ravel(p.value, order="F")
         return th
 
-    def solve(self) -> DirectSolution:
-        """Solve with the current Parameter values; on "Solved" write x into the Variables."""
+    def solve(self, refine: bool = False) -> DirectSolution:
+        """Solve with the current Parameter values; on "Solved" write x into the Variables.
+        ``refine``: with Clarabel's iterative refinement of every KKT solve, whatever the settings
+        say (a second solver of the same problem, kept for later refined solves)."""
         th = self._theta()
-        if self.solver is None or not self.solver.is_data_update_allowed():
+        solver = self.refined if refine else self.solver
+        if solver is None or not solver.is_data_update_allowed():
             self._A.data[:] = self.A.full(th)
             if self.P is not None:
                 self._P.data[:] = self.P.full(th)
-            self.solver = clarabel.DefaultSolver(self._P, self.q.full(th), self._A, self.b.full(th),
-                                                 self.cones, self.settings)
+            solver = clarabel.DefaultSolver(self._P, self.q.full(th), self._A, self.b.full(th), self.cones,
+                                            self.refined_settings if refine else self.settings)
+            if refine:
+                self.refined = solver
+            else:
+                self.solver = solver
         else:
             parts = {key: m.varying(th) for key, m in (("q", self.q), ("A", self.A), ("b", self.b), ("P", self.P))
                      if m is not None}
-            self.solver.update(**{key: part for key, part in parts.items() if part is not None})
-        sol = self.solver.solve()
+            solver.update(**{key: part for key, part in parts.items() if part is not None})
+        sol = solver.solve()
         status = str(sol.status)
         out = DirectSolution(status, float(sol.obj_val) + float((self.d @ th)[0]), float(sol.solve_time),
                              int(sol.iterations))
