@@ -13,11 +13,12 @@ CANON_BACKEND = "COO"
 #: Clarabel settings: QDLDL, no presolve (the compiled structure must stay the same between solves),
 #: no iterative refinement of each KKT solve. Clarabel still stops on its own residuals and gap
 #: (1e-8); refinement polishes the search directions at up to 10 extra triangular solves each, about
-#: 30 % of the solve time here. Without it the same iterations, the same KPIs on the default day and
-#: seed 000, the OPF time 43.3 -> 31.3 s and 186.6 -> 105.7 s (one run each, bench_closed_loop.py);
-#: but a hard case (IEEE 33 far outside a soft voltage band) came back with a relaxation gap of
-#: 1.4e-5 against 4.2e-6, so a solve whose gap exceeds problem.EXACT_GAP is solved again with
-#: refinement (OPFProblem._solve_once).
+#: 30 % of the solve time here. A hard case (IEEE 33 far outside a soft voltage band) came back
+#: without it with a relaxation gap of 1.4e-5 against 4.2e-6, so a solve whose gap exceeds
+#: problem.EXACT_GAP is solved again with refinement (OPFProblem._solve_once). Measured with
+#: refinement against this, one run each (tools: the record's solve times): default day OPF time
+#: 45.2 -> 31.4 s, seed 000 187.9 -> 99.8 s, the same iterations, cost, voltage, comfort and EV
+#: figures, the largest relaxation gap 8.9e-6 -> 9.3e-6 and 1.3e-6 -> 2.1e-6.
 CLARABEL_OPTS = dict(direct_solve_method="qdldl", presolve_enable=False, iterative_refinement_enable=False)
 
 

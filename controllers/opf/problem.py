@@ -127,6 +127,7 @@ class OPFProblem:
         self._milp: cp.Problem | None = None
         self._direct: DirectClarabel | None = None
         self._direct_ok = self.cfg.dpp and self.cfg.direct
+        self._polish = True  # re-solve an inexact direct solve with refinement (see _solve_once)
         self._loss_price_user = np.zeros(self.T)
         self._defaults()
         if self.cfg.dpp:
@@ -414,8 +415,12 @@ class OPFProblem:
             raise ConfigError(f"discrete = {discrete!r} is not one of {DISCRETE_METHODS}")
         self._check_values()
         t0 = time.perf_counter()
-        res = self._solve_discrete(discrete)
         w = self.cfg.track.get("grid.p_mw", 0.0)
+        self._polish = not w  # a tracking solve's gap goes to _exact_tracking, which settles both causes
+        try:
+            res = self._solve_discrete(discrete)
+        finally:
+            self._polish = True
         if res.ok and res.gap_rel is not None and res.gap_rel > EXACT_GAP and w:
             res = self._exact_tracking(res, discrete, w)
         res.build_time_s = self.build_time_s
@@ -474,7 +479,8 @@ class OPFProblem:
         outcome than "Solved" is solved again through cvxpy, which maps the status as it always did
         (solve_time_s and iterations then add both solves). A direct solve without iterative
         refinement (CLARABEL_OPTS) whose relaxation gap exceeds EXACT_GAP is solved again with it:
-        the gap can be the solve's inaccuracy (solve_time_s and iterations add both).
+        the gap can be the solve's inaccuracy (solve_time_s and iterations add both); not the first
+        solve of a tracking problem, whose inexact solves :meth:`_exact_tracking` solves again.
         """
         prob = problem or self.problem
         # the bus injection model keeps refinement: without it its line flows moved by 5e-6 p.u.
@@ -485,7 +491,8 @@ class OPFProblem:
             res = OPFResult(status="optimal", solve_time_s=direct.solve_time_s, iterations=direct.iterations)
             self._finish(res)
             res.objective = direct.objective
-            if res.gap_rel is not None and res.gap_rel > EXACT_GAP and not opts.get("iterative_refinement_enable", True):
+            if self._polish and res.gap_rel is not None and res.gap_rel > EXACT_GAP \
+                    and not opts.get("iterative_refinement_enable", True):
                 again = self._solve_direct(opts, refine=True)
                 if again is not None and again.status == SOLVED:
                     res = OPFResult(status="optimal", solve_time_s=direct.solve_time_s + again.solve_time_s,
