@@ -16,9 +16,10 @@ One ``Controller`` entity. Wiring (done by cosim.world):
   a row of ``control/timing`` (:data:`TIMING`): ``wall_time_s``, the wall time of its ``control``
   call (BOPTEST's computation time per control step: cosim.kpi's ``time_rat``).
 
-The simulator steps every ``step_s`` of the controller and calls ``control(Observation)``. A
-forecast made after the decision time raises ``FutureInformationError`` here (the guard, for
-every controller).
+The simulator calls ``control(Observation)`` every ``step_s`` of the controller; it also steps at
+least hourly (simulators.fleet_sim.capped_step: mosaik prunes its data cache only up to the
+slowest simulator's last step), reading its inputs and deciding nothing there. A forecast made
+after the decision time raises ``FutureInformationError`` here (the guard, for every controller).
 A NaN setpoint goes to the plant as it is: the unit's local control (grid devices: the grid's
 local voltage control, or their last position without it; simulators.grid).
 """
@@ -32,6 +33,7 @@ import numpy as np
 from controllers.contract import Controller, FutureInformationError, Observation, log_entry
 from cosim_base.errors import ConfigError
 from devices import measured, setpoints
+from simulators.fleet_sim import capped_step
 
 #: Measured and set attributes per plant kind, from the device registry.
 MEASURED = measured()
@@ -62,6 +64,7 @@ class ControllerSim(mosaik_api_v3.Simulator):
         if not isinstance(controller, Controller) or units is None:
             raise ConfigError("ControllerSim needs the init parameters controller (a Controller) and units")
         self.ctl, self.units, self.step_size = controller, units, int(controller.step_s)
+        self.next_decision = 0
         self.fleets = dict(fleets or {})
         unknown = sorted(set(self.fleets) - set(units))
         if unknown:
@@ -93,12 +96,16 @@ class ControllerSim(mosaik_api_v3.Simulator):
         if late:
             raise FutureInformationError(f"the controller at t = {t_s} s received a forecast made at "
                                          f"{late[0].made_at_s} s")
+        if time < self.next_decision:  # a heartbeat step: nothing to decide, nothing new to log
+            self.log = []
+            return capped_step(time, self.next_decision, self.time_resolution)
         t0 = _time.perf_counter()
         action = self.ctl.control(Observation(t_s, meas, dict(self.forecasts), self.price))
         wall_s = _time.perf_counter() - t0
         self.log = [*action.log, log_entry(TIMING, t_s, {"wall_time_s": wall_s})]
         self.out = self._setpoints(action.setpoints)
-        return time + self.step_size
+        self.next_decision = time + self.step_size
+        return capped_step(time, self.next_decision, self.time_resolution)
 
     def _read(self, attrs: dict):
         n = {kind: len(eids) for kind, eids in self.units.items()}

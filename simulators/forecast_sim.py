@@ -5,8 +5,8 @@ One entity per stage, ``Forecast_<stage>``, deciding at t = offset_s + k every_s
     fsim = world.start("Forecast", forecaster=Forecaster(truth, errors, grids))
     rt = fsim.Forecast(stage="rt", every_s=300)
 
-The simulator steps at the union of its entities' decision times. Its ``forecast`` output at a
-step is the :class:`~simulators.forecast.Forecast` object the entity made at that step, and None
+The simulator steps at the union of its entities' decision times, and at least hourly
+(simulators.fleet_sim.capped_step). Its ``forecast`` output at a step is the :class:`~simulators.forecast.Forecast` object the entity made at that step, and None
 when it made none (before its first decision and between decisions): a forecast arrives exactly
 once, at its decision time, and a consumer keeps the last one it received. In-process mosaik
 passes the object unchanged (its arrays are read-only as it may be shared).
@@ -18,6 +18,7 @@ import copy
 import mosaik_api_v3
 
 from cosim_base.errors import ConfigError
+from simulators.fleet_sim import capped_step
 from simulators.forecast import Forecast, Forecaster
 
 META = {
@@ -80,7 +81,7 @@ class ForecastSim(mosaik_api_v3.Simulator):
             due = t_s >= offset_s and (t_s - offset_s) % every_s == 0
             self.current[eid] = self.forecaster.forecast(stage, t_s) if due else None
             next_s.append(offset_s if t_s < offset_s else t_s + every_s - (t_s - offset_s) % every_s)
-        return round(min(next_s) / self.time_resolution) if next_s else None
+        return capped_step(time, round(min(next_s) / self.time_resolution), self.time_resolution) if next_s else None
 
     def get_data(self, outputs):
         return {eid: {attr: self.current[eid] for attr in attrs} for eid, attrs in outputs.items()}

@@ -183,3 +183,34 @@ def test_a_controller_failing_in_its_own_process_leaves_a_partial_record(tmp_pat
         cosim.run(sc)
     kept, = partial_paths(out)
     assert not out.exists() and not cosim.read(kept).complete
+
+
+def test_a_slow_controller_steps_hourly_and_decides_only_on_its_grid(tmp_path):
+    """A controller deciding every 4 h steps at every hour as well (mosaik prunes its data cache
+    only up to the slowest simulator's last step) and decides and logs only at 0 and 4 h; a fleet
+    entity's lists reach the controller as arrays and its setpoints leave as one list."""
+    from simulators.fleet_sim import HEARTBEAT_S, capped_step
+
+    assert HEARTBEAT_S == 3600 and capped_step(0, 14400) == 3600 and capped_step(3600, 3660) == 3660
+    assert capped_step(3599, 86400) == 3600 and capped_step(7200, 86400, time_resolution=60.0) == 7260
+    parts = world.build_parts(Scenario().updated({**SHORT, "control.controller": "controllers.contract:LocalControl",
+                                                  "control.params": {"step_s": 14400},
+                                                  "output": str(tmp_path / "x.h5")}))
+    calls = []
+    control = parts.controller.control
+    parts.controller.control = lambda obs: calls.append(obs) or control(obs)
+    sim = ControllerSim()
+    sim.init("C", controller=parts.controller, units={"Battery": ["Battery_0", "Battery_1", "Battery_2"]},
+             price=parts.price, fleets={"Battery": "Battery"})
+    soc = {"e_kwh": {"B.Battery": [10.0, 20.0, 30.0]}}
+    steps = [0]
+    while steps[-1] < 14400:
+        steps.append(sim.step(steps[-1], {"Controller": soc}, 0))
+        if steps[-2] % 14400:
+            assert sim.get_data({"Controller": ["log"]})["Controller"]["log"] == []
+    assert steps == [0, 3600, 7200, 10800, 14400] and [o.t_s for o in calls] == [0]
+    sim.step(14400, {"Controller": soc}, 0)
+    assert [o.t_s for o in calls] == [0, 14400]
+    np.testing.assert_array_equal(calls[-1].meas["Battery"]["e_kwh"], [10.0, 20.0, 30.0])
+    sent = sim.get_data({"Controller": ["Battery.p_set_kw"]})["Controller"]["Battery.p_set_kw"]
+    assert isinstance(sent, list) and len(sent) == 3 and np.isnan(sent).all()  # local control: NaN

@@ -383,6 +383,11 @@ def test_forecast_sim_schedule_and_config_errors():
     assert sim.step(3600, {}, 0) == 4500
     data = sim.get_data({"Forecast_da": ["forecast"], "Forecast_id": ["forecast"]})
     assert data["Forecast_da"]["forecast"].made_at_s == 3600 and data["Forecast_id"]["forecast"] is None
+    only_da = ForecastSim()  # a day-ahead entity alone: hourly steps in between, no forecast there
+    only_da.init("F", forecaster=fc)
+    only_da.create(1, "Forecast", stage="da", every_s=86400)
+    assert only_da.step(0, {}, 0) == 3600 and only_da.step(3600, {}, 0) == 7200
+    assert only_da.get_data({"Forecast_da": ["forecast"]})["Forecast_da"]["forecast"] is None
     with pytest.raises(ConfigError, match="already"):
         sim.create(1, "Forecast", stage="id", every_s=3600)
     with pytest.raises(ConfigError, match="'ex'"):
