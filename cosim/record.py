@@ -36,8 +36,9 @@ with HDF5's byte shuffle before it; gzip is in every HDF5 build, lzf in h5py's).
 Buffered writes: appended rows are held in memory and written as blocks, dataset by dataset with
 the time axis (``time_s``/``t_s``) last, then the file is flushed, every ``flush_every`` appends
 (rows of any group) or at the first append ``flush_s`` wall seconds after the last write, and on
-close. A killed run keeps every row written by its last flush (the recorder's defaults: about a
-simulated hour of a 1-min run, or 10 s of wall time), never a torn block. The file is opened with h5py defaults
+close. A killed run keeps every row written by its last flush (the recorder's defaults: 4 simulated
+hours of a 1-min run, or 30 s of wall time; each flush costs about 0.1-0.2 s on the default day,
+whose record has some 270 datasets), never a torn block. The file is opened with h5py defaults
 (superblock v0, no SWMR flags), so a writer killed with SIGKILL leaves a file that opens; readers
 take the shortest length over a group's row-aligned datasets, which drops a half-appended row.
 Readers open without HDF5 file locking, so a live run can be peeked at (a read may then fail or see a

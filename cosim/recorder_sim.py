@@ -76,7 +76,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.last_event: dict[tuple[str, str], int] = {}  # (source, group) -> t_s recorded last
         self._plans: dict[tuple, list] = {}  # (attr, sources) -> [(group, positions, columns)]
 
-    def init(self, sid, time_resolution=1.0, step_size=60, path=None, meta=None, flush_steps=60, flush_s=10.0,
+    def init(self, sid, time_resolution=1.0, step_size=60, path=None, meta=None, flush_steps=240, flush_s=30.0,
              compression="gzip", tables=None, until=None, overwrite=False):
         """The record is written every ``flush_steps`` recorder steps or at the first step
         ``flush_s`` wall seconds after the last write, and at the end (cosim.record: a killed run
