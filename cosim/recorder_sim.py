@@ -12,7 +12,9 @@ eid (after the first ".") up to its last "_" ("GridSim-0.Bus_17" -> "Bus", "Grid
 Columns are the eids sorted by (type, numeric suffix), fixed by the first step a type is seen; an
 entity that sends nothing at a later step gets NaN there. A list value is a fleet entity's
 (simulators.fleet_sim): one number per unit, recorded in group ``plant/<eid>`` as the columns
-``<eid>_0`` .. ``<eid>_<n-1>``, the same as from one entity per unit. The attribute ``log`` carries a list of
+``<eid>_0`` .. ``<eid>_<n-1>``, the same as from one entity per unit. A dict value reports for
+other entities ``{"Bus_3": 1.01, ...}`` (simulators.grid_sim's ``BusSet``): group and columns as if
+each key had sent its own number. The attribute ``log`` carries a list of
 controller entries ``{"group", "t_s", "scalars", "arrays"}``, each one event row. Send it as a
 non-persistent output (an event-based or hybrid controller); a time-based controller's output is
 persistent and re-delivered at every recorder step until it steps again, so an entry whose t_s is not
@@ -45,6 +47,10 @@ _PLAIN = frozenset({float, int, bool, np.float64, np.float32, np.int64, np.int32
 _VECTOR = (list, tuple, np.ndarray)
 
 
+def _shape(value) -> str:
+    return "dicts" if isinstance(value, dict) else "lists" if isinstance(value, _VECTOR) else "numbers"
+
+
 def unit_eids(fleet_eid: str, n: int) -> list[str]:
     """Columns of a fleet entity's list values: its units ``<eid>_0`` .. ``<eid>_<n-1>``."""
     return [f"{fleet_eid}_{i}" for i in range(n)]
@@ -72,7 +78,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.index: dict[str, dict[str, int]] = {}  # series group -> eid -> column
         self.where: dict[str, tuple[str, str]] = {}  # source full id -> (series group, eid)
         self.full_ids: dict[str, str] = {}  # eid -> full id that sent it first (collision check)
-        self.vectors: set[str] = set()  # sources that send lists (fleet entities)
+        self.shapes: dict[str, str] = {}  # source -> "numbers", "lists" (a fleet) or "dicts" (reports for others)
         self.last_event: dict[tuple[str, str], int] = {}  # (source, group) -> t_s recorded last
         self._plans: dict[tuple, list] = {}  # (attr, sources) -> [(group, positions, columns)]
 
@@ -147,10 +153,15 @@ class RecorderSim(mosaik_api_v3.Simulator):
                 arr = np.array([np.nan if v is None else v for v in picked], dtype=float)
                 for group, idx, cols in scalar:
                     row(group, attr)[cols] = arr[idx]
-            for group, k, cols in vector:
+            for group, k, cols, keys in vector:
                 v = vals[k]
-                if type(v) not in _VECTOR or len(v) != len(cols):
+                if keys is None:
+                    if type(v) not in _VECTOR or len(v) != len(cols):
+                        return False
+                elif type(v) is not dict or len(v) != len(keys) or tuple(v) != keys:
                     return False
+                else:
+                    v = list(v.values())
                 try:
                     row(group, attr)[cols] = np.asarray(v, dtype=float)
                 except (TypeError, ValueError):
@@ -164,11 +175,23 @@ class RecorderSim(mosaik_api_v3.Simulator):
         rows: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
         for attr, sources in inputs.items():
             for src, value in sources.items():
-                vector = isinstance(value, _VECTOR)
-                if src in self.where and vector != (src in self.vectors):
-                    raise DataError(f"Recorder: {src}.{attr} = {value!r}: that entity sent "
-                                    f"{'single numbers' if vector else 'lists (a fleet entity)'} before")
-                if vector:
+                shape = _shape(value)
+                if src in self.shapes and self.shapes[src] != shape:
+                    raise DataError(f"Recorder: {src}.{attr} = {value!r}: that entity sent {self.shapes[src]} before")
+                self.shapes[src] = shape
+                if shape == "dicts":
+                    types = {entity_type(eid) for eid in value}
+                    if len(types) > 1:
+                        raise DataError(f"Recorder: {src}.{attr} reports for entities of several types {sorted(types)}; "
+                                        f"one type per value")
+                    for eid, v in value.items():
+                        group = f"plant/{entity_type(eid)}"
+                        if self.full_ids.setdefault(eid, src) != src:
+                            raise DataError(f"Recorder: {src} and {self.full_ids[eid]} share the eid {eid!r}; "
+                                            f"columns are eids, so they must be unique")
+                        rows[group][attr][eid] = self._number(src, attr, v)
+                    continue
+                if shape == "lists":
                     group, eid = self.where.get(src) or self._place(src, vector=True)
                     try:
                         arr = np.asarray(value, dtype=float)
@@ -179,12 +202,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
                     rows[group][attr].update(zip(unit_eids(eid, len(arr)), arr))
                     continue
                 group, eid = self.where.get(src) or self._place(src)
-                if value is None:
-                    value = np.nan
-                elif not isinstance(value, (numbers.Real, np.bool_)):
-                    raise DataError(f"Recorder: {src}.{attr} = {value!r} is not a number or bool "
-                                    f"(only '{LOG}' may carry other values)")
-                rows[group][attr][eid] = value
+                rows[group][attr][eid] = self._number(src, attr, value)
         for group in sorted(rows):
             seen = {eid for values in rows[group].values() for eid in values}
             if group not in self.columns:
@@ -204,10 +222,16 @@ class RecorderSim(mosaik_api_v3.Simulator):
             by_group: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
             at, vector = [], []
             for k, (src, value) in enumerate(sources.items()):
+                if isinstance(value, dict):
+                    keys = tuple(value)
+                    if keys:  # an empty one records nothing
+                        group = f"plant/{entity_type(keys[0])}"
+                        vector.append((group, k, np.array([self.index[group][e] for e in keys], dtype=int), keys))
+                    continue
                 group, eid = self.where[src]
                 if isinstance(value, _VECTOR):
                     cols = [self.index[group][e] for e in unit_eids(eid, len(value))]
-                    vector.append((group, k, np.array(cols, dtype=int)))
+                    vector.append((group, k, np.array(cols, dtype=int), None))
                     continue
                 by_group[group][0].append(len(at))
                 by_group[group][1].append(self.index[group][eid])
@@ -223,9 +247,16 @@ class RecorderSim(mosaik_api_v3.Simulator):
             raise DataError(f"Recorder: {src} and {self.full_ids[eid]} share the eid {eid!r}; "
                             f"columns are eids, so they must be unique")
         self.where[src] = (f"plant/{eid if vector else entity_type(src)}", eid)
-        if vector:
-            self.vectors.add(src)
         return self.where[src]
+
+    @staticmethod
+    def _number(src: str, attr: str, value) -> float:
+        if value is None:
+            return np.nan
+        if not isinstance(value, (numbers.Real, np.bool_)):
+            raise DataError(f"Recorder: {src}.{attr} = {value!r} is not a number or bool "
+                            f"(only '{LOG}' may carry other values)")
+        return value
 
     def _log(self, src: str, entries) -> None:
         before = dict(self.last_event)  # entries of this one list may share a t_s

@@ -47,6 +47,7 @@ from cosim.record import partial_paths, read, refuse_existing
 from cosim.scenario import Scenario, load
 from cosim_base.seeds import stream
 from simulators import data
+from simulators.grid_sim import SET
 from simulators.forecast import ErrorSpec, ForecastErrors, Forecaster, StageGrid, Truth
 
 #: mosaik simulators besides the plant's.
@@ -245,9 +246,9 @@ def assemble(world: mosaik.World, parts: Parts, path: Path, overwrite: bool = Fa
                       until=spec.duration_s, overwrite=overwrite,
                       tables={"data/Tariff": tab[tab.index < spec.duration_s]}).Recorder()
     world.connect(plant.grid, rec, *RECORDED["Grid"])
-    for e in plant.grid.children:
-        if e.type in RECORDED:
-            world.connect(e, rec, *RECORDED[e.type])
+    for e in plant.grid.children:  # each element kind in one connection (simulators.grid_sim SETS)
+        if e.type.endswith(SET) and e.type.removesuffix(SET) in RECORDED:
+            world.connect(e, rec, *RECORDED[e.type.removesuffix(SET)])
     for kind, whole in plant.fleets.items():
         world.connect(whole, rec, *RECORDED[kind])
     out = {"plant": plant, "recorder": rec}

@@ -20,6 +20,9 @@ HOST:PORT``); in-process, a ready pandapower net may be passed as ``net`` instea
   negative while the bank supplies reactive power).
 - ``SVC_<i>``: input ``q_mvar`` (setpoint, consumer convention: negative injects); output
   ``q_mvar`` as applied.
+- ``BusSet``, ``LineSet``, ``TrafoSet``, ``CapacitorSet``, ``SVCSet`` (one each, where the net has
+  such elements): the outputs of all elements of that kind in one value each, a dict
+  ``{"Bus_<i>": value, ...}``, so a recorder takes every bus in one connection (cosim.recorder_sim).
 - ``Grid``: inputs ``bus_p_mw``, ``bus_q_mvar`` (a list over all buses in the net's order, drawn,
   consumer convention: a whole fleet's draw in one value, simulators.fleet_sim's ``bus_p_mw``; added
   to the buses' own inputs); outputs ``p_loss_mw``, ``q_loss_mvar``, ``p_ext_mw``, ``q_ext_mvar`` (import from the
@@ -55,6 +58,10 @@ MODELS = {
                   "v_min_pu", "v_max_pu")),
 }
 
+#: One entity per element kind reporting all of them (dict values); its model is the kind + SET.
+SET = "Set"
+SETS = ("Bus", "Line", "Trafo", "Capacitor", "SVC")
+
 #: (entity type, attribute) -> GridModel input array / output key. Scalars of the Grid map 1:1.
 INPUT_KEY = {("Bus", "p_mw"): "p_mw", ("Bus", "q_mvar"): "q_mvar", ("Trafo", "tap_pos"): "tap_pos",
              ("Capacitor", "step"): "cap_step", ("SVC", "q_mvar"): "svc_q_mvar"}
@@ -74,6 +81,10 @@ META = {
             "any_inputs": False,
         }
         for model, (ins, outs) in MODELS.items()
+    } | {
+        kind + SET: {"public": False, "params": [], "attrs": sorted(set(MODELS[kind][0]) | set(MODELS[kind][1])),
+                     "any_inputs": False}
+        for kind in SETS
     },
 }
 
@@ -114,11 +125,15 @@ class GridSim(mosaik_api_v3.Simulator):
         indices = {"Bus": net.bus.index, "Line": net.line.index, "Trafo": dev["trafo"],
                    "Capacitor": dev["cap"], "SVC": dev["svc"]}
         children = []
+        self.sets = {}  # set eid -> (kind, its elements' eids in order)
         for kind, index in indices.items():
-            for pos, i in enumerate(index):
-                eid = f"{kind}_{i}"
+            eids = [f"{kind}_{i}" for i in index]
+            for pos, eid in enumerate(eids):
                 self.where[eid] = (kind, pos)
                 children.append({"eid": eid, "type": kind})
+            if eids:
+                self.sets[kind + SET] = (kind, eids)
+                children.append({"eid": kind + SET, "type": kind + SET})
         self.where["Grid"] = ("Grid", 0)
         return [{"eid": "Grid", "type": "Grid", "children": children}]
 
@@ -142,16 +157,24 @@ class GridSim(mosaik_api_v3.Simulator):
         return time + self.step_size
 
     def get_data(self, outputs):
-        return {eid: {attr: self._value(eid, attr) for attr in attrs} for eid, attrs in outputs.items()}
+        data = {}
+        for eid, attrs in outputs.items():
+            if eid in self.sets:
+                kind, eids = self.sets[eid]
+                data[eid] = {attr: dict(zip(eids, self._array(kind, attr).tolist())) for attr in attrs}
+            elif eid == "Grid":
+                data[eid] = {attr: float(self.out[attr]) for attr in attrs}
+            else:
+                kind, pos = self.where[eid]
+                data[eid] = {attr: float(self._array(kind, attr)[pos]) for attr in attrs}
+        return data
 
-    def _value(self, eid: str, attr: str) -> float:
-        kind, pos = self.where[eid]
-        if kind == "Grid":
-            return float(self.out[attr])
+    def _array(self, kind: str, attr: str) -> np.ndarray:
+        """``attr`` of every element of ``kind`` (an output, else the input as applied)."""
         key = OUTPUT_KEY.get((kind, attr), attr)
         if key in self.out:
-            return float(self.out[key][pos])
-        return float(self.applied[INPUT_KEY[(kind, attr)]][pos])
+            return self.out[key]
+        return self.applied[INPUT_KEY[(kind, attr)]]
 
 
 def main():

@@ -6,7 +6,7 @@ import pandapower.networks as pn
 import pytest
 
 from cosim.collector import collector_of
-from cosim_base.errors import ConfigError
+from cosim_base.errors import ConfigError, DataError
 from simulators.fleet import Fleet
 from simulators.fleet_sim import FleetSim
 from simulators.grid import TOLERANCE_MVA, GridModel, LocalVoltageControl
@@ -224,6 +224,29 @@ def test_adapter_holds_each_source_until_it_sends_again():
                     "Grid": {"converged": 1.0}}
     with pytest.raises(ConfigError, match="Bus_5.vm_pu"):
         sim.step(120, {"Bus_5": {"vm_pu": {"a.x": 1.0}}}, 0)
+
+
+def test_set_entities_report_every_element_and_the_grid_adds_per_bus_lists():
+    """``BusSet`` etc.: one dict per attribute with every element's own value; ``Grid``'s
+    ``bus_p_mw`` list adds to the buses' own inputs (a fleet's draw in one value)."""
+    sim = GridSim()
+    sim.init("Grid-0", step_size=STEP_S)
+    (grid,) = sim.create(1, "Grid", net=ieee33())
+    sets = [c["eid"] for c in grid["children"] if c["type"].endswith("Set")]
+    assert sets == ["BusSet", "LineSet", "TrafoSet", "CapacitorSet", "SVCSet"]
+    draw = np.zeros(34)
+    draw[[5, 7]] = [0.2, 0.1]
+    sim.step(0, {"Bus_5": {"p_mw": {"a.x": 0.1}}, "Grid": {"bus_p_mw": {"f.F": draw.tolist(), "g.G": draw.tolist()}}}, 0)
+    data = sim.get_data({"BusSet": ["vm_pu", "p_mw"], "LineSet": ["loading_percent"], "TrafoSet": ["tap_pos"]})
+    buses = [f"Bus_{i}" for i in range(34)]
+    one = sim.get_data({b: ["vm_pu", "p_mw"] for b in buses})
+    assert list(data["BusSet"]["vm_pu"]) == buses
+    assert data["BusSet"]["vm_pu"] == {b: one[b]["vm_pu"] for b in buses}
+    assert data["BusSet"]["p_mw"]["Bus_5"] == pytest.approx(0.5) and data["BusSet"]["p_mw"]["Bus_7"] == pytest.approx(0.2)
+    lines = [c["eid"] for c in grid["children"] if c["type"] == "Line"]
+    assert list(data["LineSet"]["loading_percent"]) == lines and list(data["TrafoSet"]["tap_pos"]) == ["Trafo_0"]
+    with pytest.raises(DataError, match="expected a list of 34 numbers"):
+        sim.step(60, {"Grid": {"bus_p_mw": {"f.F": [0.1]}}}, 0)
 
 
 NAN = {"tap_pos": [np.nan], "cap_step": [np.nan, np.nan], "svc_q_mvar": [np.nan]}  # no setpoints

@@ -259,6 +259,29 @@ def test_a_fleet_entity_list_is_recorded_as_its_units_columns(tmp_path):
     assert list(b.series("plant/EV", "p_kw").columns) == ["EV_0", "EV_1", "EV_2"]
     assert sim._fast(240, {"p_kw": {"EV-0.EV": [1.0, 2.0]}}) is False  # a list of another length
 
+
+def test_a_dict_value_is_recorded_as_the_entities_it_names(tmp_path):
+    """``{"Bus_0": .., "Bus_10": ..}`` from one entity (simulators.grid_sim's BusSet) gives the record
+    of each bus sending its own number; keys of two types in one value are refused."""
+    def run(path, per_entity):
+        sim = RecorderSim()
+        sim.init("Rec-0", step_size=60, path=str(path))
+        sim.create(1, "Recorder")
+        for k in range(3):
+            vals = {"Bus_10": 1.0 + k, "Bus_0": 0.5, "Bus_2": None}
+            src = {f"G-0.{b}": v for b, v in vals.items()} if per_entity else {"G-0.BusSet": vals}
+            sim.step(60 * k, {"Recorder": {"vm_pu": src}}, 0)
+        return sim
+
+    run(tmp_path / "each.h5", True).finalize()
+    sim = run(tmp_path / "set.h5", False)
+    with pytest.raises(DataError, match="several types"):
+        sim.step(180, {"Recorder": {"vm_pu": {"G-0.Mixed": {"Bus_0": 1.0, "Line_0": 2.0}}}}, 0)
+    sim.finalize()
+    a, b = read(tmp_path / "each.h5"), read(tmp_path / "set.h5")
+    pd.testing.assert_frame_equal(b.series("plant/Bus", "vm_pu"), a.series("plant/Bus", "vm_pu"))
+    assert list(b.series("plant/Bus", "vm_pu").columns) == ["Bus_0", "Bus_2", "Bus_10"]
+
 # -- a run killed mid-way ---------------------------------------------------------------------------
 
 WRITER = textwrap.dedent("""
