@@ -5,15 +5,18 @@ grid, truth and forecast errors, the controller's compiled OPF problems, the rec
 mosaik. Data flow (all simulators in-process)::
 
     Forecast (one entity per stage)  --forecast-------------------------->  Controller
-    plant units, Trafo, Capacitor    --measurements (time_shifted)-------->  Controller
-    Controller                       --"<eid>.<attr>" setpoints---------->  plant units, Trafo, Capacitor, SVC
-    plant units                      --p_mw, q_mvar---------------------->  Grid buses
-    grid and units                   --RECORDED values------------------->  Recorder (HDF5)
+    fleets, Trafo, Capacitor         --measurements (time_shifted)-------->  Controller
+    Controller                       --"<eid>.<attr>" setpoints---------->  fleets (lists), Trafo, Capacitor, SVC
+    fleets                           --bus_p_mw, bus_q_mvar (per bus)---->  Grid
+    Grid, BusSet, ..., fleets        --RECORDED values------------------->  Recorder (HDF5)
     Controller                       --log (decisions, plans, telemetry)->  Recorder
 
+A fleet is one entity (lists over its units, simulators.fleet_sim) and the grid's elements of a
+kind one set entity (dicts, simulators.grid_sim), so mosaik's exchange does not grow with the
+units; the single units and elements stay entities for whoever connects to them.
 With ``control.stages = ()`` no controller is started: every device runs its own local control
-(the uncoordinated case). The recorder writes its buffered rows every 60 steps or 10 s of wall
-time and at the end, so a crash or a kill keeps every step written by then. A run never replaces
+(the uncoordinated case). The recorder writes its buffered rows every 240 steps or 30 s of wall
+time and at the end, so a crash or a Ctrl-C keeps every step and a kill every step written by then. A run never replaces
 an existing record unless ``overwrite``; it writes a temporary file that becomes the record only
 when the world reached its end (cosim.record); a run stopped before (Ctrl-C, a failed simulator)
 raises :class:`RunIncomplete` naming its partial file.
