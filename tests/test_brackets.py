@@ -118,14 +118,15 @@ def scheduler():
         yield c.scheduler.address
 
 
-def _short(name: str, keep: dict, hours: float, scheduler, out, sweeps=None):
+def _short(name: str, keep: dict, hours: float, scheduler, out, sweeps=None, changes=None):
     """Study ``name``'s bracket sweeps (``sweeps``: their names, default all) on ``hours``, one
-    replicate, only the axis labels in ``keep`` (axis -> labels; other axes whole): the report dict."""
+    replicate, only the axis labels in ``keep`` (axis -> labels; other axes whole), ``changes``:
+    dotted scenario keys set in every run (e.g. the start or the plant step): the report dict."""
     from cosim.study import study
 
-    changes = {}
+    spec = {}
     for b in study(name).BRACKETS:
-        d = brackets.sweep_dict(b, ROOT)
+        d = brackets.sweep_dict(b, ROOT, int(round(hours * 3600)))
         axes = []
         for a in d["axis"]:
             if a["name"] in keep and "points" in a:
@@ -133,8 +134,8 @@ def _short(name: str, keep: dict, hours: float, scheduler, out, sweeps=None):
             elif a["name"] in keep:
                 a = {**a, "values": [v for v in a["values"] if v in keep[a["name"]]]}
             axes.append(a)
-        changes[d["name"]] = {"axis": axes, "replicates": 1}
-    _, rep = brackets.run(name, out=out, hours=hours, scheduler=scheduler, progress=False, spec_changes=changes,
+        spec[d["name"]] = {"axis": axes, "replicates": 1, "set": {**d["set"], **(changes or {})}}
+    _, rep = brackets.run(name, out=out, hours=hours, scheduler=scheduler, progress=False, spec_changes=spec,
                           sweeps=sweeps)
     return rep
 
@@ -161,32 +162,22 @@ def test_seed002_short_bracket_renewables_save_more_when_larger(scheduler, tmp_p
     assert e[0] == 0 and e[2] < e[1] < 0, t
 
 
-@pytest.mark.slow
 def test_seed001_short_bracket_tseh_saves_more_losses_when_larger(scheduler, tmp_path):
-    """00-04 h at a 5-min plant step (the night valley, when the storage heaters charge), loss
+    """00-03 h at a 5-min plant step (the night valley, when the storage heaters charge), loss
     price 0: dispatching 75 TSEH houses per bus saves a larger share of the loss cost than 25."""
-    from cosim.study import study
-
-    b = study("seed001").BRACKETS[0]
-    d = brackets.sweep_dict(b, ROOT)
-    axes = [{**a, "values": [0.0]} if a["name"] == "loss_price" else
-            {**a, "points": [p for p in a["points"] if p["label"] in ("25", "75")]} if a["name"] == "tseh" else a
-            for a in d["axis"]]
-    _, rep = brackets.run("seed001", out=tmp_path, hours=4, scheduler=scheduler, progress=False,
-                          sweeps=("seed001_brackets",),
-                          spec_changes={"seed001_brackets": {"axis": axes,
-                                                             "set": {"duration_s": 4 * 3600, "step_s": 300}}})
+    rep = _short("seed001", {"loss_price": [0.0], "tseh": ["25", "75"]}, 3, scheduler, tmp_path,
+                 sweeps=("seed001_brackets",), changes={"step_s": 300})
     t = rep["loss cost, with vs without TSEH"]["table"]
     assert t.tseh.tolist() == ["25", "75"]
     e = t.effect_mean.to_numpy()
     assert e[1] < e[0] < 0, t
 
 
-@pytest.mark.slow
 def test_seed000_short_bracket_losses_fall_more_with_more_evs(scheduler, tmp_path):
-    """14-02 h (the EVs' evening arrivals), 0 K offset: coordination saves a larger share of the
-    losses with 59 EVs than with 15."""
-    rep = _short("seed000", {"t_out": [0.0], "ev": ["15", "59"]}, 12, scheduler, tmp_path)
+    """17-20 h (the EVs' evening arrivals and the peak price), 0 K offset, a 5-min plant step and one
+    24-h plan made at 17:00: coordination saves a larger share of the losses with 59 EVs than with 15."""
+    rep = _short("seed000", {"t_out": [0.0], "ev": ["15", "59"]}, 3, scheduler, tmp_path,
+                 changes={"start": "2024-01-15 17:00", "step_s": 300, "control.da.every_s": 3 * 3600})
     t = rep["network losses, coordinated vs uncoordinated"]["table"]
     assert t.ev.tolist() == ["15", "59"]
     e = t.effect_mean.to_numpy()
