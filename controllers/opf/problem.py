@@ -73,7 +73,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from controllers.opf.block import Block, Context, Discrete
-from controllers.opf.clarabel import CANON_BACKEND, CLARABEL_OPTS, CLARABEL_SOLVER
+from controllers.opf.clarabel import CANON_BACKEND, CLARABEL_OPTS, CLARABEL_SOLVER, FORMULATION_OPTS
 from controllers.opf.config import FORMULATIONS, OK, OPFConfig, OPFResult  # noqa: F401 (FORMULATIONS re-exported)
 from controllers.opf.direct import SOLVED, DirectClarabel, DirectSolution
 from controllers.opf.network import RadialNetwork
@@ -127,7 +127,6 @@ class OPFProblem:
         self._milp: cp.Problem | None = None
         self._direct: DirectClarabel | None = None
         self._direct_ok = self.cfg.dpp and self.cfg.direct
-        self._polish = True  # re-solve an inexact direct solve with refinement (see _solve_once)
         self._loss_price_user = np.zeros(self.T)
         self._defaults()
         if self.cfg.dpp:
@@ -416,11 +415,8 @@ class OPFProblem:
         self._check_values()
         t0 = time.perf_counter()
         w = self.cfg.track.get("grid.p_mw", 0.0)
-        self._polish = not w  # a tracking solve's gap goes to _exact_tracking, which settles both causes
-        try:
-            res = self._solve_discrete(discrete)
-        finally:
-            self._polish = True
+        # a tracking solve's gap goes to _exact_tracking, which settles both causes
+        res = self._solve_discrete(discrete, polish=not w)
         if res.ok and res.gap_rel is not None and res.gap_rel > EXACT_GAP and w:
             res = self._exact_tracking(res, discrete, w)
         res.build_time_s = self.build_time_s
@@ -454,15 +450,16 @@ class OPFProblem:
                              f"loss price raised up to {top:.4g} per MWh, gap_rel now {res.gap_rel:.2g}")
         return res
 
-    def _solve_discrete(self, discrete: str) -> OPFResult:
+    def _solve_discrete(self, discrete: str, polish: bool = True) -> OPFResult:
+        """Solve with the Discretes as ``discrete`` says (``polish``: see :meth:`_solve_once`)."""
         free = [d for d in self.discretes if np.any(d.lo.value < d.hi.value)]
         if discrete == "milp" and free:
             res = self._solve_milp()
         else:
-            res = self._solve_once()
+            res = self._solve_once(polish=polish)
             res.discrete_method = "relaxed" if free else "continuous"
             if free and discrete == "round" and res.ok:
-                res = self._round_and_fix(free, res)
+                res = self._round_and_fix(free, res, polish)
         if res.status == "infeasible":
             res.diagnosis += self._diagnose()
         return res
@@ -472,26 +469,25 @@ class OPFProblem:
         if missing:
             raise ConfigError(f"Parameters without a value: {missing}; set them with set_data(...)")
 
-    def _solve_once(self, problem: cp.Problem | None = None, solver=CLARABEL_SOLVER) -> OPFResult:
+    def _solve_once(self, problem: cp.Problem | None = None, solver=CLARABEL_SOLVER, polish: bool = True) -> OPFResult:
         """One solve; Discrete entries fixed by lo = hi are reported at exactly that value.
 
         The compiled problem goes to Clarabel directly (``_solve_direct``) when it can; any other
         outcome than "Solved" is solved again through cvxpy, which maps the status as it always did
-        (solve_time_s and iterations then add both solves). A direct solve without iterative
-        refinement (CLARABEL_OPTS) whose relaxation gap exceeds EXACT_GAP is solved again with it:
-        the gap can be the solve's inaccuracy (solve_time_s and iterations add both); not the first
-        solve of a tracking problem, whose inexact solves :meth:`_exact_tracking` solves again.
+        (solve_time_s and iterations then add both solves). With ``polish``, a direct solve without
+        iterative refinement (CLARABEL_OPTS) whose relaxation gap exceeds EXACT_GAP is solved again
+        with it: the gap can be the solve's inaccuracy (solve_time_s and iterations add both). The
+        first solve of a tracking problem does not polish: :meth:`_exact_tracking` re-solves it.
         """
         prob = problem or self.problem
-        # the bus injection model keeps refinement: without it its line flows moved by 5e-6 p.u.
-        own = {"iterative_refinement_enable": True} if self.cfg.formulation == "bim" else {}
+        own = FORMULATION_OPTS.get(self.cfg.formulation, {})
         opts = {**CLARABEL_OPTS, **own, **self.cfg.solver_opts} if solver is CLARABEL_SOLVER else {}
         direct = self._solve_direct(opts) if prob is self.problem and self._direct_ok else None
         if direct is not None and direct.status == SOLVED:
             res = OPFResult(status="optimal", solve_time_s=direct.solve_time_s, iterations=direct.iterations)
             self._finish(res)
             res.objective = direct.objective
-            if self._polish and res.gap_rel is not None and res.gap_rel > EXACT_GAP \
+            if polish and res.gap_rel is not None and res.gap_rel > EXACT_GAP \
                     and not opts.get("iterative_refinement_enable", True):
                 again = self._solve_direct(opts, refine=True)
                 if again is not None and again.status == SOLVED:
@@ -543,7 +539,7 @@ class OPFProblem:
             res.objective = float(prob.value)
         return res
 
-    def _round_and_fix(self, free: list[Discrete], relaxed: OPFResult) -> OPFResult:
+    def _round_and_fix(self, free: list[Discrete], relaxed: OPFResult, polish: bool = True) -> OPFResult:
         """Relax, round, fix, and never end infeasible when the relaxation was feasible:
 
         1. a relaxed solution that already holds with every Discrete at its rounded value (its value
@@ -571,7 +567,7 @@ class OPFProblem:
             for step, method in ((False, "relax-round-fix"), (True, "relax-round-repair")):
                 for d, r, f, (lo, hi) in zip(free, rounded, frac, saved):
                     d.lo.value, d.hi.value = (np.where(f, lo, r), np.where(f, hi, r)) if step else (r.copy(), r.copy())
-                tried = self._solve_once()
+                tried = self._solve_once(polish=polish)
                 tried.solve_time_s += relaxed.solve_time_s + (res.solve_time_s if res is not None else 0.0)
                 tried.iterations += relaxed.iterations + (res.iterations if res is not None else 0)
                 tried.discrete_method = method
