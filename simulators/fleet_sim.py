@@ -37,37 +37,28 @@ from simulators.fleet import Fleet
 
 
 class HeldInputs:
-    """Latest value of every source per (entity, attribute); an input is the sum over its sources."""
+    """Latest value of every source per (entity, attribute); an input is the sum over its sources
+    (numbers, or arrays for an entity that stands for many: :func:`as_arrays`)."""
 
     def __init__(self):
-        self.sources: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
+        self.sources: dict[tuple[str, str], dict] = defaultdict(dict)
 
-    def update(self, eid: str, attr: str, values: dict[str, float]) -> float:
+    def update(self, eid: str, attr: str, values: dict):
         """Store the values just received from their sources; return the input's new sum."""
         held = self.sources[(eid, attr)]
         held.update(values)
         return sum(held.values())
 
 
-class HeldArrays:
-    """Latest array of every source per attribute (a whole fleet's or grid's input at once)."""
-
-    def __init__(self):
-        self.sources: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
-
-    def update(self, attr: str, values: dict, n: int, where: str) -> None:
-        """Store the arrays just received; each must hold ``n`` numbers (else a DataError naming
-        ``where``, the receiving entity)."""
-        for src, v in values.items():
-            arr = np.asarray(v, dtype=float)
-            if arr.shape != (n,):
-                raise DataError(f"{where}.{attr} from {src}: expected a list of {n} numbers, got shape {arr.shape}")
-            self.sources[attr][src] = arr
-
-    def total(self, attr: str) -> np.ndarray | None:
-        """Sum over the sources of ``attr`` (None if none has sent)."""
-        arrays = self.sources.get(attr)
-        return sum(arrays.values()) if arrays else None
+def as_arrays(values: dict, n: int, where: str) -> dict[str, np.ndarray]:
+    """Each source's list of ``values`` (a whole fleet's or grid's input) as an array of ``n``
+    numbers, else a DataError naming ``where`` (entity.attr) and the source."""
+    out = {}
+    for src, v in values.items():
+        out[src] = np.asarray(v, dtype=float)
+        if out[src].shape != (n,):
+            raise DataError(f"{where} from {src}: expected a list of {n} numbers, got shape {out[src].shape}")
+    return out
 
 
 #: Suffix of the model with one entity per fleet.
@@ -124,7 +115,7 @@ class FleetSim(mosaik_api_v3.Simulator):
         self.held: dict[str, np.ndarray] = {}
         self.sources = HeldInputs()
         self.unit_sent: dict[str, np.ndarray] = {}  # attr -> units with a unit-level source
-        self.fleet_sources = HeldArrays()
+        self.whole: dict[str, np.ndarray] = {}  # attr -> the fleet entity's sources summed
         self.inputs: dict[str, np.ndarray] = {}  # the inputs of the last step, as applied
         self.bus_pos: np.ndarray | None = None
         self.n_bus = 0
@@ -176,7 +167,7 @@ class FleetSim(mosaik_api_v3.Simulator):
         for eid, attrs in inputs.items():
             if eid == self.model:
                 for attr, values in attrs.items():
-                    self.fleet_sources.update(attr, values, self.fleet.n, eid)
+                    self.whole[attr] = self.sources.update(eid, attr, as_arrays(values, self.fleet.n, f"{eid}.{attr}"))
                 continue
             i = self.index[eid]
             for attr, values in attrs.items():
@@ -184,7 +175,7 @@ class FleetSim(mosaik_api_v3.Simulator):
                 self.unit_sent[attr][i] = True
         self.inputs = {}
         for attr, held in self.held.items():
-            whole = self.fleet_sources.total(attr)
+            whole = self.whole.get(attr)
             self.inputs[attr] = held.copy() if whole is None else np.where(self.unit_sent[attr], held + whole, whole)
         t_s = int(round(time * self.time_resolution))
         dt_s = self.step_size * self.time_resolution

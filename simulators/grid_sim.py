@@ -43,7 +43,7 @@ import mosaik_api_v3
 import numpy as np
 
 from cosim_base.errors import ConfigError
-from simulators.fleet_sim import BUS_ATTRS, HeldArrays, HeldInputs, checked_step_size
+from simulators.fleet_sim import BUS_ATTRS, HeldInputs, as_arrays, checked_step_size
 from simulators.grid import GridModel, LocalVoltageControl
 from simulators.networks import devices, network as named_network
 
@@ -95,7 +95,7 @@ class GridSim(mosaik_api_v3.Simulator):
         self.model: GridModel | None = None
         self.where: dict[str, tuple[str, int]] = {}
         self.sources = HeldInputs()
-        self.bus_sources = HeldArrays()  # the Grid entity's per-bus lists
+        self.bus_whole: dict[str, np.ndarray] = {}  # the Grid entity's per-bus lists, summed
         self.held: dict[str, np.ndarray] = {}
         self.out: dict = {}
         self.step_size = 60
@@ -142,7 +142,8 @@ class GridSim(mosaik_api_v3.Simulator):
             kind, pos = self.where[eid]
             for attr, values in attrs.items():
                 if kind == "Grid" and attr in BUS_ATTRS:
-                    self.bus_sources.update(attr, values, len(self.held["p_mw"]), eid)
+                    n = len(self.held["p_mw"])
+                    self.bus_whole[attr] = self.sources.update(eid, attr, as_arrays(values, n, f"{eid}.{attr}"))
                     continue
                 key = INPUT_KEY.get((kind, attr))
                 if key is None:
@@ -150,7 +151,7 @@ class GridSim(mosaik_api_v3.Simulator):
                 self.held[key][pos] = self.sources.update(eid, attr, values)
         self.applied = {k: v.copy() for k, v in self.held.items()}
         for attr, key in BUS_ATTRS.items():
-            whole = self.bus_sources.total(attr)
+            whole = self.bus_whole.get(attr)
             if whole is not None:
                 self.applied[key] += whole
         self.out = self.model.step(**{k: v.copy() for k, v in self.applied.items()})
