@@ -38,10 +38,12 @@ from simulators.storage import BatteryFleet
 from simulators.wind import WindFleet
 
 #: mosaik simulator of each fleet kind of the device registry (devices.sim.DeviceSim, started
-#: with ``kind=<name>``), the grid and the test collector (all in-process), and their models.
+#: with ``kind=<name>``), of several kinds at once (DevicesSim, ``kinds=[...]``: build_plant's),
+#: the grid and the test collector (all in-process), and their models.
 SIMULATORS = {
     "Grid": ("simulators.grid_sim:GridSim", None),
     **{name: ("devices.sim:DeviceSim", k.model) for name, k in fleet_kinds().items()},
+    "Devices": ("devices.sim:DevicesSim", None),
     "Collector": ("cosim.collector:Collector", "Monitor"),
 }
 
@@ -291,8 +293,8 @@ class Plant:
 
 
 def build_plant(world: mosaik.World, spec: PlantSpec, net=None, devices: Devices | None = None) -> Plant:
-    """Start the grid and every fleet of ``devices`` in ``world`` and connect each fleet's
-    per-bus draw to the grid.
+    """Start the grid and every fleet of ``devices`` in ``world`` (one simulator for all fleets,
+    devices.sim.DevicesSim) and connect each fleet's per-bus draw to the grid.
 
     ``world`` must know :data:`SIMULATORS` (see :func:`sim_config`). Defaults: the network and
     devices of :func:`default_devices`.
@@ -302,9 +304,9 @@ def build_plant(world: mosaik.World, spec: PlantSpec, net=None, devices: Devices
     grid = world.start("Grid", step_size=spec.step_s).Grid(net=net, **spec.grid_params())
     buses = {int(e.eid.split("_", 1)[1]): e for e in grid.children if e.type == "Bus"}
     plant = Plant(net, devices, grid, buses)
+    sim = world.start("Devices", step_size=spec.step_s, kinds=list(devices.fleets)) if devices.fleets else None
     for kind, fleet in devices.fleets.items():
         module, model = SIMULATORS[kind]
-        sim = world.start(kind, step_size=spec.step_s, kind=kind)
         whole = getattr(sim, model + FLEET).create(1, fleet=fleet, bus_pos=devices.bus_pos[kind].tolist(),
                                                      n_bus=len(net.bus))[0]
         world.connect(whole, grid, *BUS_ATTRS)

@@ -19,6 +19,9 @@ a list of strings) and the run data of :data:`SPEC_PARAMS` (simulators.spec.Plan
 ``load_unit``, an ``ev_sessions`` file, ``tz``, ``t_out_offset_k``; files as in the README's "Your
 own data", paths absolute or relative to the simulator's working directory). The plant step is the
 simulator's ``step_size``; stepping past ``duration_s`` is a ConfigError.
+
+``world.start("Devices", step_size=60, kinds=["Building", "EV"])`` (:class:`DevicesSim`) serves
+several kinds in one simulator, with the same models and create parameters (cosim.plant's way).
 """
 from __future__ import annotations
 
@@ -91,6 +94,57 @@ class DeviceSim(FleetSim):
             raise ConfigError(f"{self.model}: the step to {end_s:g} s runs past duration_s = "
                               f"{self.spec.duration_s} (the data horizon given to create)")
         return super().step(time, inputs, max_advance)
+
+
+class DevicesSim(mosaik_api_v3.Simulator):
+    """Several fleet kinds in one simulator (init parameter ``kinds``: names of devices.REGISTRY),
+    each served by its own :class:`DeviceSim` with the same models, entities and create parameters.
+
+    mosaik's scheduling costs per simulator and step, not per entity: a plant of seven kinds in
+    one simulator steps once per plant step instead of seven times.
+    """
+
+    def __init__(self):
+        super().__init__({"api_version": "3.0", "type": "time-based", "models": {}})
+        self.subs: dict[str, DeviceSim] = {}  # model -> the kind's simulator
+        self.owner: dict[str, DeviceSim] = {}  # eid -> the simulator of its fleet
+        self.step_size = 60
+
+    def init(self, sid, time_resolution=1.0, step_size=60, kinds=(), **sim_params):
+        if not kinds:
+            raise ConfigError("DevicesSim: kinds must name at least one fleet kind")
+        for kind in kinds:
+            sub = DeviceSim()
+            sub.init(f"{sid}.{kind}", time_resolution=time_resolution, step_size=step_size, kind=kind, **sim_params)
+            for model in sub.meta["models"]:
+                if model in self.subs:
+                    raise ConfigError(f"DevicesSim: kinds = {list(kinds)} names the kind of model {model!r} twice")
+                self.subs[model] = sub
+                self.meta["models"][model] = sub.meta["models"][model]
+        self.step_size = self.subs[next(iter(self.subs))].step_size
+        return self.meta
+
+    def create(self, num, model, **params):
+        sub = self.subs[model]
+        entities = sub.create(num, model, **params)
+        for e in entities:
+            for eid in [e["eid"], *(c["eid"] for c in e.get("children", ()))]:
+                self.owner[eid] = sub
+        return entities
+
+    def step(self, time, inputs, max_advance):
+        own = {id(s): {} for s in self.owner.values()}
+        for eid, attrs in inputs.items():
+            own[id(self.owner[eid])][eid] = attrs
+        for sub in {id(s): s for s in self.owner.values()}.values():
+            sub.step(time, own[id(sub)], max_advance)
+        return time + self.step_size
+
+    def get_data(self, outputs):
+        data = {}
+        for eid, attrs in outputs.items():
+            data.update(self.owner[eid].get_data({eid: attrs}))
+        return data
 
 
 def main():

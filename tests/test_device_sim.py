@@ -111,3 +111,36 @@ def test_bad_fleet_entity_wiring_names_what_is_wrong():
     sim.step(0, {}, None)
     with pytest.raises(ConfigError, match="need the create parameters bus_pos and n_bus"):
         sim.get_data({"Battery": ["bus_p_mw"]})
+
+
+def test_several_kinds_in_one_simulator_give_what_one_simulator_per_kind_gives():
+    """devices.sim.DevicesSim: the kinds' models side by side in one simulator (one mosaik step per
+    plant step for all), each fleet stepped with its own inputs, the same values as alone."""
+    from devices.sim import DevicesSim
+
+    create = {"BatteryFleet": dict(n=2, duration_s=600, capacity_kwh=[10.0, 20.0], p_max_kw=5.0, bus_pos=[0, 1], n_bus=2),
+              "EV": dict(start=START, duration_s=600, soc_init=[0.2, 0.5, 0.9])}
+    inputs = {"Battery": {"p_set_kw": {"C-0.c": [2.0, -3.0]}}, "Battery_1": {"p_set_kw": {"U-0.u": 1.0}},
+              "EV_2": {"p_set_kw": {"C-0.c": 3.0}}}
+    asked = {"Battery": ["p_kw", "bus_p_mw"], "Battery_0": ["e_kwh"], "EV_0": ["soc", "p_kw"], "EV_2": ["p_kw"]}
+    both = DevicesSim()
+    meta = both.init("Devices-0", step_size=60, kinds=["Battery", "EV"])
+    assert {"Battery", "BatteryFleet", "EV", "EVFleet"} <= set(meta["models"])
+    ents = {m: both.create(1 if m.endswith("Fleet") else 3, m, **kw) for m, kw in create.items()}
+    alone = {m: started(k) for m, k in (("BatteryFleet", "Battery"), ("EV", "EV"))}
+    for m, kw in create.items():
+        assert alone[m].create(1 if m.endswith("Fleet") else 3, m, **kw) == ents[m]
+    for t in (0, 60, 120):
+        assert both.step(t, inputs if t == 0 else {}, None) == t + 60
+        for m, sim in alone.items():
+            sim.step(t, {e: v for e, v in (inputs if t == 0 else {}).items() if e.startswith(m[:2])}, None)
+        expect = {**alone["BatteryFleet"].get_data({e: a for e, a in asked.items() if e.startswith("Battery")}),
+                  **alone["EV"].get_data({e: a for e, a in asked.items() if e.startswith("EV")})}
+        assert both.get_data(asked) == expect
+    assert expect["Battery"]["p_kw"][1] != 0.0 and expect["EV_2"]["p_kw"] > 0.0
+    with pytest.raises(ConfigError, match="kinds must name at least one fleet kind"):
+        DevicesSim().init("D-0", kinds=[])
+    with pytest.raises(ConfigError, match="names the kind of model 'EV' twice"):
+        DevicesSim().init("D-0", kinds=["EV", "EV"])
+    with pytest.raises(ConfigError, match="kind = 'Car' must be one of"):
+        DevicesSim().init("D-0", kinds=["Car"])
