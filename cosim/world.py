@@ -341,7 +341,8 @@ def run_parts(parts: Parts, progress: bool = False, overwrite: bool = False) -> 
     with stop_on_sigint():
         try:
             assemble(world, parts, path, overwrite=overwrite)
-            world.run(until=parts.scenario.duration_s, print_progress=progress)
+            # shut down below, not inside run(): a Ctrl-C there would tear the record's finishing
+            world.run(until=parts.scenario.duration_s, print_progress=progress, shutdown=False)
         except KeyboardInterrupt:
             interrupted = True
         finally:
