@@ -100,6 +100,31 @@ def test_a_ctrl_c_during_the_shutdown_waits_for_the_record(tmp_path, monkeypatch
     assert read(path).complete and not partial_paths(path)
 
 
+def test_a_ctrl_c_while_the_recorder_finishes_the_record_at_the_run_end_waits_for_it(tmp_path, monkeypatch):
+    """SIGINT inside mosaik's shutdown proper (the recorder's finalize, once the last step is done)
+    is deferred too: the run keeps its complete record. mosaik's run() shuts the world down by
+    itself unless told not to, outside the deferred block."""
+    from cosim import world
+    from cosim.record import read
+    from cosim.recorder_sim import RecorderSim
+
+    finalize = RecorderSim.finalize
+
+    def interrupted_finalize(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.5)  # the handler runs here, inside mosaik's shutdown
+        finalize(self)
+
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)  # a background CI job ignores SIGINT
+    try:
+        monkeypatch.setattr(RecorderSim, "finalize", interrupted_finalize)
+        sc = small(tmp_path, duration_s=600, **{"control.stages": []})
+        path = world.run_parts(world.build_parts(sc))
+    finally:
+        signal.signal(signal.SIGINT, outer)
+    assert read(path).complete and not partial_paths(path)
+
+
 def test_a_swallowed_ctrl_c_still_stops_at_the_next_check():
     """Python prints and drops a KeyboardInterrupt raised inside a weakref callback; the flag set by
     the handler makes the next check_stop (every recorder step) raise it again."""
