@@ -306,7 +306,7 @@ def build_plant(world: mosaik.World, spec: PlantSpec, net=None, devices: Devices
     plant = Plant(net, devices, grid, buses)
     sim = world.start("Devices", step_size=spec.step_s, kinds=list(devices.fleets)) if devices.fleets else None
     for kind, fleet in devices.fleets.items():
-        module, model = SIMULATORS[kind]
+        model = SIMULATORS[kind][1]
         whole = getattr(sim, model + FLEET).create(1, fleet=fleet, bus_pos=devices.bus_pos[kind].tolist(),
                                                      n_bus=len(net.bus))[0]
         world.connect(whole, grid, *BUS_ATTRS)

@@ -108,6 +108,7 @@ class DevicesSim(mosaik_api_v3.Simulator):
         super().__init__({"api_version": "3.0", "type": "time-based", "models": {}})
         self.subs: dict[str, DeviceSim] = {}  # model -> the kind's simulator
         self.owner: dict[str, DeviceSim] = {}  # eid -> the simulator of its fleet
+        self.created: list[DeviceSim] = []  # the kinds' simulators with a fleet, in creation order
         self.step_size = 60
 
     def init(self, sid, time_resolution=1.0, step_size=60, kinds=(), **sim_params):
@@ -127,16 +128,17 @@ class DevicesSim(mosaik_api_v3.Simulator):
     def create(self, num, model, **params):
         sub = self.subs[model]
         entities = sub.create(num, model, **params)
+        self.created.append(sub)
         for e in entities:
             for eid in [e["eid"], *(c["eid"] for c in e.get("children", ()))]:
                 self.owner[eid] = sub
         return entities
 
     def step(self, time, inputs, max_advance):
-        own = {id(s): {} for s in self.owner.values()}
+        own = {id(sub): {} for sub in self.created}
         for eid, attrs in inputs.items():
             own[id(self.owner[eid])][eid] = attrs
-        for sub in {id(s): s for s in self.owner.values()}.values():
+        for sub in self.created:
             sub.step(time, own[id(sub)], max_advance)
         return time + self.step_size
 
