@@ -44,7 +44,7 @@ def check(field: str, value, lo=None, hi=None, *, lo_open: bool = False, hi_open
         left = "(" if lo_open else "["
         right = ")" if hi_open else "]"
         rng = f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
-        raise ConfigError(f"{field}{where} = {arr[tuple(idx)]!r} is outside the allowed range {rng}")
+        raise ConfigError(f"{field}{where} = {arr[tuple(idx)].item()!r} is outside the allowed range {rng}")
     return arr
 
 

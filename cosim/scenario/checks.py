@@ -38,12 +38,12 @@ def _set(obj, name: str, value) -> None:
 
 
 def _range(key: str, value, lo=None, hi=None, **kw) -> None:
-    """:func:`cosim_base.errors.check` of a scalar, quoting the value as given (check quotes numpy's
-    repr, ``np.float64(0.0)`` under numpy 2)."""
+    """:func:`cosim_base.errors.check` of a scalar, quoting the value as given (check quotes it as a
+    float: 3 -> 3.0)."""
     try:
         check(key, value, lo, hi, **kw)
     except ConfigError as exc:
-        raise ConfigError(str(exc).replace(repr(np.float64(value)), repr(value), 1)) from None
+        raise ConfigError(str(exc).replace(f" = {float(value)!r} ", f" = {value!r} ", 1)) from None
 
 
 def _is_number(value) -> bool:

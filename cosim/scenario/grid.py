@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-import numpy as np
 
 from cosim.scenario.checks import _Table, _float, _set
 from cosim_base.errors import ConfigError
@@ -42,11 +41,7 @@ class GridConfig(_Table):
         try:
             self.settings()
         except ConfigError as exc:
-            msg = str(exc)
-            for f in fields(LocalVoltageControl):  # numpy's repr of the value back to the value's
-                v = getattr(self, f.name)
-                msg = msg.replace(f"{f.name} = {np.float64(v)!r}", f"{f.name} = {v!r}")
-            raise ConfigError(f"grid.{msg}") from None
+            raise ConfigError(f"grid.{exc}") from None
 
     def settings(self) -> LocalVoltageControl:
         """The local control's settings (also with ``local_control`` off)."""
