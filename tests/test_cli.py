@@ -49,8 +49,8 @@ def test_an_existing_record_is_refused_before_anything_runs(tmp_path, capsys):
 
 
 def test_ctrl_c_stops_a_run_and_keeps_a_partial_record(tmp_path):
-    toml = tmp_path / "s.toml"  # a plant-only day: long after the first writes, before its end
-    toml.write_text(small(tmp_path, duration_s=86400, **{"control.stages": []}).to_toml())
+    toml = tmp_path / "s.toml"  # plant-only days: long after the first writes, well before their end
+    toml.write_text(small(tmp_path, duration_s=3 * 86400, **{"control.stages": []}).to_toml())
     out = tmp_path / "x.h5"
     proc = subprocess.Popen([sys.executable, "-m", "cosim.cli", "run", str(toml), "--out", str(out), "--quiet"],
                             cwd=os.path.dirname(os.path.dirname(__file__)), stderr=subprocess.PIPE, text=True,
@@ -71,7 +71,7 @@ def test_ctrl_c_stops_a_run_and_keeps_a_partial_record(tmp_path):
     rec = read(kept)
     assert not rec.complete and "plant/Bus" in rec.groups()
     p = rec.series("plant/Grid", "p_ext_mw")  # every step up to the interrupt, none torn
-    assert 1 <= len(p) < 1440 and not p.isna().any().any()
+    assert 1 <= len(p) < 3 * 1440 and not p.isna().any().any()
     assert list(p.index) == list(pd.date_range("2024-01-15", periods=len(p), freq="60s"))
 
 
