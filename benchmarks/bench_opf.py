@@ -27,6 +27,15 @@ size and path (``agg`` no: one OPF row per unit; yes: identical buildings of a b
 control.aggregate); e.g.
 ``--scale 250 125 500 250 1000 500`` shows how the time grows with the units (target for 1000 +
 500: <= 30 s and <= 4 GB).
+
+``--solvers`` instead takes each stage's problem of the default scenario (day-ahead, intraday,
+real-time at t = 0) and seed 000's receding day-ahead, as the controller compiled and filled them,
+and solves each with Clarabel's KKT solvers side by side: the shipped QDLDL (AMD order; the OPF
+time is its factorizations), faer (supernodal) and MKL Pardiso (METIS nested dissection), and QDLDL
+at 1e-6 tolerances instead of 1e-8 (medians of ``--repeats``; the objective's difference to the
+shipped settings). MKL Pardiso is used only when Clarabel finds ``libmkl_rt.so``: ``pip install
+mkl``, link ``libmkl_rt.so`` to the installed ``libmkl_rt.so.<N>`` and put its directory on
+LD_LIBRARY_PATH; otherwise its rows say "not available".
 """
 from __future__ import annotations
 
@@ -144,16 +153,71 @@ def scale(sizes: list[int], paths=(False, True)) -> None:
             print(out.stdout.strip() or f"{houses:6d} {evs:5d} failed: {out.stderr.strip().splitlines()[-1:]}")
 
 
+SOLVER_SETTINGS = {
+    "qdldl (shipped)": {},
+    "faer": {"direct_solve_method": "faer"},
+    "mkl pardiso": {"direct_solve_method": "mkl"},
+    "qdldl tol 1e-6": {"tol_gap_abs": 1e-6, "tol_gap_rel": 1e-6, "tol_feas": 1e-6},
+}
+
+
+def stage_problems():
+    """(label, compiled cvxpy problem) of each stage of the default scenario and seed 000's
+    day-ahead, filled by the controller's first decision."""
+    from cosim import world
+    from cosim.scenario import Scenario, load
+
+    out = []
+    for label, sc in (("default", Scenario()), ("seed000", load("scenarios/seed000.toml"))):
+        parts = world.build_parts(sc.updated({"duration_s": 3600}))
+        ctl, meas = parts.controller, world.initial_measurements(parts)
+        for stage in sc.control.stages:
+            ctl.decide(stage, 0, meas, parts.forecaster.forecast(stage, 0))
+            out.append((f"{label} {stage}", ctl.probs[stage].problem))
+    return out
+
+
+def solvers(repeats: int) -> None:
+    from controllers.opf.clarabel import CANON_BACKEND, CLARABEL_OPTS, CLARABEL_SOLVER
+    from controllers.opf.direct import DirectClarabel
+
+    print(f"{'problem':12s} {'settings':16s} {'solve_s':>8s} {'iters':>5s} {'status':>16s} {'obj_rel_diff':>12s} "
+          f"{'vs_shipped':>10s}")
+    for label, problem in stage_problems():
+        base = None
+        for name, extra in SOLVER_SETTINGS.items():
+            try:
+                direct = DirectClarabel(problem, CLARABEL_SOLVER, CANON_BACKEND, {**CLARABEL_OPTS, **extra})
+                runs = []
+                for _ in range(repeats):
+                    direct.solver = None  # set up anew each time: every setting pays its own analysis
+                    t0 = time.perf_counter()
+                    sol = direct.solve()
+                    runs.append(time.perf_counter() - t0)
+            except Exception as exc:  # Clarabel: "Problem with mkl solver (not available)"
+                print(f"{label:12s} {name:16s} not available ({str(exc).splitlines()[0][:60]})")
+                continue
+            wall = float(np.median(runs))
+            base = base or (wall, sol.objective)
+            diff = (sol.objective - base[1]) / abs(base[1])
+            print(f"{label:12s} {name:16s} {wall:8.3f} {sol.iterations:5d} {sol.status:>16s} {diff:12.1e} "
+                  f"{wall / base[0]:9.2f}x")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=int, nargs="+", metavar="N",
                     help="pairs HOUSES EVS: the default scenario's day-ahead problem at that size")
+    ap.add_argument("--solvers", action="store_true",
+                    help="each stage's problem with Clarabel's KKT solvers and tolerances side by side")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--horizons", type=int, nargs="+", default=[3, 16, 24, 96])
     ap.add_argument("--cvxpy", action="store_true", help="re-solve through cvxpy (OPFConfig(direct=False))")
     args = ap.parse_args()
     if args.scale:
         return scale(args.scale)
+    if args.solvers:
+        return solvers(args.repeats)
     met = []
     print(f"{'case':8s} {'T':>3s} {'build_s':>8s} {'resolve_s':>9s} {'clarabel_s':>10s} {'ratio':>6s} "
           f"{'over_ms':>7s} {'rebuild_s':>9s} {'gap_rel':>8s}")
