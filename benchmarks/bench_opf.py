@@ -20,13 +20,14 @@ ratio is against a slightly generous denominator; over_ms is the absolute overhe
 Targets: re-solve <= 1.2 x Clarabel at every horizon; build <= 0.5 s at T = 96 on IEEE 33.
 
 ``--scale HOUSES EVS`` instead runs the controller's own day-ahead problem of the default scenario
-(IEEE 33, T = 96 at 15 min) with that many heat-pump houses and EVs spread over the load buses, in a
+(IEEE 33, T = 96 at 15 min, or ``--dt-s``) with that many heat-pump houses and EVs spread over the load buses, in a
 child process per size: the build (fleets, forecaster, DPP compile of the day-ahead stage), the
 first solve (Clarabel's setup and solve) and the child's peak resident memory, one row per
 size and path (``agg`` no: one OPF row per unit; yes: identical buildings of a bus as one row,
 control.aggregate); e.g.
 ``--scale 250 125 500 250 1000 500`` shows how the time grows with the units (target for 1000 +
-500: <= 30 s and <= 4 GB).
+500: <= 30 s and <= 4 GB), ``--dt-s 3600 1800 900`` with the periods; ``--aggregated-only`` skips
+the one-row-per-unit path.
 
 ``--solvers`` instead takes each stage's problem of the default scenario (day-ahead, intraday,
 real-time at t = 0) and seed 000's receding day-ahead, as the controller compiled and filled them,
@@ -122,9 +123,9 @@ SCALE_CHILD = """
 import resource, sys, time
 from cosim import world
 from cosim.scenario import Scenario
-houses, evs, agg = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+houses, evs, agg, dt_s = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", int(sys.argv[4])
 loads = 32  # load buses of IEEE 33
-sc = Scenario().updated({"control.stages": ["da"], "duration_s": 86400, "control.da.dt_s": 900, "control.aggregate": agg,
+sc = Scenario().updated({"control.stages": ["da"], "duration_s": 86400, "control.da.dt_s": dt_s, "control.aggregate": agg,
                          "devices.Building": [{"bus": "loads", "per_bus": max(1, houses // loads)}],
                          "devices.EV": [{"bus": "loads", "per_bus": max(1, evs // loads)}]})
 t0 = time.perf_counter()
@@ -141,16 +142,18 @@ print(f"{n['Building']:6d} {n['EV']:5d} {ctl.probs['da'].T:3d} {'yes' if agg els
 """
 
 
-def scale(sizes: list[int], paths=(False, True)) -> None:
+def scale(sizes: list[int], paths=(False, True), dt_s=(900,)) -> None:
     import subprocess
     import sys
     print(f"{'houses':>6s} {'EVs':>5s} {'T':>3s} {'agg':>4s} {'build_s':>8s} {'compile_s':>9s} {'solve_s':>8s} {'iters':>5s} "
           f"{'status':>10s} {'peak_GB':>7s}")
     for houses, evs in zip(sizes[::2], sizes[1::2]):
-        for agg in paths:
-            out = subprocess.run([sys.executable, "-c", SCALE_CHILD, str(houses), str(evs), str(int(agg))],
-                                 capture_output=True, text=True)
-            print(out.stdout.strip() or f"{houses:6d} {evs:5d} failed: {out.stderr.strip().splitlines()[-1:]}")
+        for dt in dt_s:
+            for agg in paths:
+                out = subprocess.run([sys.executable, "-c", SCALE_CHILD, str(houses), str(evs), str(int(agg)), str(dt)],
+                                     capture_output=True, text=True)
+                print(out.stdout.strip() or f"{houses:6d} {evs:5d} failed: {out.stderr.strip().splitlines()[-1:]}",
+                      flush=True)
 
 
 SOLVER_SETTINGS = {
@@ -208,6 +211,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=int, nargs="+", metavar="N",
                     help="pairs HOUSES EVS: the default scenario's day-ahead problem at that size")
+    ap.add_argument("--dt-s", type=int, nargs="+", default=[900], help="--scale: day-ahead periods in s (900: T = 96)")
+    ap.add_argument("--aggregated-only", action="store_true", help="--scale: only the aggregated path")
     ap.add_argument("--solvers", action="store_true",
                     help="each stage's problem with Clarabel's KKT solvers and tolerances side by side")
     ap.add_argument("--repeats", type=int, default=7)
@@ -215,7 +220,7 @@ def main():
     ap.add_argument("--cvxpy", action="store_true", help="re-solve through cvxpy (OPFConfig(direct=False))")
     args = ap.parse_args()
     if args.scale:
-        return scale(args.scale)
+        return scale(args.scale, (True,) if args.aggregated_only else (False, True), args.dt_s)
     if args.solvers:
         return solvers(args.repeats)
     met = []

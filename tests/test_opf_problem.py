@@ -405,3 +405,24 @@ def test_an_idle_unit_is_planned_at_exactly_zero(rn33, monkeypatch):
     monkeypatch.setattr(problem, "PLAN_ZERO", 0.0)
     raw = prob.solve().plan["pv"]["curtail_mw"]
     assert raw.any() and np.abs(raw).max() < 1e-7
+
+
+def test_a_long_horizon_factors_with_faer_and_reaches_qdldls_answer():
+    """From FAER_FROM_PERIODS periods the KKT systems go to faer (faster there, measured in
+    controllers/opf/clarabel.py); the answer is the one QDLDL gives."""
+    from controllers.opf.clarabel import FAER_FROM_PERIODS
+
+    T = FAER_FROM_PERIODS
+    long_, rn = ieee33_case(T)
+    forced, _ = ieee33_case(T, solver_opts={"direct_solve_method": "qdldl"})
+    short, _ = ieee33_case(T - 1)
+    for prob in (long_, forced):
+        _data33(prob, rn, np.random.default_rng(0))
+    _data33(short, rn, np.random.default_rng(0))
+    a, b, c = long_.solve(), forced.solve(), short.solve()
+    assert a.status == b.status == c.status == "optimal"
+    methods = [p._direct.settings.direct_solve_method for p in (long_, forced, short)]
+    assert methods == ["faer", "qdldl", "qdldl"]
+    assert abs(a.objective - b.objective) <= 1e-7 * abs(b.objective)
+    for va, vb in zip(long_.problem.variables(), forced.problem.variables()):
+        assert np.abs(va.value - vb.value).max() <= 1e-6, va.name()

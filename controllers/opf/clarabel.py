@@ -10,16 +10,34 @@ from cvxpy.reductions.solvers.conic_solvers.clarabel_conif import CLARABEL
 
 #: cvxpy's canonicalization backend for the parametric problems.
 CANON_BACKEND = "COO"
-#: Clarabel settings: QDLDL, no presolve (the compiled structure must stay the same between solves),
-#: no iterative refinement of each KKT solve. Clarabel still stops on its own residuals and gap
-#: (1e-8); refinement polishes the search directions at up to 10 extra triangular solves each, about
-#: 30 % of the solve time here. A hard case (IEEE 33 far outside a soft voltage band) came back
-#: without it with a relaxation gap of 1.4e-5 against 4.2e-6, so a solve whose gap exceeds
-#: problem.EXACT_GAP is solved again with refinement (OPFProblem._solve_once). Measured with
-#: refinement against this, one run each (tools: the record's solve times): default day OPF time
-#: 45.2 -> 31.4 s, seed 000 187.9 -> 99.8 s, the same iterations, cost, voltage, comfort and EV
-#: figures, the largest relaxation gap 8.9e-6 -> 9.3e-6 and 1.3e-6 -> 2.1e-6.
+#: Clarabel settings: QDLDL (faer on long horizons: kkt_opts), no presolve (the compiled structure
+#: must stay the same between solves), no iterative refinement of each KKT solve. Clarabel still
+#: stops on its own residuals and gap (1e-8); refinement polishes the search directions at up to 10
+#: extra triangular solves each, about 30 % of the solve time here. A hard case (IEEE 33 far
+#: outside a soft voltage band) came back without it with a relaxation gap of 1.4e-5 against
+#: 4.2e-6, so a solve whose gap exceeds problem.EXACT_GAP is solved again with refinement
+#: (OPFProblem._solve_once). Measured with refinement against this, one run each (tools: the
+#: record's solve times): default day OPF time 45.2 -> 31.4 s, seed 000 187.9 -> 99.8 s, the same
+#: iterations, cost, voltage, comfort and EV figures, the largest relaxation gap 8.9e-6 -> 9.3e-6
+#: and 1.3e-6 -> 2.1e-6.
 CLARABEL_OPTS = dict(direct_solve_method="qdldl", presolve_enable=False, iterative_refinement_enable=False)
+#: Horizons from this many periods factor their KKT systems with faer (supernodal) instead of QDLDL.
+#: The bus-by-period rows leave a dense trailing block whose width grows with the periods, so the
+#: factorization's cost grows about as T^3: QDLDL's scalar kernel is faster on short horizons,
+#: faer's dense kernels on long ones. One day-ahead solve of each filled problem, QDLDL against
+#: faer (2026-12-04): T = 24 IEEE 33 default 1.9 / 3.8 s, seed 000's LV feeder 4.1 / 9.6 s;
+#: T = 48 IEEE 33 11.8 / 8.7 s, LV 23.5 / 23.4 s, seed 002's area 15.2 / 17.4 s (even, so seed
+#: 002's 48 periods stay with QDLDL); T = 96 IEEE 33 with 224 houses + 96 EVs 135 / 27 s, LV
+#: 184 / 58 s, area 128 / 46 s. One thread: faer's second thread gained nothing (27 against
+#: 30 s), and sweeps run one worker per core.
+FAER_FROM_PERIODS = 64
+
+
+def kkt_opts(T: int) -> dict:
+    """Clarabel's KKT solver settings for a horizon of ``T`` periods (see FAER_FROM_PERIODS)."""
+    return {"direct_solve_method": "faer", "max_threads": 1} if T >= FAER_FROM_PERIODS else {}
+
+
 #: Settings of a formulation that differ: the bus injection model keeps refinement (without it
 #: its line flows moved by 5e-6 p.u., tests/test_opf_bim.py).
 FORMULATION_OPTS = {"bim": {"iterative_refinement_enable": True}}

@@ -73,7 +73,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from controllers.opf.block import Block, Context, Discrete
-from controllers.opf.clarabel import CANON_BACKEND, CLARABEL_OPTS, CLARABEL_SOLVER, FORMULATION_OPTS
+from controllers.opf.clarabel import CANON_BACKEND, CLARABEL_OPTS, CLARABEL_SOLVER, FORMULATION_OPTS, kkt_opts
 from controllers.opf.config import FORMULATIONS, OK, OPFConfig, OPFResult  # noqa: F401 (FORMULATIONS re-exported)
 from controllers.opf.direct import SOLVED, DirectClarabel, DirectSolution
 from controllers.opf.network import RadialNetwork
@@ -481,7 +481,8 @@ class OPFProblem:
         """
         prob = problem or self.problem
         own = FORMULATION_OPTS.get(self.cfg.formulation, {})
-        opts = {**CLARABEL_OPTS, **own, **self.cfg.solver_opts} if solver is CLARABEL_SOLVER else {}
+        opts = {**CLARABEL_OPTS, **kkt_opts(self.T), **own, **self.cfg.solver_opts} \
+            if solver is CLARABEL_SOLVER else {}
         direct = self._solve_direct(opts) if prob is self.problem and self._direct_ok else None
         if direct is not None and direct.status == SOLVED:
             res = OPFResult(status="optimal", solve_time_s=direct.solve_time_s, iterations=direct.iterations)
