@@ -19,7 +19,10 @@ Beside it, in the same run, the peer a user would otherwise pick: pandapower's o
 set from the recorded bus draws by ConstControl, the same power flow options as the plant's grid),
 and the ratio of the closed loop's wall time to it (issue 13's goal: within 3x).
 
-    .venv/bin/python benchmarks/bench_closed_loop.py [--hours 24] [--scenario FILE]
+    .venv/bin/python benchmarks/bench_closed_loop.py [--hours 24] [--scenario FILE] [--plant]
+
+``--plant`` adds the plant alone: the same scenario and steps with no controller, the floor the
+closed loop's part outside the OPF is measured against.
 """
 from __future__ import annotations
 
@@ -121,6 +124,8 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=24.0)
     ap.add_argument("--scenario", help="scenario TOML (default: the shipped default)")
     ap.add_argument("--paths", nargs="+", default=list(PATHS), choices=list(PATHS))
+    ap.add_argument("--plant", action="store_true",
+                    help="also the plant alone: the same scenario with no controller (control.stages = [])")
     args = ap.parse_args()
     base = load(args.scenario) if args.scenario else Scenario()
     tmp = Path(tempfile.mkdtemp())
@@ -154,6 +159,12 @@ def main() -> None:
     peer = peer_timeseries(parts.net, p.to_numpy(), q.to_numpy())
     print(f"peer: pandapower run_timeseries of the same feeder, {len(p)} steps, no controller: {peer:.1f} s; "
           + ", ".join(f"{n} / peer = {res[n]['total'] / peer:.1f}x" for n in names) + " (goal <= 3x)")
+    if args.plant:
+        alone, _ = run_path(base.updated({"control.stages": [], "duration_s": int(args.hours * 3600),
+                                          "output": str(tmp / "plant.h5")}))
+        print(f"plant alone (no controller; mosaik, the fleets in one DevicesSim, power flow, record): "
+              f"{alone['total']:.1f} s (build {alone['build']:.1f}, power flow {alone['power_flow']:.1f}, "
+              f"rest {alone['rest']:.1f}), {alone['total'] / peer:.1f}x the peer")
 
 
 if __name__ == "__main__":
