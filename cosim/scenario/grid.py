@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-
 from cosim.scenario.checks import _Table, _float, _set
 from cosim_base.errors import ConfigError
 from simulators.grid import LocalVoltageControl
